@@ -1,0 +1,76 @@
+import type { Options } from 'yargs';
+import { parseFaults, type FaultSpec } from '../simulator/faults.js';
+
+export const simulatorOptions = {
+  port: { type: 'number', default: 0, describe: 'Port on 127.0.0.1 (0 picks a free one)' },
+  host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' },
+  rows: { type: 'number', default: 1000, describe: 'Rows in the feed at start' },
+  seed: { type: 'number', default: 1, describe: 'Seed of the deterministic feed' },
+  token: { type: 'string', demandOption: true, describe: 'The API token clients must send in Authorization' },
+  'account-id': { type: 'string', demandOption: true, describe: 'The account id in the URL path' },
+  'account-type': { choices: ['network', 'advertiser', 'affiliate'] as const, default: 'network', describe: 'Role of the token' },
+  'rows-per-day': { type: 'number', default: 1000, describe: 'Calls are spread over days at this rate' },
+  'start-date': { type: 'string', default: '2026-01-01', describe: 'Local date of the first call' },
+  'utc-offset': { type: 'string', default: '-07:00', describe: "The API user's time zone offset" },
+  'empty-days': { type: 'string', describe: 'Comma-separated local dates on which no call starts' },
+  'late-column-at': { type: 'number', describe: 'Rows from this index on carry a new custom column "Coupon Code"' },
+  'correction-target': { choices: ['root', 'previous'] as const, default: 'root', describe: 'What a second correction names' },
+  'latency-ms': { type: 'number', default: 0, describe: 'Delay added to every transactions request' },
+  faults: { type: 'string', describe: 'JSON fault list, e.g. [{"kind":"status","status":429,"retryAfter":"1"}]' },
+} as const satisfies Record<string, Options>;
+
+export interface SimulatorArgv {
+  port: number;
+  host: string;
+  rows: number;
+  seed: number;
+  token: string;
+  'account-id': string;
+  'account-type': 'network' | 'advertiser' | 'affiliate';
+  'rows-per-day': number;
+  'start-date': string;
+  'utc-offset': string;
+  'empty-days'?: string | undefined;
+  'late-column-at'?: number | undefined;
+  'correction-target': 'root' | 'previous';
+  'latency-ms': number;
+  faults?: string | undefined;
+}
+
+export interface CheckedSimulatorArgs {
+  utcOffsetMinutes: number;
+  startMs: number;
+  emptyDays: string[];
+  faults: FaultSpec[];
+}
+
+/** Validates what yargs cannot; throws a one-line message naming the flag. */
+export function check(argv: SimulatorArgv): CheckedSimulatorArgs {
+  for (const flag of ['port', 'rows', 'rows-per-day', 'latency-ms'] as const) {
+    const value = argv[flag];
+    if (!Number.isInteger(value) || value < 0) throw new Error(`--${flag} must be a non-negative integer`);
+  }
+  if (argv['rows-per-day'] < 1) throw new Error('--rows-per-day must be at least 1');
+  const offset = /^([+-])(\d{2}):?(\d{2})$/.exec(argv['utc-offset']);
+  if (!offset) throw new Error('--utc-offset must look like -07:00');
+  const utcOffsetMinutes = (offset[1] === '-' ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3]));
+  const dates = [argv['start-date'], ...(argv['empty-days']?.split(',').map((day) => day.trim()) ?? [])];
+  for (const day of dates) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) {
+      throw new Error(`--start-date and --empty-days take dates as YYYY-MM-DD, not '${day}'`);
+    }
+  }
+  let faults: FaultSpec[] = [];
+  if (argv.faults !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(argv.faults);
+    } catch {
+      throw new Error('--faults must be JSON');
+    }
+    faults = parseFaults(parsed);
+  }
+  // The first call starts at 01:00 local time on the start date.
+  const startMs = Date.parse(`${argv['start-date']}T01:00:00Z`) - utcOffsetMinutes * 60_000;
+  return { utcOffsetMinutes, startMs, emptyDays: dates.slice(1), faults };
+}

@@ -1,0 +1,118 @@
+/**
+ * One error hierarchy for every part of tap-invoca. Each class has a stable `code` string
+ * (tests and callers match on it, never on the message) and the exit code its bin ends with.
+ * Messages are one line, name the thing that is wrong, and never contain a secret.
+ */
+
+export type ErrorCode =
+  | 'ERR_USAGE'
+  | 'ERR_CONFIG'
+  | 'ERR_STATE'
+  | 'ERR_CATALOG'
+  | 'ERR_API_STATUS'
+  | 'ERR_API_BODY'
+  | 'ERR_API_NETWORK'
+  | 'ERR_API_TIMEOUT'
+  | 'ERR_WAREHOUSE'
+  | 'ERR_INPUT';
+
+export abstract class TapInvocaError extends Error {
+  abstract readonly code: ErrorCode;
+  /** 2 for a mistake the user fixes in argv, config or state; 1 for a failure at run time. */
+  abstract readonly exitCode: 1 | 2;
+  /** Whether the same request may succeed when tried again. */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Wrong command-line usage. */
+export class UsageError extends TapInvocaError {
+  readonly code = 'ERR_USAGE';
+  readonly exitCode = 2;
+}
+
+/** A config file that is unreadable or fails validation; the message names the field. */
+export class ConfigError extends TapInvocaError {
+  readonly code = 'ERR_CONFIG';
+  readonly exitCode = 2;
+}
+
+/** A state file that is unreadable or malformed. */
+export class StateError extends TapInvocaError {
+  readonly code = 'ERR_STATE';
+  readonly exitCode = 2;
+}
+
+/** A catalog file that is unreadable or malformed. */
+export class CatalogError extends TapInvocaError {
+  readonly code = 'ERR_CATALOG';
+  readonly exitCode = 2;
+}
+
+/** Malformed input on stdin (a Singer message a target cannot read). */
+export class InputError extends TapInvocaError {
+  readonly code = 'ERR_INPUT';
+  readonly exitCode = 1;
+}
+
+/** The Invoca API answered with an HTTP status that is not a success. */
+export class ApiStatusError extends TapInvocaError {
+  readonly code = 'ERR_API_STATUS';
+  readonly exitCode = 1;
+  override readonly retryable: boolean;
+  readonly status: number;
+  /** Seconds from a `Retry-After` header, when the server sent one. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    message: string,
+    details: { status: number; retryable: boolean; retryAfterSeconds?: number | undefined },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.status = details.status;
+    this.retryable = details.retryable;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+}
+
+/** A success status with a body that is not the JSON array the API promises (HTML, truncated JSON...). */
+export class ApiBodyError extends TapInvocaError {
+  readonly code = 'ERR_API_BODY';
+  readonly exitCode = 1;
+  override readonly retryable = true;
+}
+
+/** The connection failed: refused, reset, closed mid-body. */
+export class ApiNetworkError extends TapInvocaError {
+  readonly code = 'ERR_API_NETWORK';
+  readonly exitCode = 1;
+  override readonly retryable = true;
+}
+
+/** No complete answer within `request_timeout_seconds`. */
+export class ApiTimeoutError extends TapInvocaError {
+  readonly code = 'ERR_API_TIMEOUT';
+  readonly exitCode = 1;
+  override readonly retryable = true;
+}
+
+/** A warehouse statement, load or connection failed. */
+export class WarehouseError extends TapInvocaError {
+  readonly code = 'ERR_WAREHOUSE';
+  readonly exitCode = 1;
+  override readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options);
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+export function isTapInvocaError(error: unknown): error is TapInvocaError {
+  return error instanceof TapInvocaError;
+}

@@ -1,0 +1,93 @@
+/**
+ * Turning one HTTP answer into rows or into a typed error. Pure: the client does the I/O.
+ */
+import { ApiBodyError, ApiStatusError } from '../errors.js';
+
+export type InvocaRow = Record<string, unknown>;
+
+/** What to check for each status that no retry can fix (reference §6). */
+const STATUS_ADVICE: Readonly<Record<number, string>> = {
+  400: 'check api_version (Invoca answers 400 for a version the route does not know)',
+  401: 'check api_token (it must be a valid Invoca API token)',
+  403: "check that the token's user may read this account, and the include_columns, transaction_types and start_after_transaction_id values",
+  404: 'check account_id, account_type and base_url',
+};
+
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+export function statusError(
+  request: string,
+  status: number,
+  body: string,
+  retryAfterSeconds: number | undefined,
+): ApiStatusError {
+  const retryable = RETRYABLE_STATUSES.has(status);
+  const detail = serverMessage(body);
+  const advice = STATUS_ADVICE[status];
+  const parts = [`Invoca answered HTTP ${status} to ${request}`];
+  if (detail) parts.push(`: ${detail}`);
+  if (advice) parts.push(`; ${advice}`);
+  return new ApiStatusError(parts.join(''), { status, retryable, retryAfterSeconds });
+}
+
+/** Rows from a 200 body; anything but a JSON array of objects is an error naming the request. */
+export function parseRows(request: string, body: string, contentType: string | undefined): InvocaRow[] {
+  const trimmed = body.trimStart();
+  if (contentType?.includes('html') || trimmed.startsWith('<')) {
+    throw new ApiBodyError(`Invoca sent an HTML page instead of JSON for ${request}: ${serverMessage(body) || 'no title'}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ApiBodyError(
+      `Invoca sent a body that is not valid JSON (${body.length} bytes, likely truncated) for ${request}: ${reason}`,
+      { cause: error },
+    );
+  }
+  if (!Array.isArray(parsed)) {
+    throw new ApiBodyError(`Invoca sent JSON that is not an array for ${request}: ${serverMessage(body)}`);
+  }
+  for (let index = 0; index < parsed.length; index++) {
+    const row: unknown = parsed[index];
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new ApiBodyError(`Invoca sent a row that is not an object (row ${index}) for ${request}`);
+    }
+  }
+  return parsed as InvocaRow[];
+}
+
+/**
+ * A short, one-line description of an error body: Invoca's `{"errors": {...}}` envelope, an HTML
+ * page's title, or the start of the text.
+ */
+export function serverMessage(body: string): string {
+  const text = body.trim();
+  if (text.length === 0) return '';
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && 'errors' in parsed) {
+      const errors = (parsed as { errors: unknown }).errors;
+      if (errors && typeof errors === 'object') {
+        const { class: errorClass, invalid_data: invalidData, ...fields } = errors as Record<string, unknown>;
+        const pieces: string[] = [];
+        if (typeof errorClass === 'string') pieces.push(errorClass);
+        if (invalidData !== undefined) pieces.push(String(invalidData));
+        for (const [field, messages] of Object.entries(fields)) pieces.push(`${field} ${String(messages)}`);
+        if (pieces.length > 0) return oneLine(pieces.join(': '));
+      }
+      return oneLine(JSON.stringify(errors));
+    }
+  } catch {
+    // Not JSON: fall through to HTML or plain text.
+  }
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text);
+  if (title?.[1]) return oneLine(title[1]);
+  return oneLine(text.replace(/<[^>]+>/g, ' '));
+}
+
+function oneLine(text: string): string {
+  const collapsed = text.replace(/\s+/g, ' ').trim();
+  return collapsed.length > 200 ? `${collapsed.slice(0, 200)}...` : collapsed;
+}
