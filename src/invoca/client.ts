@@ -39,6 +39,8 @@ export interface PageRequest {
   from?: string | undefined;
   to?: string | undefined;
   limit?: number | undefined;
+  /** Overrides the configured `transaction_types` filter for this request. */
+  transactionTypes?: readonly TransactionTypeFilter[] | undefined;
 }
 
 export interface TransactionsPage {
@@ -89,7 +91,7 @@ export class InvocaClient {
       to: page.to,
       includeColumns: this.#include,
       excludeColumns: this.#exclude,
-      transactionTypes: this.#options.transactionTypes,
+      transactionTypes: page.transactionTypes ?? this.#options.transactionTypes,
     };
     const url = transactionsUrl(this.#options, query);
     const description = `GET ${url}`;

@@ -1,0 +1,35 @@
+/**
+ * How every bin ends on SIGTERM / SIGINT (design: "Exit codes and signals"): the first signal
+ * aborts `main`'s signal, `main` stops reading, flushes what is complete and emits the state for
+ * it; then the process ends by that same signal (exit status -15 / -2), which is what
+ * `meltano config test` expects. A second signal ends the process at once.
+ */
+export function runWithSignals(main: (signal: AbortSignal) => Promise<number>): void {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const endBySignal = (signal: NodeJS.Signals): void => {
+    process.removeAllListeners('SIGTERM');
+    process.removeAllListeners('SIGINT');
+    process.kill(process.pid, signal);
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received) {
+      endBySignal(signal);
+      return;
+    }
+    received = signal;
+    controller.abort(new Error(`stopped by ${signal}`));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  main(controller.signal).then(
+    (code) => {
+      if (received) endBySignal(received);
+      else process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`CRITICAL unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,52 @@
+import type { Options } from 'yargs';
+import { UsageError } from '../errors.js';
+
+export const tapOptions = {
+  config: { type: 'string', describe: 'Config JSON file (api_token, account_id, ...)' },
+  discover: { type: 'boolean', describe: 'Print the catalog and exit' },
+  catalog: { type: 'string', alias: 'properties', describe: 'Catalog JSON file with the selection' },
+  state: { type: 'string', describe: 'State JSON file from an earlier run' },
+  about: { type: 'boolean', describe: 'Describe the tap: capabilities and settings' },
+  format: { choices: ['text', 'json', 'markdown'] as const, describe: 'Format of --about' },
+  test: { type: 'boolean', describe: 'Check the connection: read one record, exit 0 or 1 with the reason' },
+  version: { type: 'boolean', describe: 'Print the version' },
+  help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
+} as const satisfies Record<string, Options>;
+
+export interface TapArgv {
+  config?: string | undefined;
+  discover?: boolean | undefined;
+  catalog?: string | undefined;
+  state?: string | undefined;
+  about?: boolean | undefined;
+  format?: 'text' | 'json' | 'markdown' | undefined;
+  test?: boolean | undefined;
+  version?: boolean | undefined;
+  help?: boolean | undefined;
+}
+
+export type TapMode =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'about'; format: 'text' | 'json' | 'markdown' }
+  | { kind: 'discover'; configPath: string }
+  | { kind: 'test'; configPath: string }
+  | { kind: 'sync'; configPath: string; catalogPath: string | undefined; statePath: string | undefined };
+
+/** What to do, from parsed argv; a contradiction or a missing flag is a UsageError. Pure. */
+export function check(argv: TapArgv): TapMode {
+  if (argv.help) return { kind: 'help' };
+  if (argv.version) return { kind: 'version' };
+  if (argv.about) return { kind: 'about', format: argv.format ?? 'text' };
+  if (argv.format !== undefined) throw new UsageError('--format goes with --about');
+  if (argv.config === undefined || argv.config === '') {
+    throw new UsageError('--config is required: a JSON file with at least api_token and account_id');
+  }
+  if (argv.discover && argv.test) throw new UsageError('--discover and --test cannot be combined');
+  if (argv.discover || argv.test) {
+    const extra = argv.catalog !== undefined ? '--catalog' : argv.state !== undefined ? '--state' : undefined;
+    if (extra) throw new UsageError(`${extra} has no effect with ${argv.discover ? '--discover' : '--test'}; drop it`);
+    return argv.discover ? { kind: 'discover', configPath: argv.config } : { kind: 'test', configPath: argv.config };
+  }
+  return { kind: 'sync', configPath: argv.config, catalogPath: argv.catalog, statePath: argv.state };
+}

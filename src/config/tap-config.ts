@@ -1,0 +1,82 @@
+/**
+ * The tap's config: read, validated against schemas/tap-config.json (defaults filled in), and
+ * turned into typed settings. Every problem is a ConfigError naming the field.
+ */
+import { ConfigError } from '../errors.js';
+import type { AccountType } from '../invoca/columns.js';
+import { toTransactionTypeFilter, type TransactionTypeFilter } from '../invoca/transaction-types.js';
+import { packageJson } from '../paths.js';
+import { readJsonFile } from './files.js';
+import { firstSchemaProblem, unknownKeyWarnings, type JsonSchema } from './validate.js';
+
+export const TAP_CONFIG_SCHEMA = packageJson<JsonSchema>('schemas/tap-config.json');
+
+export interface TapConfig {
+  apiToken: string;
+  accountId: string;
+  accountType: AccountType;
+  baseUrl: string;
+  apiVersion: string;
+  pageSize: number;
+  /** `YYYY-MM-DD`: the date part of `start_date`. */
+  startDate: string | undefined;
+  includeColumns: string[];
+  excludeColumns: string[];
+  transactionTypes: TransactionTypeFilter[];
+  requestTimeoutMs: number;
+  maxRetries: number;
+  retryInitialDelayMs: number;
+}
+
+interface RawTapConfig {
+  api_token: string;
+  account_id: string | number;
+  account_type: AccountType;
+  base_url: string;
+  api_version: string;
+  page_size: number;
+  start_date?: string;
+  include_columns: string[];
+  exclude_columns: string[];
+  transaction_types: string[];
+  request_timeout_seconds: number;
+  max_retries: number;
+  retry_initial_delay_seconds: number;
+}
+
+export async function loadTapConfig(path: string): Promise<{ config: TapConfig; warnings: string[] }> {
+  const raw = await readJsonFile(path, 'config', (message, options) => new ConfigError(message, options));
+  return parseTapConfig(raw, path);
+}
+
+/** Pure: validates a parsed config object. `source` names the file in messages. */
+export function parseTapConfig(raw: unknown, source = 'the config'): { config: TapConfig; warnings: string[] } {
+  if (raw === undefined) throw new ConfigError(`${source} is empty; it needs at least api_token and account_id`);
+  // A copy: ajv fills defaults in place, and the caller's object stays as it was.
+  const value: unknown = structuredClone(raw);
+  const problem = firstSchemaProblem(TAP_CONFIG_SCHEMA, value, 'config');
+  if (problem) throw new ConfigError(`${problem}; fix it in ${source}`);
+  const checked = value as RawTapConfig;
+  const warnings = unknownKeyWarnings(checked as unknown as Record<string, unknown>, Object.keys(TAP_CONFIG_SCHEMA.properties ?? {}), 'config');
+  if (checked.start_date !== undefined && Number.isNaN(Date.parse(checked.start_date.slice(0, 10)))) {
+    throw new ConfigError(`config field 'start_date' is not a real date (got "${checked.start_date}"); fix it in ${source}`);
+  }
+  return {
+    config: {
+      apiToken: checked.api_token,
+      accountId: String(checked.account_id),
+      accountType: checked.account_type,
+      baseUrl: checked.base_url,
+      apiVersion: checked.api_version,
+      pageSize: checked.page_size,
+      startDate: checked.start_date?.slice(0, 10),
+      includeColumns: checked.include_columns,
+      excludeColumns: checked.exclude_columns,
+      transactionTypes: [...new Set(checked.transaction_types.map((type) => toTransactionTypeFilter(type) as TransactionTypeFilter))],
+      requestTimeoutMs: checked.request_timeout_seconds * 1000,
+      maxRetries: checked.max_retries,
+      retryInitialDelayMs: checked.retry_initial_delay_seconds * 1000,
+    },
+    warnings,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * JSON Schema validation (ajv, each schema compiled once) with one-line errors that name the
+ * field, and warnings for unknown keys that suggest the nearest known one.
+ */
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+
+// ajv and ajv-formats are CommonJS packages whose default export sits one level down under NodeNext.
+const Ajv = AjvModule.default;
+const addFormats = addFormatsModule.default;
+
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  default?: unknown;
+  enum?: unknown[];
+  description?: string;
+  [keyword: string]: unknown;
+}
+
+const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
+ajv.addKeyword({ keyword: 'airbyte_secret', schemaType: 'boolean' });
+const compiled = new Map<JsonSchema, ValidateFunction>();
+
+/**
+ * Validates `value` in place (ajv fills defaults) and returns the first problem as a sentence
+ * such as "config field 'page_size' must be <= 4000 (got 5000)", or undefined when valid.
+ */
+export function firstSchemaProblem(schema: JsonSchema, value: unknown, what: string): string | undefined {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  if (validate(value)) return undefined;
+  const error = validate.errors?.[0];
+  return error ? describe(error, value, what) : `${what} is invalid`;
+}
+
+function describe(error: ErrorObject, root: unknown, what: string): string {
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const field = path.join('.');
+  const got = valueAt(root, path);
+  const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return `${what} field '${[...path, String(params['missingProperty'])].join('.')}' is required`;
+    case 'type':
+      return `${what} ${field ? `field '${field}'` : 'root'} must be ${article(String(params['type']))}${shown}`;
+    case 'enum':
+      return `${what} field '${field}' must be one of ${(params['allowedValues'] as unknown[]).map(String).join(', ')}${shown}`;
+    case 'pattern':
+    case 'format':
+      return `${what} field '${field}' has the wrong format${shown}: ${formatHint(field)}`;
+    default:
+      return `${what} field '${field}' ${error.message ?? 'is invalid'}${shown}`;
+  }
+}
+
+function formatHint(field: string): string {
+  if (field.endsWith('start_date')) return 'use YYYY-MM-DD or RFC 3339, e.g. 2026-01-31 or 2026-01-31T00:00:00Z';
+  if (field.endsWith('base_url')) return 'use an http(s) URL such as https://invoca.net';
+  if (field.endsWith('api_version')) return 'use a version date such as 2020-10-01';
+  return 'see the README for the expected format';
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function valueAt(root: unknown, path: string[]): unknown {
+  let current = root;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/** Warnings for keys the schema does not know, each with the nearest known key when close. */
+export function unknownKeyWarnings(value: Record<string, unknown>, known: readonly string[], what: string): string[] {
+  return Object.keys(value)
+    .filter((key) => !known.includes(key))
+    .map((key) => {
+      const nearest = nearestKey(key, known);
+      return `${what} has an unknown key '${key}' (ignored)${nearest ? `; did you mean '${nearest}'?` : ''}`;
+    });
+}
+
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}

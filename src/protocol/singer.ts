@@ -1,0 +1,33 @@
+/**
+ * The Singer wire encoding of the tap's events: one ASCII-only JSON object per line.
+ * https://hub.meltano.com/singer/spec (reference §A.3)
+ */
+import type { TapEvent } from '../tap/sync.js';
+import { KEY_PROPERTIES, STREAM } from '../tap/stream-schema.js';
+import { toAscii } from './ascii.js';
+
+const RECORD_PREFIX = `{"type":"RECORD","stream":"${STREAM}","record":`;
+
+/** The lines of one event, newline-terminated, ready to write. */
+export function encodeSinger(event: TapEvent, timeExtracted: string): string {
+  switch (event.type) {
+    case 'schema':
+      return `${toAscii(
+        JSON.stringify({
+          type: 'SCHEMA',
+          stream: STREAM,
+          schema: event.schema.toJSON(),
+          key_properties: KEY_PROPERTIES,
+          bookmark_properties: ['transaction_id'],
+        }),
+      )}\n`;
+    case 'records': {
+      const suffix = `,"time_extracted":"${timeExtracted}"}\n`;
+      let text = '';
+      for (const record of event.records) text += RECORD_PREFIX + JSON.stringify(record) + suffix;
+      return toAscii(text);
+    }
+    case 'state':
+      return `${JSON.stringify({ type: 'STATE', value: event.value })}\n`;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The tap's STATE value:
+ * {"bookmarks":{"transactions":{"replication_key":"transaction_id","replication_key_value":"<last id>","sequence":<n>}}}
+ * A missing or empty state is a first sync; a malformed one is a StateError naming the field.
+ */
+import { StateError } from '../errors.js';
+import { STREAM } from './stream-schema.js';
+
+export interface TapBookmark {
+  /** The last transaction id read: the next run starts after it. */
+  cursor: string | undefined;
+  /** The last `_invoca_sequence` emitted. */
+  sequence: number | undefined;
+}
+
+export interface StateValue {
+  bookmarks: { [STREAM]: { replication_key: 'transaction_id'; replication_key_value?: string; sequence?: number } };
+}
+
+export function parseState(raw: unknown): TapBookmark {
+  if (raw === undefined || raw === null) return { cursor: undefined, sequence: undefined };
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new StateError('state must be a JSON object; fix or remove the state file');
+  const bookmarks = (raw as Record<string, unknown>)['bookmarks'];
+  if (bookmarks === undefined || bookmarks === null) return { cursor: undefined, sequence: undefined };
+  if (typeof bookmarks !== 'object' || Array.isArray(bookmarks)) {
+    throw new StateError("state field 'bookmarks' must be an object; fix or remove the state file");
+  }
+  const bookmark = (bookmarks as Record<string, unknown>)[STREAM];
+  if (bookmark === undefined || bookmark === null) return { cursor: undefined, sequence: undefined };
+  if (typeof bookmark !== 'object' || Array.isArray(bookmark)) {
+    throw new StateError(`state field 'bookmarks.${STREAM}' must be an object; fix or remove the state file`);
+  }
+  const { replication_key_value: cursor, sequence } = bookmark as Record<string, unknown>;
+  if (cursor !== undefined && cursor !== null && (typeof cursor !== 'string' || cursor.trim() === '')) {
+    throw new StateError(
+      `state field 'bookmarks.${STREAM}.replication_key_value' must be a transaction id string (got ${JSON.stringify(cursor)}); fix or remove the state file`,
+    );
+  }
+  if (sequence !== undefined && sequence !== null && (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0)) {
+    throw new StateError(
+      `state field 'bookmarks.${STREAM}.sequence' must be a non-negative integer (got ${JSON.stringify(sequence)}); fix or remove the state file`,
+    );
+  }
+  return { cursor: (cursor as string | null) ?? undefined, sequence: (sequence as number | null) ?? undefined };
+}
+
+export function stateValue(bookmark: TapBookmark): StateValue {
+  return {
+    bookmarks: {
+      [STREAM]: {
+        replication_key: 'transaction_id',
+        ...(bookmark.cursor !== undefined ? { replication_key_value: bookmark.cursor } : {}),
+        ...(bookmark.sequence !== undefined ? { sequence: bookmark.sequence } : {}),
+      },
+    },
+  };
+}
