@@ -1,0 +1,79 @@
+/**
+ * `target-invoca`: a Singer target that loads the `transactions` stream into a warehouse and runs
+ * the correction merge there. `run` is what the bin calls and what tests call directly.
+ */
+import type { Readable, Writable } from 'node:stream';
+import yargs from 'yargs';
+import { loadLoaderConfig } from '../config/loader-config.js';
+import { createRedactor, type Redactor } from '../config/redact.js';
+import { UsageError } from '../errors.js';
+import { Loader } from '../load/loader.js';
+import { openWarehouse } from '../load/open.js';
+import { runTarget } from '../load/target.js';
+import { createLogger, type LineSink } from '../log.js';
+import { PACKAGE_VERSION } from '../paths.js';
+import { StreamWriter } from '../protocol/writer.js';
+import { reportFatal } from './report.js';
+import { check, targetOptions, type TargetArgv } from './target-args.js';
+
+export interface TargetIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: LineSink;
+  signal?: AbortSignal;
+}
+
+const BIN = 'target-invoca';
+
+export async function run(args: string[], io: TargetIo): Promise<number> {
+  let redact: Redactor = (text) => text;
+  try {
+    const parser = yargs(args)
+      .scriptName(BIN)
+      .usage('$0 --config loader.json < singer-messages')
+      .version(false)
+      .help(false)
+      .options(targetOptions)
+      .strict()
+      .exitProcess(false)
+      .fail((message, error) => {
+        throw error ?? new UsageError(message);
+      });
+    const mode = check((await parser.parseAsync()) as unknown as TargetArgv);
+    const writer = new StreamWriter(io.stdout);
+    if (mode.kind === 'help') {
+      await writer.write(`${await parser.getHelp()}\n`);
+      return 0;
+    }
+    if (mode.kind === 'version') {
+      await writer.write(`${BIN} ${PACKAGE_VERSION}\n`);
+      return 0;
+    }
+    const { config, warnings, raw } = await loadLoaderConfig(mode.configPath);
+    redact = createRedactor([secretOf(raw)]);
+    const logger = createLogger({ sink: io.stderr, redact });
+    for (const warning of warnings) logger.warn(warning);
+    const warehouse = await openWarehouse(config);
+    try {
+      const summary = await runTarget(io.stdin, {
+        loader: new Loader(warehouse, logger),
+        logger,
+        batchSizeRows: config.batch_size_rows,
+        batchMaxSeconds: config.batch_max_seconds,
+        emitState: (line) => writer.write(`${line}\n`),
+        signal: io.signal,
+      });
+      logger.info(`done: ${summary.records} records, ${summary.inserted} new transactions, ${summary.batches} batches, ${summary.statesEmitted} states`);
+    } finally {
+      await warehouse.close();
+    }
+    return 0;
+  } catch (error) {
+    return reportFatal(BIN, error, redact, io.stderr);
+  }
+}
+
+function secretOf(raw: unknown): string | undefined {
+  const password = (raw as { snowflake?: { password?: unknown } } | undefined)?.snowflake?.password;
+  return typeof password === 'string' ? password : undefined;
+}

@@ -1,0 +1,89 @@
+/**
+ * DuckDB (the embedded default) through @duckdb/node-api: one file, one connection. The batch is
+ * staged with the appender into a temporary table, so no file is written.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { WarehouseError } from '../errors.js';
+import { createStage, type MergePlan } from './plan.js';
+import { duckdbDialect } from './sql/duckdb.js';
+import type { StagedRow, Warehouse } from './warehouse.js';
+
+export interface DuckDbSettings {
+  path: string;
+  schema: string;
+  memory_limit?: string | undefined;
+  threads?: number | undefined;
+}
+
+const STAGE = '_invoca_stage';
+
+export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
+  let connection: DuckDBConnection;
+  const options: Record<string, string> = {};
+  if (settings.memory_limit) options['memory_limit'] = settings.memory_limit;
+  if (settings.threads) options['threads'] = String(settings.threads);
+  try {
+    const instance = await DuckDBInstance.create(settings.path, options);
+    connection = await instance.connect();
+  } catch (error) {
+    throw new WarehouseError(`cannot open the DuckDB file ${settings.path}: ${message(error)}`, { cause: error });
+  }
+  const dialect = duckdbDialect(settings.schema);
+  const run = async (sql: string): Promise<number> => {
+    try {
+      const result = await connection.run(sql);
+      return Number(result.rowsChanged);
+    } catch (error) {
+      throw new WarehouseError(`DuckDB failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, { cause: error });
+    }
+  };
+  await run(`CREATE SCHEMA IF NOT EXISTS ${dialect.quote(settings.schema)}`);
+
+  return {
+    dialect,
+    transactionalDdl: true,
+    async columns(table) {
+      const reader = await connection.runAndReadAll(
+        'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
+        [settings.schema, table],
+      );
+      const names = reader.getRowObjectsJS().map((row) => String(row['column_name']));
+      return names.length === 0 ? undefined : new Set(names);
+    },
+    execute: run,
+    stageName: () => dialect.quote(STAGE),
+    async stage(plan: MergePlan, rows: readonly StagedRow[]) {
+      await run(`DROP TABLE IF EXISTS temp.main.${dialect.quote(STAGE)}`);
+      await run(createStage(plan, true));
+      const appender = await connection.createAppender(STAGE, 'main', 'temp');
+      try {
+        for (const row of rows) {
+          appender.appendVarchar(row.transactionId);
+          appender.appendBigInt(BigInt(row.sequence));
+          appender.appendVarchar(row.raw);
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    },
+    begin: async () => void (await run('BEGIN TRANSACTION')),
+    commit: async () => void (await run('COMMIT')),
+    rollback: async () => void (await run('ROLLBACK')),
+    async query(sql) {
+      try {
+        return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+      } catch (error) {
+        throw new WarehouseError(`DuckDB failed: ${message(error)}`, { cause: error });
+      }
+    },
+    async close() {
+      connection.closeSync();
+    },
+  };
+}
+
+function message(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}

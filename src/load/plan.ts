@@ -1,0 +1,292 @@
+/**
+ * The correction merge as SQL statements, for any dialect, from one plan. Pure: the loader runs
+ * what these functions return. Per batch:
+ *
+ *   DDL (outside the transaction): create the three tables, add new columns, create the stage.
+ *   In one transaction:
+ *     1. insert the staged rows not yet in `transactions` (first-seen sequence, version, root);
+ *     2. re-root corrections whose provisional root arrived in this batch (repeated until stable);
+ *     3. delete `transactions_current` rows of provisional roots that were re-rooted;
+ *     4. MERGE the latest version of each affected lineage into `transactions_current`;
+ *     5. MERGE each affected call (Call lineages: legs counted, money summed) into `calls`.
+ *   Then drop the stage.
+ *
+ * The version order (design: "Order"): a correction is later than any original; among
+ * corrections, later `corrected_at` (UTC); then the higher first-seen sequence; then the id.
+ * Encoded as one sortable string, `_invoca_version`:
+ *   '0' or '1' | corrected_at in epoch ms, 15 digits | sequence, 16 digits | transaction_id
+ */
+import type { DataColumn } from './columns.js';
+import { moneyColumns } from './columns.js';
+import type { ColumnKind, Dialect } from './sql/dialect.js';
+
+export const TABLES = {
+  transactions: 'transactions',
+  current: 'transactions_current',
+  calls: 'calls',
+} as const;
+
+export type OutputTable = keyof typeof TABLES;
+
+export interface SystemColumn {
+  name: string;
+  kind: ColumnKind | 'raw';
+}
+
+const TRANSACTION_SYSTEM: SystemColumn[] = [
+  { name: 'root_transaction_id', kind: 'string' },
+  { name: '_invoca_sequence', kind: 'integer' },
+  { name: '_invoca_version', kind: 'string' },
+  { name: '_invoca_loaded_at', kind: 'timestamp' },
+  { name: '_invoca_raw', kind: 'raw' },
+];
+
+/** The loader's own columns of each table, after the data columns. */
+export function systemColumns(table: OutputTable): SystemColumn[] {
+  switch (table) {
+    case 'transactions':
+      return TRANSACTION_SYSTEM;
+    case 'current':
+      return [...TRANSACTION_SYSTEM, { name: '_invoca_merged_at', kind: 'timestamp' }];
+    case 'calls':
+      return [{ name: 'call_leg_count', kind: 'integer' }, ...TRANSACTION_SYSTEM, { name: '_invoca_merged_at', kind: 'timestamp' }];
+  }
+}
+
+export interface MergePlan {
+  dialect: Dialect;
+  columns: DataColumn[];
+  /** The stage table (name as the dialect writes it): transaction_id, _invoca_sequence, _invoca_raw (JSON text). */
+  stage: string;
+}
+
+function columnType(dialect: Dialect, kind: ColumnKind | 'raw'): string {
+  return kind === 'raw' ? dialect.rawType : dialect.type(kind);
+}
+
+/** The data column of a merge field, by field name. */
+function col(plan: MergePlan, field: string): string {
+  const column = plan.columns.find((item) => item.field === field);
+  if (!column) throw new Error(`the merge plan has no column for ${field}`);
+  return plan.dialect.quote(column.column);
+}
+
+function allColumnNames(plan: MergePlan, table: OutputTable): string[] {
+  return [...plan.columns.map((column) => column.column), ...systemColumns(table).map((column) => column.name)];
+}
+
+export function createTable(plan: MergePlan, table: OutputTable): string {
+  const { dialect } = plan;
+  const definitions = [
+    ...plan.columns.map((column) => `${dialect.quote(column.column)} ${dialect.type(column.kind)}`),
+    ...systemColumns(table).map((column) => `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}`),
+  ];
+  return `CREATE TABLE IF NOT EXISTS ${dialect.table(TABLES[table])} (${definitions.join(', ')})`;
+}
+
+/** ALTER TABLE statements for data columns the table does not have yet; never drops one. */
+export function addMissingColumns(plan: MergePlan, table: OutputTable, existing: ReadonlySet<string>): string[] {
+  const { dialect } = plan;
+  const lower = new Set([...existing].map((name) => name.toLowerCase()));
+  return plan.columns
+    .filter((column) => !existing.has(column.column) && !lower.has(column.column.toLowerCase()))
+    .map((column) => `ALTER TABLE ${dialect.table(TABLES[table])} ADD COLUMN ${dialect.quote(column.column)} ${dialect.type(column.kind)}`);
+}
+
+export function createStage(plan: MergePlan, temporary: boolean): string {
+  const { dialect } = plan;
+  const columns = [
+    `${dialect.quote('transaction_id')} ${dialect.type('string')}`,
+    `${dialect.quote('_invoca_sequence')} ${dialect.type('integer')}`,
+    `${dialect.quote('_invoca_raw')} ${dialect.type('string')}`,
+  ];
+  return `CREATE ${temporary ? 'TEMPORARY ' : ''}TABLE ${plan.stage} (${columns.join(', ')})`;
+}
+
+export function dropStage(plan: MergePlan): string {
+  return `DROP TABLE IF EXISTS ${plan.stage}`;
+}
+
+/** A correction has a non-empty `corrects_transaction_id`. */
+function isCorrection(expression: string): string {
+  return `(${expression} IS NOT NULL AND ${expression} <> '')`;
+}
+
+/** Step 1: the staged rows not yet in `transactions`, each with its first-seen sequence, version and root. */
+export function insertNewTransactions(plan: MergePlan): string {
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const transactions = dialect.table(TABLES.transactions);
+  const raw = dialect.parseRaw(`s.${q('_invoca_raw')}`);
+  const extracted = plan.columns.filter((column) => column.field !== 'transaction_id');
+  const extraction = dialect.extractAll('s.raw_json', extracted);
+  const typed = [
+    `s.${q('transaction_id')} AS ${q(plan.columns.find((column) => column.field === 'transaction_id')?.column ?? 'transaction_id')}`,
+    ...extracted.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`),
+    `s.${q('_invoca_sequence')} AS ${q('_invoca_sequence')}`,
+    `s.raw_json AS ${q('_invoca_raw')}`,
+  ];
+  const idColumn = plan.columns.find((column) => column.field === 'transaction_id')?.column ?? 'transaction_id';
+  const typedNames = [idColumn, ...extracted.map((column) => column.column), '_invoca_sequence', '_invoca_raw'];
+  const parsed = `(SELECT ${q('transaction_id')}, ${q('_invoca_sequence')}, ${q('_invoca_raw')}, ${raw} AS raw_json FROM ${plan.stage} AS s) AS s`;
+  const parsedStage = extraction.prepare.length === 0 ? parsed : `(SELECT s.*, ${extraction.prepare.join(', ')} FROM ${parsed}) AS s`;
+  // A transaction delivered twice in one batch keeps its first sequence.
+  const firsts = dialect.firstPerKey({
+    select: typed,
+    names: typedNames,
+    from: parsedStage,
+    where: 'TRUE',
+    partitionBy: `s.${q('transaction_id')}`,
+    orderBy: `s.${q('_invoca_sequence')} ASC`,
+  });
+  const id = col(plan, 'transaction_id');
+  const corrects = col(plan, 'corrects_transaction_id');
+  const correctedAt = col(plan, 'corrected_at_utc');
+  const version = dialect.concat([
+    `CASE WHEN ${isCorrection(`f.${corrects}`)} THEN '1' ELSE '0' END`,
+    dialect.zeroPad(`COALESCE(${dialect.epochMillis(`f.${correctedAt}`)}, 0)`, 15),
+    dialect.zeroPad(`f.${q('_invoca_sequence')}`, 16),
+    `f.${id}`,
+  ]);
+  const root = `CASE WHEN ${isCorrection(`f.${corrects}`)} THEN COALESCE(p.${q('root_transaction_id')}, f.${corrects}) ELSE f.${id} END`;
+  const values = [
+    ...plan.columns.map((column) => `f.${q(column.column)}`),
+    root,
+    `f.${q('_invoca_sequence')}`,
+    version,
+    dialect.now,
+    `f.${q('_invoca_raw')}`,
+  ];
+  const targetColumns = allColumnNames(plan, 'transactions').map(q);
+  return (
+    `INSERT INTO ${transactions} (${targetColumns.join(', ')}) ` +
+    `SELECT ${values.join(', ')} FROM (${firsts}) AS f ` +
+    `LEFT JOIN ${transactions} AS p ON p.${id} = f.${corrects} ` +
+    `WHERE NOT EXISTS (SELECT 1 FROM ${transactions} AS e WHERE e.${id} = f.${id})`
+  );
+}
+
+/**
+ * Step 2: a correction rooted at a transaction that has since arrived takes that transaction's
+ * root. Run until it changes no row: each run resolves one more link of a chain.
+ */
+export function rerootCorrections(plan: MergePlan): string {
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const transactions = dialect.table(TABLES.transactions);
+  const id = col(plan, 'transaction_id');
+  const root = q('root_transaction_id');
+  return dialect.updateFrom(
+    transactions,
+    't',
+    `${root} = p.${root}`,
+    `${transactions} AS p`,
+    `t.${root} = p.${id} AND p.${root} <> p.${id} AND p.${id} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`,
+  );
+}
+
+/** Step 3: lineages keyed by a provisional root that is no longer anyone's root. */
+export function deleteStaleLineages(plan: MergePlan): string {
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const current = dialect.table(TABLES.current);
+  const root = q('root_transaction_id');
+  return (
+    `DELETE FROM ${current} AS c WHERE c.${root} IN (SELECT ${q('transaction_id')} FROM ${plan.stage}) ` +
+    `AND NOT EXISTS (SELECT 1 FROM ${dialect.table(TABLES.transactions)} AS t WHERE t.${root} = c.${root})`
+  );
+}
+
+/** The roots of the lineages this batch touched. */
+function affectedRoots(plan: MergePlan): string {
+  const { dialect } = plan;
+  const q = dialect.quote;
+  return (
+    `SELECT ${q('root_transaction_id')} FROM ${dialect.table(TABLES.transactions)} ` +
+    `WHERE ${col(plan, 'transaction_id')} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`
+  );
+}
+
+/** Step 4: the latest version of each affected lineage into `transactions_current`. */
+export function mergeCurrent(plan: MergePlan): string {
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const names = allColumnNames(plan, 'transactions');
+  const root = q('root_transaction_id');
+  const version = q('_invoca_version');
+  const source = dialect.firstPerKey({
+    select: names.map((name) => `t.${q(name)} AS ${q(name)}`),
+    names,
+    from: `${dialect.table(TABLES.transactions)} AS t`,
+    where: `t.${root} IN (${affectedRoots(plan)})`,
+    partitionBy: `t.${root}`,
+    orderBy: `t.${version} DESC`,
+  });
+  return mergeStatement(plan, {
+    target: dialect.table(TABLES.current),
+    source,
+    key: 'root_transaction_id',
+    names: [...names, '_invoca_merged_at'],
+    sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
+    matchedWhen: `s.${version} > t.${version}`,
+  });
+}
+
+/**
+ * Step 5: each affected call from the current versions of its Call lineages: `call_leg_count`,
+ * money summed over the legs, every other column from the latest leg.
+ *
+ * The guard is wider than the version alone: a leg corrected out of order (a backfill) can
+ * change a sum while the latest leg stays the same. The source is built from
+ * `transactions_current`, which is itself guarded, so a replay can never bring back old values.
+ */
+export function mergeCalls(plan: MergePlan): string {
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const names = allColumnNames(plan, 'transactions');
+  const callId = col(plan, 'complete_call_id');
+  const money = new Set(moneyColumns(plan.columns).map((column) => column.column));
+  const version = q('_invoca_version');
+  const window = `OVER (PARTITION BY c.${callId})`;
+  const select = [
+    ...names.map((name) => (money.has(name) ? `SUM(c.${q(name)}) ${window} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),
+    `COUNT(*) ${window} AS ${q('call_leg_count')}`,
+  ];
+  const source = dialect.firstPerKey({
+    select,
+    names: [...names, 'call_leg_count'],
+    from: `${dialect.table(TABLES.current)} AS c`,
+    where:
+      `c.${col(plan, 'transaction_type')} = 'Call' AND c.${callId} IN ` +
+      `(SELECT ${callId} FROM ${dialect.table(TABLES.current)} WHERE ${q('root_transaction_id')} IN (${affectedRoots(plan)}))`,
+    partitionBy: `c.${callId}`,
+    orderBy: `c.${version} DESC`,
+  });
+  const changed = [
+    `s.${version} > t.${version}`,
+    `s.${q('call_leg_count')} <> t.${q('call_leg_count')}`,
+    ...[...money].map((name) => `s.${q(name)} IS DISTINCT FROM t.${q(name)}`),
+  ];
+  const callNames = [...plan.columns.map((column) => column.column), ...systemColumns('calls').map((column) => column.name)];
+  return mergeStatement(plan, {
+    target: dialect.table(TABLES.calls),
+    source,
+    key: plan.columns.find((column) => column.field === 'complete_call_id')?.column ?? 'complete_call_id',
+    names: callNames,
+    sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
+    matchedWhen: `(${changed.join(' OR ')})`,
+  });
+}
+
+function mergeStatement(
+  plan: MergePlan,
+  merge: { target: string; source: string; key: string; names: string[]; sourceValue: (name: string) => string; matchedWhen: string },
+): string {
+  const q = plan.dialect.quote;
+  const updates = merge.names.filter((name) => name !== merge.key).map((name) => `${q(name)} = ${merge.sourceValue(name)}`);
+  return (
+    `MERGE INTO ${merge.target} AS t USING (${merge.source}) AS s ON t.${q(merge.key)} = s.${q(merge.key)} ` +
+    `WHEN MATCHED AND ${merge.matchedWhen} THEN UPDATE SET ${updates.join(', ')} ` +
+    `WHEN NOT MATCHED THEN INSERT (${merge.names.map(q).join(', ')}) VALUES (${merge.names.map(merge.sourceValue).join(', ')})`
+  );
+}

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { extractEach, qualifyFirstPerKey, stringLiteral, type ColumnKind, type Dialect } from './dialect.js';
+
+const TYPES: Readonly<Record<ColumnKind, string>> = {
+  string: 'STRING',
+  integer: 'INT64',
+  decimal: 'NUMERIC',
+  timestamp: 'TIMESTAMP',
+  boolean: 'BOOL',
+  json: 'JSON',
+};
+
+/**
+ * BigQuery column names allow letters, digits and underscores only, and must not start with a
+ * digit. The rule: every other character becomes `_`, a leading digit gets a `_` before it; a
+ * name that had to change also ends in `_` and 6 hex digits of a hash of the original, so two
+ * originals can never meet in one name (`Purchase Made` -> `Purchase_Made_6d1f0c`). Names that
+ * are already valid are kept as they are. The original is always in `_invoca_raw`.
+ */
+export function bigqueryColumnName(field: string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_]{0,299}$/.test(field)) return field;
+  const hash = createHash('sha1').update(field).digest('hex').slice(0, 6);
+  const cleaned = field.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 280);
+  return `${/^[0-9]/.test(cleaned) ? '_' : ''}${cleaned}_${hash}`;
+}
+
+function backtick(identifier: string): string {
+  return `\`${identifier.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+}
+
+const extract: Dialect['extract'] = (raw, field, kind) => {
+  const path = stringLiteral(jsonPath(field));
+  if (kind === 'json') return `JSON_QUERY(${raw}, ${path})`;
+  return `SAFE_CAST(JSON_VALUE(${raw}, ${path}) AS ${TYPES[kind]})`;
+};
+
+/** A JSONPath to one key for JSON_VALUE / JSON_QUERY: `$."key"` with `"` and `\` escaped. */
+function jsonPath(field: string): string {
+  return `$."${field.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function bigqueryDialect(project: string, dataset: string): Dialect {
+  return {
+    name: 'bigquery',
+    quote: backtick,
+    table: (name) => `${backtick(project)}.${backtick(dataset)}.${backtick(name)}`,
+    columnName: bigqueryColumnName,
+    type: (kind) => TYPES[kind],
+    rawType: 'JSON',
+    parseRaw: (text) => `PARSE_JSON(${text}, wide_number_mode => 'round')`,
+    extract,
+    extractAll: extractEach(extract),
+    epochMillis: (timestamp) => `UNIX_MILLIS(${timestamp})`,
+    zeroPad: (integer, width) => `LPAD(CAST(${integer} AS STRING), ${width}, '0')`,
+    concat: (parts) => `CONCAT(${parts.join(', ')})`,
+    now: 'CURRENT_TIMESTAMP()',
+    firstPerKey: qualifyFirstPerKey,
+    updateFrom: (table, alias, set, from, where) => `UPDATE ${table} AS ${alias} SET ${set} FROM ${from} WHERE ${where}`,
+  };
+}

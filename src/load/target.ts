@@ -1,0 +1,141 @@
+/**
+ * The Singer target: reads SCHEMA, RECORD and STATE lines, batches the records of the
+ * `transactions` stream, loads and merges each batch, and echoes a STATE only once every record
+ * before it is committed (so a resumed run never skips an uncommitted record).
+ */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { JsonSchema } from '../config/validate.js';
+import { InputError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { SequenceClock } from '../tap/sequence.js';
+import type { Loader } from './loader.js';
+import type { StagedRow } from './warehouse.js';
+
+export interface TargetOptions {
+  loader: Loader;
+  logger: Logger;
+  batchSizeRows: number;
+  batchMaxSeconds: number;
+  /** Writes one state line (the STATE value as JSON) to stdout. */
+  emitState: (line: string) => Promise<void>;
+  signal?: AbortSignal | undefined;
+  nowMs?: () => number;
+}
+
+export interface TargetSummary {
+  records: number;
+  batches: number;
+  inserted: number;
+  statesEmitted: number;
+}
+
+const STREAM = 'transactions';
+
+export async function runTarget(input: Readable, options: TargetOptions): Promise<TargetSummary> {
+  const { loader, logger } = options;
+  const now = options.nowMs ?? Date.now;
+  const summary: TargetSummary = { records: 0, batches: 0, inserted: 0, statesEmitted: 0 };
+  let schema: JsonSchema | undefined;
+  let pending: StagedRow[] = [];
+  let pendingSince = 0;
+  let pendingState: unknown;
+  let hasPendingState = false;
+  let fallbackClock: SequenceClock | undefined;
+  const ignoredStreams = new Set<string>();
+  const startedMs = now();
+
+  const emit = async (value: unknown): Promise<void> => {
+    await options.emitState(JSON.stringify(value));
+    summary.statesEmitted++;
+  };
+
+  const flush = async (): Promise<void> => {
+    if (pending.length > 0) {
+      if (!schema) throw new InputError(`a RECORD of stream ${STREAM} came before its SCHEMA`);
+      const rows = pending;
+      pending = [];
+      const result = await loader.loadBatch(schema, rows);
+      summary.batches++;
+      summary.inserted += result.inserted;
+      const seconds = Math.max(0.001, (now() - startedMs) / 1000);
+      logger.info(
+        `batch ${summary.batches}: ${result.staged} rows staged, ${result.inserted} new, ${result.rerooted} re-rooted; ` +
+          `${summary.records} rows so far, ${Math.round(summary.records / seconds)} rows/s`,
+      );
+    }
+    if (hasPendingState) {
+      hasPendingState = false;
+      await emit(pendingState);
+    }
+  };
+
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    const message = parseMessage(line, lineNumber);
+    switch (message['type']) {
+      case 'SCHEMA': {
+        if (message['stream'] !== STREAM) break;
+        const next = message['schema'];
+        if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
+        // Records already pending were written under the old schema: load them with it first.
+        if (pending.length > 0) await flush();
+        schema = next as JsonSchema;
+        break;
+      }
+      case 'RECORD': {
+        const stream = String(message['stream']);
+        if (stream !== STREAM) {
+          if (!ignoredStreams.has(stream)) logger.warn(`ignoring records of stream '${stream}': target-invoca loads '${STREAM}' only`);
+          ignoredStreams.add(stream);
+          break;
+        }
+        if (!schema) throw new InputError(`line ${lineNumber}: a RECORD of stream ${STREAM} came before its SCHEMA`);
+        const record = message['record'];
+        if (!record || typeof record !== 'object' || Array.isArray(record)) throw new InputError(`line ${lineNumber}: RECORD without a record object`);
+        const fields = record as Record<string, unknown>;
+        const id = fields['transaction_id'];
+        if (typeof id !== 'string' || id === '') throw new InputError(`line ${lineNumber}: the record has no transaction_id`);
+        let sequence = fields['_invoca_sequence'];
+        if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence)) {
+          // Records from another tap: number them here, in arrival order, as tap-invoca would.
+          fallbackClock ??= new SequenceClock(undefined, now());
+          if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
+          sequence = fallbackClock.next();
+        }
+        if (pending.length === 0) pendingSince = now();
+        pending.push({ transactionId: id, sequence: sequence as number, raw: JSON.stringify(fields) });
+        summary.records++;
+        if (pending.length >= options.batchSizeRows) await flush();
+        break;
+      }
+      case 'STATE':
+        pendingState = message['value'];
+        hasPendingState = true;
+        if (pending.length === 0) await flush();
+        break;
+      default:
+        break;
+    }
+    if (pending.length > 0 && now() - pendingSince >= options.batchMaxSeconds * 1000) await flush();
+    if (options.signal?.aborted) break;
+  }
+  await flush();
+  return summary;
+}
+
+function parseMessage(line: string, lineNumber: number): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (error) {
+    throw new InputError(`line ${lineNumber} of the input is not JSON: ${line.slice(0, 80)}`, { cause: error });
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InputError(`line ${lineNumber} of the input is not a Singer message object`);
+  }
+  return parsed as Record<string, unknown>;
+}

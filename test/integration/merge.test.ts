@@ -1,0 +1,229 @@
+/**
+ * The merge properties of the design, on real engines: DuckDB (@duckdb/node-api, the product's
+ * default) and PostgreSQL (PGlite, which raises the duplicate-match error that BigQuery and
+ * Snowflake raise). Every scenario ends compared with the TypeScript model in merge-oracle.ts.
+ */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
+import { Loader } from '../../src/load/loader.js';
+import { insertNewTransactions, TABLES } from '../../src/load/plan.js';
+import type { Warehouse } from '../../src/load/warehouse.js';
+import { createMemoryLogger } from '../../src/log.js';
+import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
+import { openPglite } from '../helpers/pglite-warehouse.js';
+
+const engines = {
+  duckdb: () => openDuckDb({ path: ':memory:', schema: 'main' }),
+  postgres: () => openPglite(),
+} as const;
+
+const CUSTOM = ['Purchase Made', 'utm.source', 'Quote "Q"', 'select', 'naïve ✓'];
+const schema = new StreamSchema(CUSTOM).toJSON();
+
+let sequence = 1_000;
+function call(id: string, callId: string, payin: string | number | null, extra: Record<string, unknown> = {}): TestRecord {
+  return {
+    transaction_id: id,
+    transaction_type: 'Call',
+    complete_call_id: callId,
+    corrects_transaction_id: null,
+    corrected_at: null,
+    corrected_at_utc: null,
+    advertiser_payin_localized: payin,
+    start_time_utc: 1_767_254_400_000,
+    start_time: '2026-01-01T08:00:00.000Z',
+    'Purchase Made': '1',
+    _invoca_sequence: sequence++,
+    ...extra,
+  };
+}
+function correction(id: string, of: TestRecord, correctedAt: string, payin: string | number | null, extra: Record<string, unknown> = {}): TestRecord {
+  return { ...of, transaction_id: id, corrects_transaction_id: of.transaction_id, corrected_at_utc: correctedAt, advertiser_payin_localized: payin, _invoca_sequence: sequence++, ...extra };
+}
+function event(id: string, callId: string): TestRecord {
+  return { ...call(id, callId, '0.00'), transaction_type: 'Post Call Event', signal_name: 'Sale,Quote', revenue: '349.00' };
+}
+
+let open: Warehouse | undefined;
+afterEach(async () => {
+  await open?.close();
+  open = undefined;
+});
+
+async function setup(engine: keyof typeof engines): Promise<{ warehouse: Warehouse; loader: Loader; oracle: MergeOracle; load: (batch: TestRecord[]) => Promise<void> }> {
+  const warehouse = await engines[engine]();
+  open = warehouse;
+  const loader = new Loader(warehouse, createMemoryLogger());
+  const oracle = new MergeOracle();
+  return {
+    warehouse,
+    loader,
+    oracle,
+    load: async (batch) => {
+      await loader.loadBatch(schema, staged(batch));
+      oracle.load(batch);
+    },
+  };
+}
+
+async function dump(warehouse: Warehouse): Promise<string> {
+  const tables = await Promise.all(
+    Object.values(TABLES).map((table) => warehouse.query(`SELECT * FROM ${warehouse.dialect.table(table)} ORDER BY 1, 2`)),
+  );
+  return JSON.stringify(tables, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
+describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) => {
+  test('several corrections of one call in one batch: the latest wins, one row, no duplicate-match error', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const original = call('O1', 'CALL-1', '10.00');
+    const batch = [
+      original,
+      correction('C1', original, '2026-01-02T00:00:00Z', '8.00'),
+      correction('C3', original, '2026-01-04T00:00:00Z', '4.00'),
+      correction('C2', original, '2026-01-03T00:00:00Z', '6.00'),
+    ];
+    await load(batch);
+    const result = await actual(warehouse);
+    expect(result).toEqual(oracle.expected());
+    expect(result.current.get('O1')).toBe('C3');
+    expect(result.calls.get('CALL-1')).toEqual({ legs: 1, payin: '4', transactionId: 'C3' });
+  });
+
+  test('a correction in a later run updates; re-running a batch or replaying an old one changes nothing', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const original = call('O2', 'CALL-2', '12.50');
+    const first = [original, call('O3', 'CALL-3', '1.00')];
+    await load(first);
+    const second = [correction('C4', original, '2026-01-05T10:00:00Z', '0.00')];
+    await load(second);
+    expect((await actual(warehouse)).calls.get('CALL-2')).toEqual({ legs: 1, payin: '0', transactionId: 'C4' });
+    const before = await dump(warehouse);
+    await load(second);
+    await load(first);
+    // A re-delivery with a new sequence (a lost state) keeps the first one and changes nothing.
+    await load(first.map((record) => ({ ...record, _invoca_sequence: sequence++ })));
+    expect(await dump(warehouse)).toBe(before);
+    expect(await actual(warehouse)).toEqual(oracle.expected());
+  });
+
+  test('a correction that arrives before its original (a date-window backfill) is not overwritten by it', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const original = call('O5', 'CALL-5', '20.00');
+    await load([correction('C5', original, '2026-01-06T00:00:00Z', '15.00')]);
+    expect((await actual(warehouse)).current.get('O5')).toBe('C5');
+    await load([original]);
+    const result = await actual(warehouse);
+    expect(result.current.get('O5')).toBe('C5');
+    expect(result.calls.get('CALL-5')).toEqual({ legs: 1, payin: '15', transactionId: 'C5' });
+    expect(result).toEqual(oracle.expected());
+  });
+
+  test('two corrections in the same second: the one seen later wins', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const original = call('O6', 'CALL-6', '9.00');
+    await load([original, correction('ZZ-FIRST', original, '2026-01-07T00:00:00Z', '7.00'), correction('AA-SECOND', original, '2026-01-07T00:00:00Z', '5.00')]);
+    expect((await actual(warehouse)).current.get('O6')).toBe('AA-SECOND');
+    expect(await actual(warehouse)).toEqual(oracle.expected());
+  });
+
+  test('a two-leg call keeps both legs in transactions_current and both legs money in calls', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const leg1 = call('L1', 'CALL-7', '10.10');
+    const leg2 = call('L2', 'CALL-7', 5.05);
+    await load([leg1, leg2, event('E7', 'CALL-7')]);
+    let result = await actual(warehouse);
+    expect(result.current.get('L1')).toBe('L1');
+    expect(result.current.get('L2')).toBe('L2');
+    expect(result.calls.get('CALL-7')).toEqual({ legs: 2, payin: '15.15', transactionId: 'L2' });
+    await load([correction('L1C', leg1, '2026-01-08T00:00:00Z', '0.05')]);
+    result = await actual(warehouse);
+    expect(result.calls.get('CALL-7')).toEqual({ legs: 2, payin: '5.1', transactionId: 'L1C' });
+    expect(result).toEqual(oracle.expected());
+  });
+
+  test('chains: a correction naming a correction, re-rooted when the middle one arrives later', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const original = call('O8', 'CALL-8', '30.00');
+    const first = correction('C8a', original, '2026-01-09T00:00:00Z', '25.00');
+    const second = { ...correction('C8b', first, '2026-01-10T00:00:00Z', '20.00') };
+    await load([original]);
+    await load([second]);
+    expect((await actual(warehouse)).current.get('C8a')).toBe('C8b');
+    await load([first]);
+    const result = await actual(warehouse);
+    expect(result.current.has('C8a')).toBe(false);
+    expect(result.current.get('O8')).toBe('C8b');
+    expect(result.calls.get('CALL-8')).toEqual({ legs: 1, payin: '20', transactionId: 'C8b' });
+    expect(result).toEqual(oracle.expected());
+    const third = correction('C8c', second, '2026-01-11T00:00:00Z', '19.99');
+    const fourth = correction('C8d', third, '2026-01-12T00:00:00Z', '18.00');
+    await load([fourth, third]);
+    expect(await actual(warehouse)).toEqual(oracle.expected());
+  });
+
+  test('NULLs, empty strings, unicode, quotes and odd column names land, and nothing is spliced into SQL', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const hostile = call("O9'; DROP TABLE calls; --", 'CALL-"9"', null, {
+      'Purchase Made': "it's \"quoted\"",
+      'utm.source': 'ünïcödé 🦷',
+      'Quote "Q"': '\\backslash',
+      select: 'keyword',
+      'naïve ✓': '',
+      advertiser_name: null,
+      corrects_transaction_id: '',
+    });
+    await load([hostile, call('O10', 'CALL-10', '')]);
+    const result = await actual(warehouse);
+    expect(result).toEqual(oracle.expected());
+    const q = warehouse.dialect.quote;
+    const rows = await warehouse.query(
+      `SELECT ${q('Purchase Made')} AS a, ${q('utm.source')} AS b, ${q('Quote "Q"')} AS c, ${q('select')} AS d, ${q('naïve ✓')} AS e FROM ${warehouse.dialect.table('calls')} WHERE ${q('complete_call_id')} = 'CALL-"9"'`,
+    );
+    expect(rows).toEqual([{ a: "it's \"quoted\"", b: 'ünïcödé 🦷', c: '\\backslash', d: 'keyword', e: '' }]);
+    expect(result.calls.get('CALL-"9"')?.payin).toBeNull();
+  });
+
+  test('a new column in a later schema is added to all three tables, never dropped', async () => {
+    const { warehouse, load, loader } = await setup(engine);
+    await load([call('O11', 'CALL-11', '1.00')]);
+    const grown = new StreamSchema([...CUSTOM, 'Coupon Code']).toJSON();
+    await loader.loadBatch(grown, staged([call('O12', 'CALL-12', '2.00', { 'Coupon Code': 'SAVE10' })]));
+    for (const table of Object.values(TABLES)) expect((await warehouse.columns(table))?.has('Coupon Code')).toBe(true);
+    await load([call('O13', 'CALL-13', '3.00')]);
+    expect((await warehouse.columns('calls'))?.has('Coupon Code')).toBe(true);
+  });
+});
+
+test('PostgreSQL proves the dedupe: the same MERGE without it fails with "cannot affect row a second time"', async () => {
+  const warehouse = await openPglite();
+  open = warehouse;
+  const loader = new Loader(warehouse, createMemoryLogger());
+  const original = call('P1', 'CALL-P', '1.00');
+  await loader.loadBatch(schema, staged([original]));
+  await loader.loadBatch(schema, staged([correction('P2', original, '2026-02-01T00:00:00Z', '2.00'), correction('P3', original, '2026-02-02T00:00:00Z', '3.00')]));
+  const q = warehouse.dialect.quote;
+  const current = warehouse.dialect.table('transactions_current');
+  const transactions = warehouse.dialect.table('transactions');
+  const naive =
+    `MERGE INTO ${current} AS t USING (SELECT * FROM ${transactions} WHERE ${q('root_transaction_id')} = 'P1') AS s ` +
+    `ON t.${q('root_transaction_id')} = s.${q('root_transaction_id')} WHEN MATCHED THEN UPDATE SET ${q('transaction_id')} = s.${q('transaction_id')}`;
+  await expect(warehouse.execute(naive)).rejects.toThrow('MERGE command cannot affect row a second time');
+  // The insert keeps its first-seen dedupe too: a batch with the same id twice inserts one row.
+  expect(insertNewTransactions(loader.plan(schema))).toContain('ROW_NUMBER() OVER (PARTITION BY s."transaction_id" ORDER BY s."_invoca_sequence" ASC)');
+});
+
+test('a failing statement rolls the whole batch back (DuckDB)', async () => {
+  const warehouse = await openDuckDb({ path: ':memory:', schema: 'main' });
+  open = warehouse;
+  const loader = new Loader(warehouse, createMemoryLogger());
+  await loader.loadBatch(schema, staged([call('R1', 'CALL-R1', '1.00')]));
+  const before = await dump(warehouse);
+  // Sabotage the calls table after the DDL check: its MERGE fails, the inserts before it must not stay.
+  await warehouse.execute(`ALTER TABLE ${warehouse.dialect.table('calls')} DROP COLUMN "call_leg_count"`);
+  await expect(loader.loadBatch(schema, staged([call('R2', 'CALL-R2', '2.00')]))).rejects.toThrow(/DuckDB failed/);
+  const after = await warehouse.query(`SELECT COUNT(*) AS n FROM ${warehouse.dialect.table('transactions')}`);
+  expect(Number(after[0]?.['n'])).toBe(1);
+  expect(before).toContain('R1');
+});
