@@ -72,59 +72,69 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
 
   const lines = createInterface({ input, crlfDelay: Infinity });
   let lineNumber = 0;
-  for await (const line of lines) {
-    lineNumber++;
-    if (line.trim() === '') continue;
-    const message = parseMessage(line, lineNumber);
-    switch (message['type']) {
-      case 'SCHEMA': {
-        if (message['stream'] !== STREAM) break;
-        const next = message['schema'];
-        if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
-        // Records already pending were written under the old schema: load them with it first.
-        if (pending.length > 0) await flush();
-        schema = next as JsonSchema;
-        break;
-      }
-      case 'RECORD': {
-        const stream = String(message['stream']);
-        if (stream !== STREAM) {
-          if (!ignoredStreams.has(stream)) logger.warn(`ignoring records of stream '${stream}': target-invoca loads '${STREAM}' only`);
-          ignoredStreams.add(stream);
-          break;
-        }
-        if (!schema) throw new InputError(`line ${lineNumber}: a RECORD of stream ${STREAM} came before its SCHEMA`);
-        const record = message['record'];
-        if (!record || typeof record !== 'object' || Array.isArray(record)) throw new InputError(`line ${lineNumber}: RECORD without a record object`);
-        const fields = record as Record<string, unknown>;
-        const id = fields['transaction_id'];
-        if (typeof id !== 'string' || id === '') throw new InputError(`line ${lineNumber}: the record has no transaction_id`);
-        let sequence = fields['_invoca_sequence'];
-        if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence)) {
-          // Records from another tap: number them here, in arrival order, as tap-invoca would.
-          fallbackClock ??= new SequenceClock(undefined, now());
-          if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
-          sequence = fallbackClock.next();
-        }
-        if (pending.length === 0) pendingSince = now();
-        pending.push({ transactionId: id, sequence: sequence as number, raw: JSON.stringify(fields) });
-        summary.records++;
-        if (pending.length >= options.batchSizeRows) await flush();
-        break;
-      }
-      case 'STATE':
-        pendingState = message['value'];
-        hasPendingState = true;
-        if (pending.length === 0) await flush();
-        break;
-      default:
-        break;
-    }
-    if (pending.length > 0 && now() - pendingSince >= options.batchMaxSeconds * 1000) await flush();
-    if (options.signal?.aborted) break;
+  try {
+    await readMessages();
+  } catch (error) {
+    // Bad input ends the run, but what came before it is complete: load it and echo its state.
+    if (error instanceof InputError) await flush();
+    throw error;
   }
   await flush();
   return summary;
+
+  async function readMessages(): Promise<void> {
+    for await (const line of lines) {
+      lineNumber++;
+      if (line.trim() === '') continue;
+      const message = parseMessage(line, lineNumber);
+      switch (message['type']) {
+        case 'SCHEMA': {
+          if (message['stream'] !== STREAM) break;
+          const next = message['schema'];
+          if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
+          // Records already pending were written under the old schema: load them with it first.
+          if (pending.length > 0) await flush();
+          schema = next as JsonSchema;
+          break;
+        }
+        case 'RECORD': {
+          const stream = String(message['stream']);
+          if (stream !== STREAM) {
+            if (!ignoredStreams.has(stream)) logger.warn(`ignoring records of stream '${stream}': target-invoca loads '${STREAM}' only`);
+            ignoredStreams.add(stream);
+            break;
+          }
+          if (!schema) throw new InputError(`line ${lineNumber}: a RECORD of stream ${STREAM} came before its SCHEMA`);
+          const record = message['record'];
+          if (!record || typeof record !== 'object' || Array.isArray(record)) throw new InputError(`line ${lineNumber}: RECORD without a record object`);
+          const fields = record as Record<string, unknown>;
+          const id = fields['transaction_id'];
+          if (typeof id !== 'string' || id === '') throw new InputError(`line ${lineNumber}: the record has no transaction_id`);
+          let sequence = fields['_invoca_sequence'];
+          if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence)) {
+            // Records from another tap: number them here, in arrival order, as tap-invoca would.
+            fallbackClock ??= new SequenceClock(undefined, now());
+            if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
+            sequence = fallbackClock.next();
+          }
+          if (pending.length === 0) pendingSince = now();
+          pending.push({ transactionId: id, sequence: sequence as number, raw: JSON.stringify(fields) });
+          summary.records++;
+          if (pending.length >= options.batchSizeRows) await flush();
+          break;
+        }
+        case 'STATE':
+          pendingState = message['value'];
+          hasPendingState = true;
+          if (pending.length === 0) await flush();
+          break;
+        default:
+          break;
+      }
+      if (pending.length > 0 && now() - pendingSince >= options.batchMaxSeconds * 1000) await flush();
+      if (options.signal?.aborted) break;
+    }
+  }
 }
 
 function parseMessage(line: string, lineNumber: number): Record<string, unknown> {
