@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'ERR_API_NETWORK'
   | 'ERR_API_TIMEOUT'
   | 'ERR_WAREHOUSE'
-  | 'ERR_INPUT';
+  | 'ERR_INPUT'
+  | 'ERR_OUTPUT';
 
 export abstract class TapInvocaError extends Error {
   abstract readonly code: ErrorCode;
@@ -56,6 +57,12 @@ export class CatalogError extends TapInvocaError {
 /** Malformed input on stdin (a Singer message a target cannot read). */
 export class InputError extends TapInvocaError {
   readonly code = 'ERR_INPUT';
+  readonly exitCode = 1;
+}
+
+/** stdout was closed by its reader (the target stopped): nothing more can be delivered. */
+export class OutputError extends TapInvocaError {
+  readonly code = 'ERR_OUTPUT';
   readonly exitCode = 1;
 }
 

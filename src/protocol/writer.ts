@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { OutputError } from '../errors.js';
 
 /**
  * Writes text to a stream and waits for 'drain' when the stream's buffer is full, so a slow
@@ -11,7 +12,7 @@ export class StreamWriter {
   constructor(stream: Writable) {
     this.#stream = stream;
     stream.on('error', (error: Error) => {
-      this.#failure = error;
+      this.#failure = asOutputError(error);
     });
   }
 
@@ -25,10 +26,18 @@ export class StreamWriter {
       };
       const onError = (error: Error): void => {
         this.#stream.off('drain', onDrain);
-        reject(error);
+        reject(asOutputError(error));
       };
       this.#stream.once('drain', onDrain);
       this.#stream.once('error', onError);
     });
   }
+}
+
+function asOutputError(error: Error): Error {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
+    return new OutputError('the reader of stdout closed it (did the target stop? see its error above)', { cause: error });
+  }
+  return error;
 }
