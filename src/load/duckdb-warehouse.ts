@@ -6,7 +6,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
 import { duckdbDialect } from './sql/duckdb.js';
-import type { StagedRow, Warehouse } from './warehouse.js';
+import { runSequentially, type StagedRow, type Warehouse } from './warehouse.js';
 
 export interface DuckDbSettings {
   path: string;
@@ -68,9 +68,7 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
         appender.closeSync();
       }
     },
-    begin: async () => void (await run('BEGIN TRANSACTION')),
-    commit: async () => void (await run('COMMIT')),
-    rollback: async () => void (await run('ROLLBACK')),
+    runInTransaction: (steps) => runSequentially(run, steps, { begin: 'BEGIN TRANSACTION', commit: 'COMMIT', rollback: 'ROLLBACK' }),
     async query(sql) {
       try {
         return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];

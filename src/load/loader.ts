@@ -22,13 +22,11 @@ import {
 } from './plan.js';
 import type { StagedRow, Warehouse } from './warehouse.js';
 
-/** A chain longer than this is not resolved further in one batch (Invoca's chains are 1 deep). */
-const MAX_REROOT_PASSES = 16;
-
 export interface BatchResult {
   staged: number;
-  inserted: number;
-  rerooted: number;
+  /** Undefined where the engine does not report counts (a BigQuery script). */
+  inserted: number | undefined;
+  rerooted: number | undefined;
 }
 
 export class Loader {
@@ -48,36 +46,25 @@ export class Loader {
 
   async loadBatch(schema: JsonSchema, rows: readonly StagedRow[]): Promise<BatchResult> {
     const plan = this.plan(schema);
-    await this.#ensureTables(plan);
+    await this.ensureTables(plan);
     const warehouse = this.#warehouse;
     try {
       await warehouse.stage(plan, rows);
-      await warehouse.begin();
-      try {
-        const inserted = await warehouse.execute(insertNewTransactions(plan));
-        let rerooted = 0;
-        for (let pass = 0; pass < MAX_REROOT_PASSES; pass++) {
-          const changed = await warehouse.execute(rerootCorrections(plan));
-          rerooted += changed;
-          if (changed === 0) break;
-        }
-        await warehouse.execute(deleteStaleLineages(plan));
-        await warehouse.execute(mergeCurrent(plan));
-        await warehouse.execute(mergeCalls(plan));
-        await warehouse.commit();
-        return { staged: rows.length, inserted, rerooted };
-      } catch (error) {
-        await warehouse.rollback().catch((rollbackError: unknown) => {
-          this.#logger.warn(`rollback failed: ${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}`);
-        });
-        throw error;
-      }
+      const [inserted, rerooted] = await warehouse.runInTransaction([
+        { sql: insertNewTransactions(plan) },
+        { sql: rerootCorrections(plan), repeat: true },
+        { sql: deleteStaleLineages(plan) },
+        { sql: mergeCurrent(plan) },
+        { sql: mergeCalls(plan) },
+      ]);
+      return { staged: rows.length, inserted, rerooted };
     } finally {
       await warehouse.execute(dropStage(plan)).catch(() => 0);
     }
   }
 
-  async #ensureTables(plan: MergePlan): Promise<void> {
+  /** Creates the three tables, or adds the plan's new columns to them (DDL, outside any transaction). */
+  async ensureTables(plan: MergePlan): Promise<void> {
     for (const table of Object.keys(TABLES) as OutputTable[]) {
       const known = this.#known.get(table);
       if (known && plan.columns.every((column) => known.has(column.column))) continue;

@@ -81,7 +81,9 @@ export function createTable(plan: MergePlan, table: OutputTable): string {
     ...plan.columns.map((column) => `${dialect.quote(column.column)} ${dialect.type(column.kind)}`),
     ...systemColumns(table).map((column) => `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}`),
   ];
-  return `CREATE TABLE IF NOT EXISTS ${dialect.table(TABLES[table])} (${definitions.join(', ')})`;
+  const columnOf = (field: string): string => plan.columns.find((column) => column.field === field)?.column ?? field;
+  const options = dialect.tableOptions?.(table, columnOf);
+  return `CREATE TABLE IF NOT EXISTS ${dialect.table(TABLES[table])} (${definitions.join(', ')})${options ? ` ${options}` : ''}`;
 }
 
 /** ALTER TABLE statements for data columns the table does not have yet; never drops one. */
@@ -168,7 +170,8 @@ export function insertNewTransactions(plan: MergePlan): string {
 
 /**
  * Step 2: a correction rooted at a transaction that has since arrived takes that transaction's
- * root. Run until it changes no row: each run resolves one more link of a chain.
+ * root. Run until it changes no row: each run resolves one more link of a chain. A MERGE rather
+ * than UPDATE ... FROM: one shape that every engine (and the BigQuery emulator) runs.
  */
 export function rerootCorrections(plan: MergePlan): string {
   const { dialect } = plan;
@@ -176,12 +179,12 @@ export function rerootCorrections(plan: MergePlan): string {
   const transactions = dialect.table(TABLES.transactions);
   const id = col(plan, 'transaction_id');
   const root = q('root_transaction_id');
-  return dialect.updateFrom(
-    transactions,
-    't',
-    `${root} = p.${root}`,
-    `${transactions} AS p`,
-    `t.${root} = p.${id} AND p.${root} <> p.${id} AND p.${id} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`,
+  const arrived =
+    `SELECT ${id} AS ${q('arrived_id')}, ${root} AS ${q('arrived_root')} FROM ${transactions} ` +
+    `WHERE ${root} <> ${id} AND ${id} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`;
+  return (
+    `MERGE INTO ${transactions} AS t USING (${arrived}) AS p ON t.${root} = p.${q('arrived_id')} ` +
+    `WHEN MATCHED THEN UPDATE SET ${root} = p.${q('arrived_root')}`
   );
 }
 
@@ -247,18 +250,24 @@ export function mergeCalls(plan: MergePlan): string {
   const callId = col(plan, 'complete_call_id');
   const money = new Set(moneyColumns(plan.columns).map((column) => column.column));
   const version = q('_invoca_version');
-  const window = `OVER (PARTITION BY c.${callId})`;
+  const current = dialect.table(TABLES.current);
+  const isCall = `c.${col(plan, 'transaction_type')} = 'Call'`;
+  // Legs and sums per call with GROUP BY, joined back to the legs (window sums over NUMERIC are
+  // wrong on the BigQuery emulator; this shape is right everywhere).
+  const perCall =
+    `SELECT c.${callId} AS ${q('_invoca_call')}, ` +
+    [...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`), `COUNT(*) AS ${q('call_leg_count')}`].join(', ') +
+    ` FROM ${current} AS c WHERE ${isCall} AND c.${callId} IN ` +
+    `(SELECT ${callId} FROM ${current} WHERE ${q('root_transaction_id')} IN (${affectedRoots(plan)})) GROUP BY c.${callId}`;
   const select = [
-    ...names.map((name) => (money.has(name) ? `SUM(c.${q(name)}) ${window} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),
-    `COUNT(*) ${window} AS ${q('call_leg_count')}`,
+    ...names.map((name) => (money.has(name) ? `g.${q(name)} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),
+    `g.${q('call_leg_count')} AS ${q('call_leg_count')}`,
   ];
   const source = dialect.firstPerKey({
     select,
     names: [...names, 'call_leg_count'],
-    from: `${dialect.table(TABLES.current)} AS c`,
-    where:
-      `c.${col(plan, 'transaction_type')} = 'Call' AND c.${callId} IN ` +
-      `(SELECT ${callId} FROM ${dialect.table(TABLES.current)} WHERE ${q('root_transaction_id')} IN (${affectedRoots(plan)}))`,
+    from: `${current} AS c JOIN (${perCall}) AS g ON c.${callId} = g.${q('_invoca_call')}`,
+    where: isCall,
     partitionBy: `c.${callId}`,
     orderBy: `c.${version} DESC`,
   });

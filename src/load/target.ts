@@ -57,10 +57,10 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
       pending = [];
       const result = await loader.loadBatch(schema, rows);
       summary.batches++;
-      summary.inserted += result.inserted;
+      summary.inserted += result.inserted ?? 0;
       const seconds = Math.max(0.001, (now() - startedMs) / 1000);
       logger.info(
-        `batch ${summary.batches}: ${result.staged} rows staged, ${result.inserted} new, ${result.rerooted} re-rooted; ` +
+        `batch ${summary.batches}: ${result.staged} rows staged, ${result.inserted ?? 'n/a'} new, ${result.rerooted ?? 'n/a'} re-rooted; ` +
           `${summary.records} rows so far, ${Math.round(summary.records / seconds)} rows/s`,
       );
     }

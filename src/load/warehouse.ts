@@ -1,6 +1,44 @@
 import type { MergePlan } from './plan.js';
 import type { Dialect } from './sql/dialect.js';
 
+export interface MergeStep {
+  sql: string;
+  /** Run again until it changes no row (re-rooting resolves one link of a chain per run). */
+  repeat?: boolean;
+}
+
+/** A chain longer than this is not resolved further in one batch (Invoca's chains are 1 deep). */
+export const MAX_REPEATS = 16;
+
+/**
+ * runInTransaction for engines with interactive transactions: BEGIN, each step, COMMIT, and
+ * ROLLBACK when any step fails.
+ */
+export async function runSequentially(
+  execute: (sql: string) => Promise<number>,
+  steps: readonly MergeStep[],
+  control: { begin: string; commit: string; rollback: string },
+): Promise<number[]> {
+  await execute(control.begin);
+  try {
+    const changed: number[] = [];
+    for (const step of steps) {
+      let total = 0;
+      for (let run = 0; run < (step.repeat ? MAX_REPEATS : 1); run++) {
+        const rows = await execute(step.sql);
+        total += rows;
+        if (rows === 0) break;
+      }
+      changed.push(total);
+    }
+    await execute(control.commit);
+    return changed;
+  } catch (error) {
+    await execute(control.rollback).catch(() => 0);
+    throw error;
+  }
+}
+
 /** One record as staged: its id, the sequence it was delivered with, and the record as JSON text. */
 export interface StagedRow {
   transactionId: string;
@@ -24,9 +62,11 @@ export interface Warehouse {
   stageName(): string;
   /** Creates the stage table and loads the rows into it. */
   stage(plan: MergePlan, rows: readonly StagedRow[]): Promise<void>;
-  begin(): Promise<void>;
-  commit(): Promise<void>;
-  rollback(): Promise<void>;
+  /**
+   * Runs the merge steps in one transaction (all or nothing) and returns the rows each step
+   * changed; a step marked `repeat` runs until it changes no row (at most MAX_REPEATS times).
+   */
+  runInTransaction(steps: readonly MergeStep[]): Promise<number[]>;
   /** Rows of a query, as objects keyed by column name (for summaries and tests). */
   query(sql: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;

@@ -120,7 +120,7 @@ export async function actual(warehouse: Warehouse): Promise<Expected> {
   const c = (field: string): string => q(warehouse.dialect.columnName(field));
   const current = await warehouse.query(`SELECT ${q('root_transaction_id')} AS r, ${c('transaction_id')} AS id FROM ${t('transactions_current')}`);
   const calls = await warehouse.query(
-    `SELECT ${c('complete_call_id')} AS call_id, ${q('call_leg_count')} AS legs, CAST(${c('advertiser_payin_localized')} AS VARCHAR(60)) AS payin, ${c('transaction_id')} AS id FROM ${t('calls')}`,
+    `SELECT ${c('complete_call_id')} AS call_id, ${q('call_leg_count')} AS legs, CAST(${c('advertiser_payin_localized')} AS ${warehouse.dialect.type('string')}) AS payin, ${c('transaction_id')} AS id FROM ${t('calls')}`,
   );
   const count = await warehouse.query(`SELECT COUNT(*) AS n FROM ${t('transactions')}`);
   const currentMap = new Map<string, string>();

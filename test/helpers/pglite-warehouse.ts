@@ -6,7 +6,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { createStage, type MergePlan } from '../../src/load/plan.js';
 import { postgresDialect } from '../../src/load/sql/postgres.js';
-import type { StagedRow, Warehouse } from '../../src/load/warehouse.js';
+import { runSequentially, type StagedRow, type Warehouse } from '../../src/load/warehouse.js';
 
 export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: PGlite }> {
   const db = await PGlite.create();
@@ -41,9 +41,7 @@ export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: P
         );
       }
     },
-    begin: async () => void (await db.exec('BEGIN')),
-    commit: async () => void (await db.exec('COMMIT')),
-    rollback: async () => void (await db.exec('ROLLBACK')),
+    runInTransaction: (steps) => runSequentially(async (sql) => (await db.query(sql)).affectedRows ?? 0, steps, { begin: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' }),
     async query(sql) {
       return (await db.query<Record<string, unknown>>(sql)).rows;
     },

@@ -46,6 +46,12 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     table: (name) => `${backtick(project)}.${backtick(dataset)}.${backtick(name)}`,
     columnName: bigqueryColumnName,
     type: (kind) => TYPES[kind],
+    tableOptions: (table, column) => {
+      // calls: prune by call date, then find a call by its id within the partition.
+      if (table === 'calls') return `PARTITION BY DATE(${backtick(column('start_time'))}) CLUSTER BY ${backtick(column('complete_call_id'))}`;
+      if (table === 'current') return `CLUSTER BY ${backtick('root_transaction_id')}`;
+      return `CLUSTER BY ${backtick(column('transaction_id'))}`;
+    },
     rawType: 'JSON',
     parseRaw: (text) => `PARSE_JSON(${text}, wide_number_mode => 'round')`,
     extract,
@@ -55,6 +61,5 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     concat: (parts) => `CONCAT(${parts.join(', ')})`,
     now: 'CURRENT_TIMESTAMP()',
     firstPerKey: qualifyFirstPerKey,
-    updateFrom: (table, alias, set, from, where) => `UPDATE ${table} AS ${alias} SET ${set} FROM ${from} WHERE ${where}`,
   };
 }

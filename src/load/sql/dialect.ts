@@ -34,6 +34,8 @@ export interface Dialect {
   /** The warehouse column name for a record field (see docs: column names). */
   columnName(field: string): string;
   type(kind: ColumnKind): string;
+  /** Clauses after a CREATE TABLE's column list (BigQuery partitioning and clustering), given the column names. */
+  tableOptions?(table: 'transactions' | 'current' | 'calls', column: (field: string) => string): string;
   /** The type of the staged raw JSON text and of `_invoca_raw`. */
   readonly rawType: string;
   /** Parses the staged JSON text into the raw JSON type. */
@@ -55,8 +57,6 @@ export interface Dialect {
   readonly now: string;
   /** SELECT ... keeping the first row per `partitionBy` in `orderBy` order. */
   firstPerKey(query: FirstPerKey): string;
-  /** `UPDATE <table> AS t SET ... FROM <other> AS p WHERE ...` in this dialect. */
-  updateFrom(table: string, alias: string, set: string, from: string, where: string): string;
 }
 
 /** Double-quoted identifiers (DuckDB, PostgreSQL, Snowflake): `"` is doubled. */

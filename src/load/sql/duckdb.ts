@@ -63,6 +63,5 @@ export function duckdbDialect(schema: string): Dialect {
     concat: (parts) => parts.join(' || '),
     now: 'CAST(now() AS TIMESTAMP)',
     firstPerKey: qualifyFirstPerKey,
-    updateFrom: (table, alias, set, from, where) => `UPDATE ${table} AS ${alias} SET ${set} FROM ${from} WHERE ${where}`,
   };
 }

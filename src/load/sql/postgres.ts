@@ -48,6 +48,5 @@ export function postgresDialect(schema: string): Dialect {
       `SELECT ${query.names.map(doubleQuote).join(', ')} FROM (SELECT ${query.select.join(', ')}, ` +
       `ROW_NUMBER() OVER (PARTITION BY ${query.partitionBy} ORDER BY ${query.orderBy}) AS "_invoca_rn" ` +
       `FROM ${query.from} WHERE ${query.where}) AS "_invoca_first" WHERE "_invoca_rn" = 1`,
-    updateFrom: (table, alias, set, from, where) => `UPDATE ${table} AS ${alias} SET ${set} FROM ${from} WHERE ${where}`,
   };
 }

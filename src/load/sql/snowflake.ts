@@ -36,6 +36,5 @@ export function snowflakeDialect(database: string, schema: string): Dialect {
     concat: (parts) => parts.join(' || '),
     now: 'CAST(SYSDATE() AS TIMESTAMP_NTZ)',
     firstPerKey: qualifyFirstPerKey,
-    updateFrom: (table, alias, set, from, where) => `UPDATE ${table} AS ${alias} SET ${set} FROM ${from} WHERE ${where}`,
   };
 }

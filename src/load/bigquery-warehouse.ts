@@ -1,0 +1,137 @@
+/**
+ * BigQuery through @google-cloud/bigquery: the batch is loaded as NDJSON by a load job into a
+ * fresh stage table that expires by itself, then the merge runs as one multi-statement
+ * transaction (BigQuery has no interactive transactions: the whole batch is one script, which
+ * BigQuery rolls back if any statement fails). DDL stays outside the script, as BigQuery requires.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
+import { WarehouseError } from '../errors.js';
+import type { MergePlan } from './plan.js';
+import { bigqueryDialect } from './sql/bigquery.js';
+import type { MergeStep, StagedRow, Warehouse } from './warehouse.js';
+
+export interface BigQuerySettings {
+  project_id: string;
+  dataset: string;
+  location?: string | undefined;
+  credentials_path?: string | undefined;
+  api_endpoint?: string | undefined;
+}
+
+/** A repeated step (re-rooting) is written out this many times in the script: chains up to 4 links per batch. */
+export const SCRIPT_REPEATS = 4;
+const STAGE_TTL_MS = 6 * 3_600_000;
+/** Errors BigQuery answers when concurrent DML on a table collide: the batch is safe to run again. */
+const CONCURRENT_DML = /Could not serialize access|concurrent update|Transaction is aborted due to concurrent update/i;
+
+export async function openBigQuery(settings: BigQuerySettings, clientOptions: Partial<BigQueryOptions> = {}): Promise<Warehouse> {
+  const client = new BigQuery({
+    projectId: settings.project_id,
+    ...(settings.location ? { location: settings.location } : {}),
+    ...(settings.credentials_path ? { keyFilename: settings.credentials_path } : {}),
+    ...(settings.api_endpoint ? { apiEndpoint: settings.api_endpoint } : {}),
+    ...clientOptions,
+  });
+  const dialect = bigqueryDialect(settings.project_id, settings.dataset);
+  const dataset = client.dataset(settings.dataset);
+  const runId = randomBytes(4).toString('hex');
+  let stageCount = 0;
+  let stageTable = '';
+
+  const run = async (sql: string): Promise<number> => {
+    try {
+      const [job] = await client.createQueryJob({ query: sql, ...(settings.location ? { location: settings.location } : {}) });
+      await job.getQueryResults();
+      const affected = job.metadata?.statistics?.query?.numDmlAffectedRows;
+      return affected === undefined ? 0 : Number(affected);
+    } catch (error) {
+      const text = message(error);
+      throw new WarehouseError(`BigQuery failed: ${text} (in: ${sql.slice(0, 120)}...)`, { cause: error, retryable: CONCURRENT_DML.test(text) });
+    }
+  };
+
+  try {
+    await dataset.get({ autoCreate: true });
+  } catch (error) {
+    throw new WarehouseError(`cannot open BigQuery dataset ${settings.project_id}.${settings.dataset}: ${message(error)}`, { cause: error });
+  }
+
+  return {
+    dialect,
+    transactionalDdl: false,
+    async columns(table) {
+      try {
+        const [metadata] = await dataset.table(table).getMetadata();
+        const fields = (metadata as { schema?: { fields?: { name: string }[] } }).schema?.fields ?? [];
+        return new Set(fields.map((field) => field.name));
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 404) return undefined;
+        throw new WarehouseError(`BigQuery failed to read table ${table}: ${message(error)}`, { cause: error });
+      }
+    },
+    execute: run,
+    stageName() {
+      stageTable = `_invoca_stage_${runId}_${++stageCount}`;
+      return dialect.table(stageTable);
+    },
+    async stage(_plan: MergePlan, rows: readonly StagedRow[]) {
+      const directory = await mkdtemp(join(tmpdir(), 'target-invoca-bq-'));
+      const file = join(directory, 'batch.ndjson');
+      try {
+        await writeFile(
+          file,
+          rows.map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw })).join('\n'),
+        );
+        const [table] = await dataset.createTable(stageTable, {
+          schema: {
+            fields: [
+              { name: 'transaction_id', type: 'STRING' },
+              { name: '_invoca_sequence', type: 'INT64' },
+              { name: '_invoca_raw', type: 'STRING' },
+            ],
+          },
+          // A crashed run leaves no stage behind for long.
+          expirationTime: String(Date.now() + STAGE_TTL_MS),
+        });
+        const [job] = await table.load(file, { sourceFormat: 'NEWLINE_DELIMITED_JSON', writeDisposition: 'WRITE_APPEND' });
+        const errors = (job as { status?: { errorResult?: { message?: string } } }).status?.errorResult;
+        if (errors) throw new WarehouseError(`BigQuery load job into ${stageTable} failed: ${errors.message ?? 'unknown error'}`);
+      } catch (error) {
+        if (error instanceof WarehouseError) throw error;
+        throw new WarehouseError(`BigQuery could not stage the batch: ${message(error)}`, { cause: error });
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
+    },
+    async runInTransaction(steps: readonly MergeStep[]) {
+      await run(transactionScript(steps));
+      // A script reports no per-statement counts; the loader logs them as unknown.
+      return [];
+    },
+    async query(sql) {
+      try {
+        const [rows] = await client.query({ query: sql, ...(settings.location ? { location: settings.location } : {}) });
+        return rows as Record<string, unknown>[];
+      } catch (error) {
+        throw new WarehouseError(`BigQuery failed: ${message(error)}`, { cause: error });
+      }
+    },
+    async close() {
+      // The client holds no connection to close.
+    },
+  };
+}
+
+/** The batch as one BigQuery script: BEGIN TRANSACTION; the steps; COMMIT TRANSACTION. */
+export function transactionScript(steps: readonly MergeStep[]): string {
+  const statements = steps.flatMap((step) => (step.repeat ? Array.from({ length: SCRIPT_REPEATS }, () => step.sql) : [step.sql]));
+  return ['BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n') + ';';
+}
+
+function message(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
