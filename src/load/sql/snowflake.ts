@@ -10,8 +10,9 @@ const TYPES: Readonly<Record<ColumnKind, string>> = {
 };
 
 const extract: Dialect['extract'] = (raw, field, kind) => {
-  // GET takes the key as a string: any key works, with no path syntax to escape.
-  const value = `GET(${raw}, ${stringLiteral(field)})`;
+  // Bracket notation takes the key as a string literal: any key works, with no path syntax to
+  // escape, and `::VARCHAR` of a JSON string is its text (GET(...)::VARCHAR keeps the quotes on fakesnow).
+  const value = `${raw}[${stringLiteral(field)}]`;
   if (kind === 'json') return value;
   return `TRY_CAST(${value}::VARCHAR AS ${TYPES[kind]})`;
 };
