@@ -1,19 +1,21 @@
 import type { LoaderConfig } from '../config/loader-config.js';
-import { ConfigError } from '../errors.js';
-import { openBigQuery, type BigQuerySettings } from './bigquery-warehouse.js';
+import type { BigQuerySettings } from './bigquery-warehouse.js';
 import { openDuckDb } from './duckdb-warehouse.js';
+import type { SnowflakeSettings } from './snowflake-warehouse.js';
 import type { Warehouse } from './warehouse.js';
 
-/** The warehouse client for the configured engine. */
+/** The warehouse client for the configured engine; the cloud clients load only when used. */
 export async function openWarehouse(config: LoaderConfig): Promise<Warehouse> {
   switch (config.engine) {
     case 'duckdb':
       return openDuckDb(config.duckdb);
-    case 'bigquery':
+    case 'bigquery': {
+      const { openBigQuery } = await import('./bigquery-warehouse.js');
       return openBigQuery(config.bigquery as unknown as BigQuerySettings);
-    case 'snowflake':
-      throw new ConfigError(
-        `config field 'engine': 'snowflake' has its SQL dialect but no client in this version yet; use 'duckdb' or 'bigquery' (see the README's table of engines)`,
-      );
+    }
+    case 'snowflake': {
+      const { openSnowflake } = await import('./snowflake-warehouse.js');
+      return openSnowflake(config.snowflake as unknown as SnowflakeSettings);
+    }
   }
 }

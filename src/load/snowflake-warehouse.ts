@@ -1,0 +1,141 @@
+/**
+ * Snowflake through snowflake-sdk. A small batch is staged with array binds into a temporary
+ * table; a large one is written as gzipped NDJSON, PUT to the user stage and COPY'd in. The merge
+ * runs between BEGIN and COMMIT on the same session (DDL, which commits in Snowflake, stays
+ * outside). Key-pair (JWT) auth is the production path; a password works for local experiments.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import snowflake from 'snowflake-sdk';
+import { ConfigError, WarehouseError } from '../errors.js';
+import { createStage, type MergePlan } from './plan.js';
+import { snowflakeDialect } from './sql/snowflake.js';
+import { runSequentially, type StagedRow, type Warehouse } from './warehouse.js';
+
+export interface SnowflakeSettings {
+  account: string;
+  user: string;
+  private_key_path?: string | undefined;
+  password?: string | undefined;
+  warehouse?: string | undefined;
+  database: string;
+  schema: string;
+  role?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
+  protocol?: 'http' | 'https' | undefined;
+}
+
+/** Up to this many rows a batch is staged with array binds; above it with PUT + COPY. */
+export const BIND_ROWS_LIMIT = 20_000;
+const BIND_CHUNK_ROWS = 5_000;
+const STAGE = '_INVOCA_STAGE';
+
+
+export async function openSnowflake(settings: SnowflakeSettings): Promise<Warehouse> {
+  if (!settings.private_key_path && !settings.password) {
+    throw new ConfigError("config field 'snowflake' needs private_key_path (key-pair auth) or password");
+  }
+  // The driver must never write to stdout: the target's stdout carries the state lines.
+  snowflake.configure({ logLevel: 'OFF', additionalLogToConsole: false });
+  const connection = snowflake.createConnection({
+    account: settings.account,
+    username: settings.user,
+    database: settings.database,
+    schema: settings.schema,
+    ...(settings.warehouse ? { warehouse: settings.warehouse } : {}),
+    ...(settings.role ? { role: settings.role } : {}),
+    ...(settings.host ? { host: settings.host } : {}),
+    ...(settings.port ? { port: settings.port } : {}),
+    ...(settings.protocol ? { protocol: settings.protocol } : {}),
+    ...(settings.private_key_path
+      ? { authenticator: 'SNOWFLAKE_JWT', privateKeyPath: settings.private_key_path }
+      : { authenticator: 'SNOWFLAKE', password: settings.password ?? '' }),
+  });
+  try {
+    await connection.connectAsync(() => undefined);
+  } catch (error) {
+    throw new WarehouseError(`cannot connect to Snowflake account ${settings.account} as ${settings.user}: ${message(error)}`, { cause: error });
+  }
+  const dialect = snowflakeDialect(settings.database, settings.schema);
+  const runId = randomBytes(4).toString('hex');
+  const execute = (sql: string, binds?: unknown[][]): Promise<{ rows: Record<string, unknown>[]; updated: number }> =>
+    new Promise((resolve, reject) => {
+      connection.execute({
+        sqlText: sql,
+        ...(binds ? { binds: binds as snowflake.Binds } : {}),
+        complete: (error, statement, rows) => {
+          if (error) {
+            reject(new WarehouseError(`Snowflake failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, { cause: error }));
+            return;
+          }
+          const updated = statement.getNumUpdatedRows();
+          resolve({ rows: (rows ?? []) as Record<string, unknown>[], updated: typeof updated === 'number' && updated > 0 ? updated : 0 });
+        },
+      });
+    });
+  const run = async (sql: string): Promise<number> => (await execute(sql)).updated;
+
+  await run(`CREATE SCHEMA IF NOT EXISTS ${dialect.quote(settings.database)}.${dialect.quote(settings.schema)}`);
+
+  return {
+    dialect,
+    transactionalDdl: false,
+    async columns(table) {
+      const { rows } = await execute(
+        'SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+        [[settings.schema, table.toUpperCase()]],
+      );
+      return rows.length === 0 ? undefined : new Set(rows.map((row) => String(row['COLUMN_NAME'])));
+    },
+    execute: run,
+    stageName: () => dialect.quote(STAGE),
+    async stage(plan: MergePlan, rows: readonly StagedRow[]) {
+      await run(`DROP TABLE IF EXISTS ${dialect.quote(STAGE)}`);
+      await run(createStage(plan, true));
+      if (rows.length <= BIND_ROWS_LIMIT) {
+        for (let start = 0; start < rows.length; start += BIND_CHUNK_ROWS) {
+          const chunk = rows.slice(start, start + BIND_CHUNK_ROWS).map((row) => [row.transactionId, row.sequence, row.raw]);
+          await execute(`INSERT INTO ${dialect.quote(STAGE)} VALUES (?, ?, ?)`, chunk);
+        }
+        return;
+      }
+      await putAndCopy(run, rows, `@~/target-invoca/${runId}/`);
+    },
+    runInTransaction: (steps) => runSequentially(run, steps, { begin: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' }),
+    async query(sql) {
+      return (await execute(sql)).rows;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        connection.destroy(() => resolve());
+      }),
+  };
+}
+
+/** A large batch: gzipped NDJSON, PUT to the user stage, COPY into the stage table, then REMOVE. */
+async function putAndCopy(run: (sql: string) => Promise<number>, rows: readonly StagedRow[], location: string): Promise<void> {
+  const directory = await mkdtemp(join(tmpdir(), 'target-invoca-sf-'));
+  const file = join(directory, 'batch.json.gz');
+  try {
+    const lines = rows.map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw }));
+    await writeFile(file, gzipSync(lines.join('\n')));
+    await run(`PUT 'file://${file.replace(/'/g, "''")}' '${location}' AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE`);
+    await run(
+      `COPY INTO "${STAGE}" ("transaction_id", "_invoca_sequence", "_invoca_raw") FROM ` +
+        `(SELECT $1:transaction_id::VARCHAR, $1:_invoca_sequence::NUMBER(38, 0), $1:_invoca_raw::VARCHAR FROM '${location}') ` +
+        `FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP) PURGE = TRUE`,
+    );
+  } finally {
+    await run(`REMOVE '${location}'`).catch(() => 0);
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+function message(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+

@@ -1,0 +1,115 @@
+/**
+ * The snowflake-sdk wiring of the Snowflake loader, against a loopback recorder (see
+ * snowflake-recorder.ts: the recorder is a stand-in because no emulator serves the Node driver's
+ * JSON result format; the SQL itself runs on fakesnow in snowflake.test.ts).
+ */
+import { createHash, generateKeyPairSync, verify } from 'node:crypto';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, expect, test } from '@jest/globals';
+import { Loader } from '../../src/load/loader.js';
+import { BIND_ROWS_LIMIT, openSnowflake } from '../../src/load/snowflake-warehouse.js';
+import { createMemoryLogger } from '../../src/log.js';
+import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { staged, type TestRecord } from '../helpers/merge-oracle.js';
+import { startSnowflakeRecorder, type SnowflakeRecorder } from '../helpers/snowflake-recorder.js';
+import { tempDir } from '../helpers/tap.js';
+
+let recorder: SnowflakeRecorder | undefined;
+afterEach(async () => {
+  await recorder?.close();
+  recorder = undefined;
+});
+
+const PASSWORD = 'pw_SECRET_snow_9911';
+const schema = new StreamSchema(['Purchase Made']).toJSON();
+const rows = (count: number): TestRecord[] =>
+  Array.from({ length: count }, (_, index) => ({
+    transaction_id: `T${index}`,
+    transaction_type: 'Call',
+    complete_call_id: `C${index}`,
+    _invoca_sequence: index + 1,
+  }));
+
+test('password login, array binds for a small batch, the merge between BEGIN and COMMIT', async () => {
+  recorder = await startSnowflakeRecorder(await tempDir());
+  const logger = createMemoryLogger();
+  const warehouse = await openSnowflake({
+    account: 'acme',
+    user: 'LOADER',
+    password: PASSWORD,
+    database: 'ANALYTICS',
+    schema: 'INVOCA',
+    warehouse: 'WH',
+    host: '127.0.0.1',
+    port: recorder.port,
+    protocol: 'http',
+  });
+  await new Loader(warehouse, logger).loadBatch(schema, staged(rows(3)));
+  await warehouse.close();
+
+  expect(recorder.logins).toHaveLength(1);
+  expect(recorder.logins[0]).toMatchObject({ LOGIN_NAME: 'LOADER', PASSWORD, ACCOUNT_NAME: 'acme' });
+  const sql = recorder.queries.map((query) => query.sqlText);
+  const first = (pattern: RegExp): number => sql.findIndex((text) => pattern.test(text));
+  expect(sql[0]).toBe('CREATE SCHEMA IF NOT EXISTS "ANALYTICS"."INVOCA"');
+  expect(first(/^CREATE TABLE IF NOT EXISTS "ANALYTICS"\."INVOCA"\."TRANSACTIONS" /)).toBeGreaterThan(0);
+  expect(first(/^CREATE TEMPORARY TABLE "_INVOCA_STAGE"/)).toBeLessThan(first(/^BEGIN$/));
+  const insert = recorder.queries.find((query) => query.sqlText.startsWith('INSERT INTO "_INVOCA_STAGE" VALUES (?, ?, ?)'));
+  // The driver sends binds column-wise: one array per column.
+  expect(insert?.bindings?.['1']).toEqual({ type: 'TEXT', value: ['T0', 'T1', 'T2'] });
+  expect(insert?.bindings?.['2']?.value).toEqual(['1', '2', '3']);
+  const begin = first(/^BEGIN$/);
+  const commit = first(/^COMMIT$/);
+  const inTransaction = sql.slice(begin + 1, commit).map((text) => text.split(' ').slice(0, 3).join(' '));
+  expect(inTransaction).toEqual([
+    'INSERT INTO "ANALYTICS"."INVOCA"."TRANSACTIONS"',
+    'MERGE INTO "ANALYTICS"."INVOCA"."TRANSACTIONS"',
+    'DELETE FROM "ANALYTICS"."INVOCA"."TRANSACTIONS_CURRENT"',
+    'MERGE INTO "ANALYTICS"."INVOCA"."TRANSACTIONS_CURRENT"',
+    'MERGE INTO "ANALYTICS"."INVOCA"."CALLS"',
+  ]);
+  expect(sql.at(-1)).toBe('DROP TABLE IF EXISTS "_INVOCA_STAGE"');
+  expect(logger.lines.join('\n')).not.toContain(PASSWORD);
+});
+
+test('key-pair login sends a JWT the public key verifies; a large batch goes PUT, COPY, REMOVE', async () => {
+  const stageDirectory = await tempDir();
+  recorder = await startSnowflakeRecorder(stageDirectory);
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPath = join(await tempDir(), 'rsa_key.p8');
+  await writeFile(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const warehouse = await openSnowflake({
+    account: 'acme',
+    user: 'LOADER',
+    private_key_path: keyPath,
+    database: 'ANALYTICS',
+    schema: 'INVOCA',
+    host: '127.0.0.1',
+    port: recorder.port,
+    protocol: 'http',
+  });
+  const count = BIND_ROWS_LIMIT + 1;
+  await new Loader(warehouse, createMemoryLogger()).loadBatch(schema, staged(rows(count)));
+  await warehouse.close();
+
+  const login = recorder.logins[0] ?? {};
+  expect(login['AUTHENTICATOR']).toBe('SNOWFLAKE_JWT');
+  const [header, payload, signature] = String(login['TOKEN']).split('.');
+  const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as { iss: string; sub: string };
+  expect(claims.sub).toBe('ACME.LOADER');
+  const fingerprint = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  expect(claims.iss).toBe(`ACME.LOADER.SHA256:${fingerprint}`);
+  expect(verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature ?? '', 'base64url'))).toBe(true);
+
+  const sql = recorder.queries.map((query) => query.sqlText);
+  const put = sql.findIndex((text) => text.startsWith('PUT '));
+  const copy = sql.findIndex((text) => text.startsWith('COPY INTO "_INVOCA_STAGE"'));
+  const remove = sql.findIndex((text) => text.startsWith('REMOVE '));
+  expect(put).toBeGreaterThan(0);
+  expect(copy).toBeGreaterThan(put);
+  expect(remove).toBeGreaterThan(copy);
+  expect(sql[copy]).toContain('FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP)');
+  expect(sql.some((text) => text.startsWith('INSERT INTO "_INVOCA_STAGE"'))).toBe(false);
+  expect(await readdir(stageDirectory)).toEqual(['batch.json.gz']);
+});
