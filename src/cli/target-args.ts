@@ -14,16 +14,19 @@ export interface TargetArgv {
   help?: boolean | undefined;
 }
 
-export type TargetMode = { kind: 'help' } | { kind: 'version' } | { kind: 'load'; configPath: string };
+export type TargetMode = { kind: 'help' } | { kind: 'version' } | { kind: 'load' | 'merge'; configPath: string };
 
 /** What to do, from parsed argv. Pure. */
 export function check(argv: TargetArgv): TargetMode {
   if (argv.help) return { kind: 'help' };
   if (argv.version) return { kind: 'version' };
-  const extra = argv._.map(String);
-  if (extra.length > 0) throw new UsageError(`unknown command '${extra.join(' ')}'; run target-invoca --config loader.json`);
+  const commands = argv._.map(String);
+  const merge = commands[0] === 'merge' && commands.length === 1;
+  if (commands.length > 0 && !merge) {
+    throw new UsageError(`unknown command '${commands.join(' ')}'; run target-invoca --config loader.json, or target-invoca merge --config loader.json`);
+  }
   if (argv.config === undefined || argv.config === '') {
     throw new UsageError('--config is required: a JSON file such as {"engine": "duckdb", "duckdb": {"path": "invoca.duckdb"}}');
   }
-  return { kind: 'load', configPath: argv.config };
+  return { kind: merge ? 'merge' : 'load', configPath: argv.config };
 }

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import yargs from 'yargs';
 import { loadLoaderConfig } from '../config/loader-config.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
-import { UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { Loader } from '../load/loader.js';
 import { openWarehouse } from '../load/open.js';
 import { runTarget } from '../load/target.js';
@@ -30,11 +30,11 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
   try {
     const parser = yargs(args)
       .scriptName(BIN)
-      .usage('$0 --config loader.json < singer-messages')
+      .usage('$0 --config loader.json < singer-messages\n$0 merge --config loader.json   (merge a raw table another target loaded: source_table)')
       .version(false)
       .help(false)
       .options(targetOptions)
-      .strict()
+      .strictOptions()
       .exitProcess(false)
       .fail((message, error) => {
         throw error ?? new UsageError(message);
@@ -53,8 +53,16 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
     redact = createRedactor([secretOf(raw)]);
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);
+    if (mode.kind === 'merge' && !config.source_table) {
+      throw new ConfigError(`config field 'source_table' is required for target-invoca merge: the raw table another target loaded; add it to ${mode.configPath}`);
+    }
     const warehouse = await openWarehouse(config);
     try {
+      if (mode.kind === 'merge' && config.source_table) {
+        const result = await new Loader(warehouse, logger).mergeFromSource(config.source_table);
+        logger.info(`merged ${result.newTransactions} new transactions from ${config.source_table}`);
+        return 0;
+      }
       const summary = await runTarget(io.stdin, {
         loader: new Loader(warehouse, logger),
         logger,

@@ -4,7 +4,7 @@
  * one transaction, then the stage is dropped. A failure rolls the batch back whole.
  */
 import type { JsonSchema } from '../config/validate.js';
-import { WarehouseError } from '../errors.js';
+import { ConfigError, WarehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { dataColumns } from './columns.js';
 import {
@@ -20,6 +20,7 @@ import {
   type MergePlan,
   type OutputTable,
 } from './plan.js';
+import { createFirsts, createMergeState, createNewRows, createSourceTransactions, mapSourceColumns, MERGE_STATE_TABLE, readWatermark, writeWatermark, type SourcePlan } from './merge-source.js';
 import type { StagedRow, Warehouse } from './warehouse.js';
 
 export interface BatchResult {
@@ -63,9 +64,58 @@ export class Loader {
     }
   }
 
-  /** Creates the three tables, or adds the plan's new columns to them (DDL, outside any transaction). */
-  async ensureTables(plan: MergePlan): Promise<void> {
-    for (const table of Object.keys(TABLES) as OutputTable[]) {
+  /**
+   * `target-invoca merge`: merges the rows another target loaded into `sourceTable` since the
+   * last merge (see merge-source.ts). Writes only transactions_current, calls and the watermark.
+   */
+  async mergeFromSource(sourceTable: string): Promise<{ newTransactions: number }> {
+    const warehouse = this.#warehouse;
+    const { dialect } = warehouse;
+    if ([...Object.values(TABLES), MERGE_STATE_TABLE].includes(sourceTable as never)) {
+      throw new ConfigError(`config field 'source_table' names '${sourceTable}', an output table of target-invoca; name the raw table another target loaded`);
+    }
+    const sourceColumns = await warehouse.columns(sourceTable);
+    if (!sourceColumns) throw new ConfigError(`config field 'source_table': there is no table '${sourceTable}' in the configured schema`);
+    if (!sourceColumns.has('_invoca_sequence')) {
+      throw new ConfigError(`config field 'source_table': '${sourceTable}' has no _invoca_sequence column (was it loaded from tap-invoca?)`);
+    }
+    let columns;
+    try {
+      columns = mapSourceColumns([...sourceColumns], dialect);
+    } catch (error) {
+      throw new ConfigError(`config field 'source_table': ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const plan: MergePlan = { dialect, columns, stage: warehouse.stageName(), transactions: dialect.quote('_invoca_source_transactions') };
+    const source: SourcePlan = { plan, firsts: dialect.quote('_invoca_source_firsts'), columns, source: dialect.table(sourceTable) };
+    await this.ensureTables(plan, ['current', 'calls']);
+    await warehouse.execute(createMergeState(dialect));
+    const [state] = await warehouse.query(readWatermark(dialect, sourceTable));
+    const watermark = state?.['watermark'] === null || state?.['watermark'] === undefined ? -1 : Number(state['watermark']);
+    const temporary = [source.firsts, plan.transactions ?? '', plan.stage];
+    const dropAll = async (): Promise<void> => {
+      for (const table of temporary) await warehouse.execute(`DROP TABLE IF EXISTS ${table}`).catch(() => 0);
+    };
+    await dropAll();
+    try {
+      await warehouse.execute(createNewRows(source, watermark));
+      await warehouse.execute(createFirsts(source));
+      await warehouse.execute(createSourceTransactions(source));
+      const [count] = await warehouse.query(`SELECT COUNT(*) AS ${dialect.quote('n')} FROM ${plan.stage}`);
+      await warehouse.runInTransaction([
+        { sql: deleteStaleLineages(plan) },
+        { sql: mergeCurrent(plan) },
+        { sql: mergeCalls(plan) },
+        ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql })),
+      ]);
+      return { newTransactions: Number(count?.['n'] ?? 0) };
+    } finally {
+      await dropAll();
+    }
+  }
+
+  /** Creates the output tables, or adds the plan's new columns to them (DDL, outside any transaction). */
+  async ensureTables(plan: MergePlan, tables: readonly OutputTable[] = Object.keys(TABLES) as OutputTable[]): Promise<void> {
+    for (const table of tables) {
       const known = this.#known.get(table);
       if (known && plan.columns.every((column) => known.has(column.column))) continue;
       const existing = await this.#warehouse.columns(TABLES[table]);

@@ -58,6 +58,15 @@ export interface MergePlan {
   columns: DataColumn[];
   /** The stage table (name as the dialect writes it): transaction_id, _invoca_sequence, _invoca_raw (JSON text). */
   stage: string;
+  /**
+   * Where the lineages are read from: the `transactions` table, or (target-invoca merge) a
+   * table of the same shape built from another target's raw table.
+   */
+  transactions?: string;
+}
+
+function transactionsOf(plan: MergePlan): string {
+  return plan.transactions ?? plan.dialect.table(TABLES.transactions);
 }
 
 function columnType(dialect: Dialect, kind: ColumnKind | 'raw'): string {
@@ -196,7 +205,7 @@ export function deleteStaleLineages(plan: MergePlan): string {
   const root = q('root_transaction_id');
   return (
     `DELETE FROM ${current} AS c WHERE c.${root} IN (SELECT ${q('transaction_id')} FROM ${plan.stage}) ` +
-    `AND NOT EXISTS (SELECT 1 FROM ${dialect.table(TABLES.transactions)} AS t WHERE t.${root} = c.${root})`
+    `AND NOT EXISTS (SELECT 1 FROM ${transactionsOf(plan)} AS t WHERE t.${root} = c.${root})`
   );
 }
 
@@ -205,8 +214,8 @@ function affectedRoots(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
   return (
-    `SELECT ${q('root_transaction_id')} FROM ${dialect.table(TABLES.transactions)} ` +
-    `WHERE ${col(plan, 'transaction_id')} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`
+    `SELECT a.${q('root_transaction_id')} FROM ${transactionsOf(plan)} AS a ` +
+    `WHERE a.${col(plan, 'transaction_id')} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`
   );
 }
 
@@ -220,7 +229,7 @@ export function mergeCurrent(plan: MergePlan): string {
   const source = dialect.firstPerKey({
     select: names.map((name) => `t.${q(name)} AS ${q(name)}`),
     names,
-    from: `${dialect.table(TABLES.transactions)} AS t`,
+    from: `${transactionsOf(plan)} AS t`,
     where: `t.${root} IN (${affectedRoots(plan)})`,
     partitionBy: `t.${root}`,
     orderBy: `t.${version} DESC`,

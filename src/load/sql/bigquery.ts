@@ -56,6 +56,8 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     parseRaw: (text) => `PARSE_JSON(${text}, wide_number_mode => 'round')`,
     extract,
     extractAll: extractEach(extract),
+    cast: (expression, kind) => (kind === 'json' ? `TO_JSON(${expression})` : `SAFE_CAST(${expression} AS ${TYPES[kind]})`),
+    rowToJson: (alias) => `TO_JSON(${alias})`,
     epochMillis: (timestamp) => `UNIX_MILLIS(${timestamp})`,
     zeroPad: (integer, width) => `LPAD(CAST(${integer} AS STRING), ${width}, '0')`,
     concat: (parts) => `CONCAT(${parts.join(', ')})`,

@@ -48,6 +48,10 @@ export interface Dialect {
    * `value(i)` is then the expression of field i, reading the raw value or those items.
    */
   extractAll(rawExpression: string, fields: readonly { field: string; kind: ColumnKind }[]): Extraction;
+  /** A column of another target's table as `kind`; NULL where the value does not convert (where the engine can). */
+  cast(expression: string, kind: ColumnKind): string;
+  /** A whole row of `alias` as the raw JSON type. */
+  rowToJson(alias: string): string;
   /** Milliseconds since the epoch of a timestamp expression, as an integer. */
   epochMillis(timestampExpression: string): string;
   /** An integer expression as a string left-padded with zeros to `width`. */

@@ -58,6 +58,8 @@ export function duckdbDialect(schema: string): Dialect {
     parseRaw: (text) => `CAST(${text} AS JSON)`,
     extract,
     extractAll: duckdbExtractAll,
+    cast: (expression, kind) => `TRY_CAST(${expression} AS ${TYPES[kind]})`,
+    rowToJson: (alias) => `CAST(to_json(${alias}) AS JSON)`,
     epochMillis: (timestamp) => `epoch_ms(${timestamp})`,
     zeroPad: (integer, width) => `lpad(CAST(${integer} AS VARCHAR), ${width}, '0')`,
     concat: (parts) => parts.join(' || '),

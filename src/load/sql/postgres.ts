@@ -40,6 +40,8 @@ export function postgresDialect(schema: string): Dialect {
     parseRaw: (text) => `CAST(${text} AS JSONB)`,
     extract,
     extractAll: extractEach(extract),
+    cast: (expression, kind) => `CAST(${expression} AS ${TYPES[kind]})`,
+    rowToJson: (alias) => `to_jsonb(${alias})`,
     epochMillis: (timestamp) => `CAST(floor(extract(epoch FROM ${timestamp}) * 1000) AS BIGINT)`,
     zeroPad: (integer, width) => `lpad(CAST(${integer} AS TEXT), ${width}, '0')`,
     concat: (parts) => parts.join(' || '),

@@ -32,6 +32,8 @@ export function snowflakeDialect(database: string, schema: string): Dialect {
     parseRaw: (text) => `PARSE_JSON(${text})`,
     extract,
     extractAll: extractEach(extract),
+    cast: (expression, kind) => (kind === 'json' ? `TO_VARIANT(${expression})` : `TRY_CAST(TO_VARCHAR(${expression}) AS ${TYPES[kind]})`),
+    rowToJson: (alias) => `OBJECT_CONSTRUCT(${alias}.*)`,
     epochMillis: (timestamp) => `DATE_PART(EPOCH_MILLISECOND, ${timestamp})`,
     zeroPad: (integer, width) => `LPAD(TO_VARCHAR(${integer}), ${width}, '0')`,
     concat: (parts) => parts.join(' || '),

@@ -1,0 +1,156 @@
+/**
+ * `target-invoca merge`: the correction merge over a raw table that another Singer target loaded
+ * (target-duckdb, target-postgres, target-bigquery, target-snowflake...). Pure SQL generation and
+ * column mapping; the Loader runs it.
+ *
+ * Columns: a source column named as a tap field is that field. One that another target renamed
+ * (lower-cased, spaces and dots turned into `_`, as most Singer targets do) is matched to the tap
+ * field whose name normalises the same way. Any other column (a custom column the target renamed,
+ * a column it added) keeps the source's name. `_sdc_*` columns are the target's own and are
+ * skipped. The source must have `transaction_id` and `_invoca_sequence` (the tap emits both).
+ *
+ * Incremental: rows with `_invoca_sequence` above the watermark kept in `_invoca_merge_state` are
+ * the new ones; only their lineages and calls are merged. The lineages are read from a snapshot
+ * of the source (first delivery of each transaction, its root and version), rebuilt each run.
+ * Roots follow up to two links of a correction chain (Invoca's corrections name the original).
+ */
+import { BASE_SCHEMA } from '../tap/stream-schema.js';
+import { columnKind, MERGE_FIELDS, type DataColumn } from './columns.js';
+import type { MergePlan } from './plan.js';
+import { stringLiteral, type ColumnKind, type Dialect } from './sql/dialect.js';
+
+export const MERGE_STATE_TABLE = '_invoca_merge_state';
+
+export interface SourceColumn extends DataColumn {
+  /** The column's name in the source table. */
+  source: string;
+}
+
+function normalise(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+}
+
+const KNOWN_KINDS: ReadonlyMap<string, ColumnKind> = new Map<string, ColumnKind>([
+  ...Object.entries(BASE_SCHEMA.properties ?? {}).map(([field, schema]) => [field, columnKind(schema)] as [string, ColumnKind]),
+  ...MERGE_FIELDS.map(([field, kind]) => [field, kind] as [string, ColumnKind]),
+]);
+const KNOWN_BY_NORMAL = new Map([...KNOWN_KINDS.keys()].map((field) => [normalise(field), field]));
+
+/** The data columns of the merge, each with the source column it comes from. */
+export function mapSourceColumns(sourceColumns: readonly string[], dialect: Dialect): SourceColumn[] {
+  const mapped = new Map<string, SourceColumn>();
+  for (const source of sourceColumns) {
+    if (source.toLowerCase().startsWith('_sdc_') || (source.startsWith('_invoca_') && source !== '_invoca_sequence')) continue;
+    if (source === '_invoca_sequence') continue;
+    const field = KNOWN_KINDS.has(source) ? source : (KNOWN_BY_NORMAL.get(normalise(source)) ?? source);
+    if (mapped.has(field)) continue;
+    mapped.set(field, { field, source, column: dialect.columnName(field), kind: KNOWN_KINDS.get(field) ?? 'string' });
+  }
+  for (const [field] of MERGE_FIELDS) {
+    if (!mapped.has(field) && field === 'transaction_id') throw new Error('the source table has no transaction_id column');
+  }
+  return [...mapped.values()];
+}
+
+export interface SourcePlan {
+  plan: MergePlan;
+  /** The first delivery of each transaction, typed: a temporary table. */
+  firsts: string;
+  columns: SourceColumn[];
+  source: string;
+}
+
+/** CREATE TEMPORARY TABLE <firsts>: each transaction's first delivery, typed, with its raw row. */
+export function createFirsts(source: SourcePlan): string {
+  const { dialect } = source.plan;
+  const q = dialect.quote;
+  const select = [
+    ...source.columns.map((column) => `${dialect.cast(`s.${q(column.source)}`, column.kind)} AS ${q(column.column)}`),
+    `s.${q('_invoca_sequence')} AS ${q('_invoca_sequence')}`,
+    `${dialect.rowToJson('s')} AS ${q('_invoca_raw')}`,
+  ];
+  const names = [...source.columns.map((column) => column.column), '_invoca_sequence', '_invoca_raw'];
+  const id = source.columns.find((column) => column.field === 'transaction_id')?.source ?? 'transaction_id';
+  return (
+    `CREATE TEMPORARY TABLE ${source.firsts} AS ` +
+    dialect.firstPerKey({
+      select,
+      names,
+      from: `${source.source} AS s`,
+      where: `s.${q(id)} IS NOT NULL`,
+      partitionBy: `s.${q(id)}`,
+      orderBy: `s.${q('_invoca_sequence')} ASC`,
+    })
+  );
+}
+
+/** CREATE TEMPORARY TABLE <plan.transactions>: the firsts with root and version, shaped like `transactions`. */
+export function createSourceTransactions(source: SourcePlan): string {
+  const { dialect } = source.plan;
+  const q = dialect.quote;
+  const column = (field: string): string => q(source.plan.columns.find((item) => item.field === field)?.column ?? field);
+  const id = column('transaction_id');
+  const corrects = column('corrects_transaction_id');
+  const isCorrection = (alias: string): string => `(${alias}.${corrects} IS NOT NULL AND ${alias}.${corrects} <> '')`;
+  const version = dialect.concat([
+    `CASE WHEN ${isCorrection('f')} THEN '1' ELSE '0' END`,
+    dialect.zeroPad(`COALESCE(${dialect.epochMillis(`f.${column('corrected_at_utc')}`)}, 0)`, 15),
+    dialect.zeroPad(`f.${q('_invoca_sequence')}`, 16),
+    `f.${id}`,
+  ]);
+  const root = `CASE WHEN ${isCorrection('f')} THEN CASE WHEN ${isCorrection('p')} THEN p.${corrects} ELSE f.${corrects} END ELSE f.${id} END`;
+  const values = [
+    ...source.plan.columns.map((item) => `f.${q(item.column)} AS ${q(item.column)}`),
+    `${root} AS ${q('root_transaction_id')}`,
+    `f.${q('_invoca_sequence')} AS ${q('_invoca_sequence')}`,
+    `${version} AS ${q('_invoca_version')}`,
+    `${dialect.now} AS ${q('_invoca_loaded_at')}`,
+    `f.${q('_invoca_raw')} AS ${q('_invoca_raw')}`,
+  ];
+  return (
+    `CREATE TEMPORARY TABLE ${source.plan.transactions} AS SELECT ${values.join(', ')} ` +
+    `FROM ${source.firsts} AS f LEFT JOIN ${source.firsts} AS p ON p.${id} = f.${corrects}`
+  );
+}
+
+/**
+ * CREATE TEMPORARY TABLE <stage>: the transactions delivered since the watermark, with the
+ * highest sequence of each. Created before the snapshot of the source, so that every row it
+ * holds is also in the snapshot (rows are only ever added to the source).
+ */
+export function createNewRows(source: SourcePlan, watermark: number): string {
+  const { dialect } = source.plan;
+  const q = dialect.quote;
+  const id = source.columns.find((column) => column.field === 'transaction_id')?.source ?? 'transaction_id';
+  return (
+    `CREATE TEMPORARY TABLE ${source.plan.stage} AS SELECT s.${q(id)} AS ${q('transaction_id')}, ` +
+    `MAX(s.${q('_invoca_sequence')}) AS ${q('_invoca_sequence')} FROM ${source.source} AS s ` +
+    `WHERE s.${q('_invoca_sequence')} > ${Math.trunc(watermark)} AND s.${q(id)} IS NOT NULL GROUP BY s.${q(id)}`
+  );
+}
+
+export function createMergeState(dialect: Dialect): string {
+  return (
+    `CREATE TABLE IF NOT EXISTS ${dialect.table(MERGE_STATE_TABLE)} (${dialect.quote('source_table')} ${dialect.type('string')}, ` +
+    `${dialect.quote('max_sequence')} ${dialect.type('integer')}, ${dialect.quote('merged_at')} ${dialect.type('timestamp')})`
+  );
+}
+
+export function readWatermark(dialect: Dialect, sourceName: string): string {
+  return (
+    `SELECT MAX(${dialect.quote('max_sequence')}) AS ${dialect.quote('watermark')} FROM ${dialect.table(MERGE_STATE_TABLE)} ` +
+    `WHERE ${dialect.quote('source_table')} = ${stringLiteral(sourceName)}`
+  );
+}
+
+/** The watermark moves to the highest sequence among the new rows (or stays). */
+export function writeWatermark(source: SourcePlan, sourceName: string, watermark: number): string[] {
+  const { dialect } = source.plan;
+  const q = dialect.quote;
+  const state = dialect.table(MERGE_STATE_TABLE);
+  return [
+    `DELETE FROM ${state} WHERE ${q('source_table')} = ${stringLiteral(sourceName)}`,
+    `INSERT INTO ${state} (${q('source_table')}, ${q('max_sequence')}, ${q('merged_at')}) ` +
+      `SELECT ${stringLiteral(sourceName)}, COALESCE(MAX(${q('_invoca_sequence')}), ${Math.trunc(watermark)}), ${dialect.now} FROM ${source.plan.stage}`,
+  ];
+}

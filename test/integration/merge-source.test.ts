@@ -1,0 +1,139 @@
+/**
+ * `target-invoca merge` over a raw table shaped like the ones Python Singer targets load:
+ * renamed custom columns (`purchase_made`), money as DOUBLE, `_sdc_*` columns, every delivery
+ * kept as its own row. On DuckDB and PGlite, compared with the merge model.
+ */
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { run as runTarget } from '../../src/cli/target.js';
+import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
+import { Loader } from '../../src/load/loader.js';
+import type { MergePlan } from '../../src/load/plan.js';
+import type { Warehouse } from '../../src/load/warehouse.js';
+import { createMemoryLogger } from '../../src/log.js';
+import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
+import { openPglite } from '../helpers/pglite-warehouse.js';
+import { jsonFile, tempDir } from '../helpers/tap.js';
+
+const engines = {
+  duckdb: () => openDuckDb({ path: ':memory:', schema: 'main' }),
+  postgres: () => openPglite(),
+} as const;
+
+let open: Warehouse | undefined;
+afterEach(async () => {
+  await open?.close();
+  open = undefined;
+});
+
+/** Appends records to `raw_transactions` the way another target would have loaded them. */
+async function loadLikeAnotherTarget(warehouse: Warehouse, records: TestRecord[]): Promise<void> {
+  const { dialect } = warehouse;
+  const q = dialect.quote;
+  const stage = warehouse.stageName();
+  const plan: MergePlan = { dialect, columns: [], stage };
+  await warehouse.stage(plan, staged(records));
+  const raw = dialect.parseRaw(`s.${q('_invoca_raw')}`);
+  const text = (field: string): string => dialect.extract(raw, field, 'string');
+  const select =
+    `SELECT ${text('transaction_id')} AS transaction_id, ${text('transaction_type')} AS transaction_type, ` +
+    `${text('complete_call_id')} AS complete_call_id, ${text('corrects_transaction_id')} AS corrects_transaction_id, ` +
+    `${text('corrected_at_utc')} AS corrected_at_utc, CAST(${text('advertiser_payin_localized')} AS DOUBLE PRECISION) AS advertiser_payin_localized, ` +
+    `${text('Purchase Made')} AS purchase_made, CAST(${text('_invoca_sequence')} AS BIGINT) AS ${q('_invoca_sequence')}, ` +
+    `${text('transaction_id')} AS ${q('_sdc_table_version')} FROM ${stage} AS s`;
+  const exists = await warehouse.columns('raw_transactions');
+  await warehouse.execute(exists ? `INSERT INTO ${dialect.table('raw_transactions')} ${select}` : `CREATE TABLE ${dialect.table('raw_transactions')} AS ${select}`);
+  await warehouse.execute(`DROP TABLE IF EXISTS ${stage}`);
+}
+
+let sequence = 1;
+const call = (id: string, callId: string, payin: string): TestRecord => ({
+  transaction_id: id,
+  transaction_type: 'Call',
+  complete_call_id: callId,
+  corrects_transaction_id: null,
+  corrected_at_utc: null,
+  advertiser_payin_localized: payin,
+  'Purchase Made': `p-${id}`,
+  _invoca_sequence: sequence++,
+});
+const fix = (of: TestRecord, id: string, at: string, payin: string): TestRecord => ({
+  ...of,
+  transaction_id: id,
+  corrects_transaction_id: of.transaction_id,
+  corrected_at_utc: at,
+  advertiser_payin_localized: payin,
+  _invoca_sequence: sequence++,
+});
+
+describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) => {
+  test('merges what another target loaded, incrementally, writing only current, calls and the watermark', async () => {
+    const warehouse = await engines[engine]();
+    open = warehouse;
+    const loader = new Loader(warehouse, createMemoryLogger());
+    const oracle = new MergeOracle();
+    const a = call('A', 'CALL-A', '10.50');
+    const legs = [call('L1', 'CALL-L', '1.25'), call('L2', 'CALL-L', '2.00')];
+    const first = [a, fix(a, 'A1', '2026-01-02T00:00:00Z', '8.25'), ...legs];
+    await loadLikeAnotherTarget(warehouse, first);
+    oracle.load(first);
+    expect(await loader.mergeFromSource('raw_transactions')).toEqual({ newTransactions: 4 });
+    const check = async (): Promise<void> => {
+      const got = await actual({ ...warehouse, query: (sql) => warehouse.query(sql.replace(/FROM \S+"transactions"(?!_)/, `FROM ${warehouse.dialect.table('raw_transactions')}`)) });
+      const want = oracle.expected();
+      expect(got.current).toEqual(want.current);
+      expect(got.calls).toEqual(want.calls);
+    };
+    await check();
+    expect(await warehouse.columns('transactions')).toBeUndefined();
+
+    // Later: a late correction of a leg, a correction before its original, and re-deliveries.
+    const b = call('B', 'CALL-B', '3.00');
+    const second = [fix(legs[0] as TestRecord, 'L1x', '2026-01-03T00:00:00Z', '0.75'), fix(b, 'B1', '2026-01-04T00:00:00Z', '2.50'), { ...a, _invoca_sequence: sequence++ }];
+    await loadLikeAnotherTarget(warehouse, second);
+    oracle.load(second);
+    expect((await loader.mergeFromSource('raw_transactions')).newTransactions).toBe(3);
+    await check();
+    await loadLikeAnotherTarget(warehouse, [b]);
+    oracle.load([b]);
+    await loader.mergeFromSource('raw_transactions');
+    await check();
+    expect(await loader.mergeFromSource('raw_transactions')).toEqual({ newTransactions: 0 });
+    const custom = await warehouse.query(
+      `SELECT ${warehouse.dialect.quote(warehouse.dialect.columnName('purchase_made'))} AS p FROM ${warehouse.dialect.table('calls')} WHERE ${warehouse.dialect.quote('complete_call_id')} = 'CALL-B'`,
+    );
+    expect(custom).toEqual([{ p: 'p-B' }]);
+  });
+
+  test('a source table that is an output table, missing, or without _invoca_sequence is a config error', async () => {
+    const warehouse = await engines[engine]();
+    open = warehouse;
+    const loader = new Loader(warehouse, createMemoryLogger());
+    await expect(loader.mergeFromSource('calls')).rejects.toThrow("config field 'source_table' names 'calls', an output table");
+    await expect(loader.mergeFromSource('nope')).rejects.toThrow("there is no table 'nope'");
+    await warehouse.execute(`CREATE TABLE ${warehouse.dialect.table('other')} (transaction_id TEXT)`);
+    await expect(loader.mergeFromSource('other')).rejects.toThrow('has no _invoca_sequence column');
+  });
+});
+
+test('target-invoca merge --config runs it from the CLI; without source_table it exits 2', async () => {
+  const path = join(await tempDir(), 'merge.duckdb');
+  const warehouse = await openDuckDb({ path, schema: 'main' });
+  await loadLikeAnotherTarget(warehouse, [call('X', 'CALL-X', '1.00')]);
+  await warehouse.close();
+  const lines: string[] = [];
+  const stdout = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const code = await runTarget(['merge', '--config', await jsonFile({ duckdb: { path }, source_table: 'raw_transactions' })], {
+    stdin: Readable.from([]),
+    stdout,
+    stderr: (line) => lines.push(line),
+  });
+  expect(code).toBe(0);
+  expect(lines.at(-1)).toBe('INFO merged 1 new transactions from raw_transactions');
+  const missing: string[] = [];
+  const noSource = await runTarget(['merge', '--config', await jsonFile({ duckdb: { path } })], { stdin: Readable.from([]), stdout, stderr: (line) => missing.push(line) });
+  expect(noSource).toBe(2);
+  expect(missing.at(-1)).toContain("config field 'source_table' is required for target-invoca merge");
+});
