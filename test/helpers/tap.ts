@@ -78,3 +78,16 @@ export function lastState(output: Pick<TapOutput, 'states'>): Record<string, unk
 export function bookmarkOf(state: Record<string, unknown>): { replication_key_value?: string; sequence?: number } {
   return (state['bookmarks'] as Record<string, Record<string, never>>)['transactions'] ?? {};
 }
+
+/** The tap's SCHEMA (the last one) and RECORDs for a simulated feed: real tap output for loader tests. */
+export async function simulatedFeed(rows: number, seed: number): Promise<{ schema: Record<string, unknown>; records: Record<string, unknown>[] }> {
+  const { simulator } = await import('./simulator.js');
+  const sim = await simulator({ rows, seed });
+  try {
+    const output = await runTap(['--config', await jsonFile(tapConfig(sim))]);
+    const schemas = output.messages.filter((message) => message['type'] === 'SCHEMA');
+    return { schema: schemas.at(-1)?.['schema'] as Record<string, unknown>, records: output.records };
+  } finally {
+    await sim.close();
+  }
+}

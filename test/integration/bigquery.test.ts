@@ -10,6 +10,8 @@
  *   must be a single-table reference"). Here each MERGE's subquery is first materialised with
  *   CREATE TABLE ... AS (the exact generated SELECT) and the exact generated MERGE then runs
  *   USING that table; so both halves run on the emulator's GoogleSQL, only the nesting differs.
+ * - ALTER TABLE ADD COLUMN: the emulator accepts it and changes nothing; adding columns is
+ *   proven on DuckDB and PostgreSQL (merge.test.ts).
  * - the multi-statement transaction: the emulator does not roll back a failed script. Rollback
  *   is proven on DuckDB and PostgreSQL (merge.test.ts); the script's shape is unit-tested below.
  */
@@ -22,6 +24,7 @@ import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { emulatorAvailable, EMULATOR_BIN, startEmulator, staticAuth, type RunningEmulator } from '../helpers/bigquery-emulator.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
+import { simulatedFeed } from '../helpers/tap.js';
 
 const available = emulatorAvailable();
 if (!available) {
@@ -58,7 +61,7 @@ describeWithEmulator('on goccy/bigquery-emulator', () => {
     await warehouse.execute(`${head}${source}${tail}`);
   }
 
-  async function loadStepwise(loader: Loader, schema: ReturnType<StreamSchema['toJSON']>, batch: TestRecord[]): Promise<MergePlan> {
+  async function loadStepwise(loader: Loader, schema: ReturnType<StreamSchema['toJSON']>, batch: readonly TestRecord[]): Promise<MergePlan> {
     const plan = loader.plan(schema);
     await loader.ensureTables(plan);
     await warehouse.stage(plan, staged(batch));
@@ -119,4 +122,20 @@ describeWithEmulator('on goccy/bigquery-emulator', () => {
     );
     expect(odd).toEqual([{ u: 'ünï 🦷' }]);
   }, 120_000);
+
+  test("the simulator's feed, in two runs with late corrections: equal to the model", async () => {
+    // A dataset of its own: the emulator ignores ALTER TABLE ADD COLUMN (the columns this feed adds
+    // to the first test's tables); adding columns is proven on DuckDB and PostgreSQL (merge.test.ts).
+    warehouse = await openBigQuery({ project_id: emulator.project, dataset: 'invoca_feed', api_endpoint: emulator.endpoint }, { authClient: staticAuth() });
+    const loader = new Loader(warehouse, createMemoryLogger());
+    const { schema, records } = await simulatedFeed(800, 31);
+    const oracle = new MergeOracle();
+    const feed = records as TestRecord[];
+    for (const batch of [feed.slice(0, 550), feed.slice(550)]) {
+      await loadStepwise(loader, schema, batch);
+      oracle.load(batch);
+    }
+    expect(feed.filter((record) => record['corrects_transaction_id']).length).toBeGreaterThan(100);
+    expect(await actual(warehouse)).toEqual(oracle.expected());
+  }, 300_000);
 });

@@ -23,7 +23,7 @@ import {
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { fromNanos, MergeOracle, toNanos, type Expected, type TestRecord } from '../helpers/merge-oracle.js';
-import { tempDir } from '../helpers/tap.js';
+import { simulatedFeed, tempDir } from '../helpers/tap.js';
 
 const PYTHON = '.venv/bin/python';
 const available = existsSync(PYTHON);
@@ -54,9 +54,9 @@ async function fakesnow(dbPath: string, steps: Step[]): Promise<unknown[]> {
 
 const dialect = snowflakeDialect('ANALYTICS', 'INVOCA');
 const schema = new StreamSchema(['Purchase Made', 'utm.source', 'Quote "Q"']).toJSON();
-const plan: MergePlan = { dialect, columns: dataColumns(schema, dialect), stage: dialect.quote('_INVOCA_STAGE') };
+const defaultPlan: MergePlan = { dialect, columns: dataColumns(schema, dialect), stage: dialect.quote('_INVOCA_STAGE') };
 
-function batchSteps(records: TestRecord[]): Step[] {
+function batchSteps(records: TestRecord[], plan: MergePlan = defaultPlan): Step[] {
   return [
     { sql: `CREATE SCHEMA IF NOT EXISTS ${dialect.quote('ANALYTICS')}.${dialect.quote('INVOCA')}` },
     { sql: createTable(plan, 'transactions') },
@@ -154,4 +154,20 @@ function toExpected(results: unknown[]): Expected {
     expect(got.calls.get('CALL-B')).toEqual({ legs: 1, payin: '2', transactionId: 'B1' });
     expect(results.at(-1)).toEqual([{ P: "it's \"1\"", U: 'ünï 🦷', Q: 'back\\slash' }]);
   }, 120_000);
+
+  test("the simulator's feed, in two runs with late corrections: equal to the model", async () => {
+    const { schema: feedSchema, records } = await simulatedFeed(800, 31);
+    const feedPlan: MergePlan = { dialect, columns: dataColumns(feedSchema, dialect), stage: dialect.quote('_INVOCA_STAGE') };
+    const dbPath = await tempDir();
+    const oracle = new MergeOracle();
+    const feed = records as TestRecord[];
+    let results: unknown[] = [];
+    for (const [index, batch] of [feed.slice(0, 550), feed.slice(550)].entries()) {
+      oracle.load(batch);
+      const steps = batchSteps(batch, feedPlan);
+      results = await fakesnow(dbPath, [...(index === 0 ? steps : steps.slice(1)), ...readBack.slice(0, 3)]);
+    }
+    expect(feed.filter((record) => record['corrects_transaction_id']).length).toBeGreaterThan(100);
+    expect(toExpected(results.slice(-3))).toEqual(oracle.expected());
+  }, 300_000);
 });
