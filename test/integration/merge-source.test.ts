@@ -13,6 +13,7 @@ import { Loader } from '../../src/load/loader.js';
 import type { MergePlan } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
+import { recordMaker } from '../helpers/records.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';
 import { jsonFile, tempDir } from '../helpers/tap.js';
@@ -48,25 +49,7 @@ async function loadLikeAnotherTarget(warehouse: Warehouse, records: TestRecord[]
   await warehouse.execute(`DROP TABLE IF EXISTS ${stage}`);
 }
 
-let sequence = 1;
-const call = (id: string, callId: string, payin: string): TestRecord => ({
-  transaction_id: id,
-  transaction_type: 'Call',
-  complete_call_id: callId,
-  corrects_transaction_id: null,
-  corrected_at_utc: null,
-  advertiser_payin_localized: payin,
-  'Purchase Made': `p-${id}`,
-  _invoca_sequence: sequence++,
-});
-const fix = (of: TestRecord, id: string, at: string, payin: string): TestRecord => ({
-  ...of,
-  transaction_id: id,
-  corrects_transaction_id: of.transaction_id,
-  corrected_at_utc: at,
-  advertiser_payin_localized: payin,
-  _invoca_sequence: sequence++,
-});
+const { call, fix, again } = recordMaker((id) => ({ 'Purchase Made': `p-${id}` }));
 
 describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) => {
   test('merges what another target loaded, incrementally, writing only current, calls and the watermark', async () => {
@@ -91,7 +74,7 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
 
     // Later: a late correction of a leg, a correction before its original, and re-deliveries.
     const b = call('B', 'CALL-B', '3.00');
-    const second = [fix(legs[0] as TestRecord, 'L1x', '2026-01-03T00:00:00Z', '0.75'), fix(b, 'B1', '2026-01-04T00:00:00Z', '2.50'), { ...a, _invoca_sequence: sequence++ }];
+    const second = [fix(legs[0] as TestRecord, 'L1x', '2026-01-03T00:00:00Z', '0.75'), fix(b, 'B1', '2026-01-04T00:00:00Z', '2.50'), again(a)];
     await loadLikeAnotherTarget(warehouse, second);
     oracle.load(second);
     expect((await loader.mergeFromSource('raw_transactions')).newTransactions).toBe(3);

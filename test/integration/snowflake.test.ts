@@ -22,6 +22,7 @@ import {
 } from '../../src/load/plan.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { recordMaker } from '../helpers/records.js';
 import { fromNanos, MergeOracle, toNanos, type Expected, type TestRecord } from '../helpers/merge-oracle.js';
 import { simulatedFeed, tempDir } from '../helpers/tap.js';
 
@@ -109,30 +110,7 @@ function toExpected(results: unknown[]): Expected {
   test('create, stage with binds, the merge steps, read back: equal to the model', async () => {
     const dbPath = await tempDir();
     const oracle = new MergeOracle();
-    let sequence = 1;
-    const call = (id: string, callId: string, payin: string, extra: Record<string, unknown> = {}): TestRecord => ({
-      transaction_id: id,
-      transaction_type: 'Call',
-      complete_call_id: callId,
-      corrects_transaction_id: null,
-      corrected_at_utc: null,
-      advertiser_payin_localized: payin,
-      start_time_utc: 1_767_254_400_000,
-      start_time: '2026-01-01T08:00:00.000Z',
-      'Purchase Made': "it's \"1\"",
-      'utm.source': 'ünï 🦷',
-      'Quote "Q"': 'back\\slash',
-      _invoca_sequence: sequence++,
-      ...extra,
-    });
-    const fix = (of: TestRecord, id: string, at: string, payin: string): TestRecord => ({
-      ...of,
-      transaction_id: id,
-      corrects_transaction_id: of.transaction_id,
-      corrected_at_utc: at,
-      advertiser_payin_localized: payin,
-      _invoca_sequence: sequence++,
-    });
+    const { call, fix } = recordMaker(() => ({ 'Purchase Made': "it's \"1\"", 'utm.source': 'ünï 🦷', 'Quote "Q"': 'back\\slash' }));
     const a = call('A', 'CALL-A', '10.00');
     const legs = [call('L1', 'CALL-L', '1.25'), call('L2', 'CALL-L', '2.50')];
     const first = [a, fix(a, 'A2', '2026-01-02T00:00:00Z', '7.00'), fix(a, 'A1', '2026-01-01T12:00:00Z', '9.00'), ...legs];
