@@ -14,6 +14,7 @@ export const tapOptions = {
 } as const satisfies Record<string, Options>;
 
 export interface TapArgv {
+  _?: (string | number)[];
   config?: string | undefined;
   discover?: boolean | undefined;
   catalog?: string | undefined;
@@ -37,6 +38,7 @@ export type TapMode =
 export function check(argv: TapArgv): TapMode {
   if (argv.help) return { kind: 'help' };
   if (argv.version) return { kind: 'version' };
+  if (argv._ && argv._.length > 0) throw new UsageError(`unexpected argument '${argv._.join(' ')}': tap-invoca takes flags only (see --help)`);
   if (argv.about) return { kind: 'about', format: argv.format ?? 'text' };
   if (argv.format !== undefined) throw new UsageError('--format goes with --about');
   if (argv.config === undefined || argv.config === '') {

@@ -3,11 +3,10 @@
  * `run` is what the bin calls and what tests call directly, with their own stdout and signal.
  */
 import type { Writable } from 'node:stream';
-import yargs from 'yargs';
 import { readJsonFile } from '../config/files.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
 import { parseTapConfig, type TapConfig } from '../config/tap-config.js';
-import { CatalogError, ConfigError, StateError, UsageError } from '../errors.js';
+import { CatalogError, ConfigError, StateError } from '../errors.js';
 import { InvocaClient } from '../invoca/client.js';
 import { createLogger, type LineSink, type Logger } from '../log.js';
 import { PACKAGE_VERSION } from '../paths.js';
@@ -19,6 +18,7 @@ import { discoverSchema } from '../tap/discover.js';
 import { parseState } from '../tap/state.js';
 import { BASE_SCHEMA, DERIVED_FIELDS, StreamSchema } from '../tap/stream-schema.js';
 import { syncTransactions } from '../tap/sync.js';
+import { cliParser } from './parser.js';
 import { reportFatal } from './report.js';
 import { check, tapOptions, type TapArgv } from './tap-args.js';
 
@@ -36,17 +36,7 @@ const BASE_FIELDS = new Set(Object.keys(BASE_SCHEMA.properties ?? {}));
 export async function run(args: string[], io: TapIo): Promise<number> {
   let redact: Redactor = (text) => text;
   try {
-    const parser = yargs(args)
-      .scriptName(BIN)
-      .usage('$0 --config config.json [--catalog catalog.json] [--state state.json]\n$0 --config config.json --discover')
-      .version(false)
-      .help(false)
-      .options(tapOptions)
-      .strict()
-      .exitProcess(false)
-      .fail((message, error) => {
-        throw error ?? new UsageError(message);
-      });
+    const parser = cliParser(args, BIN, '$0 --config config.json [--catalog catalog.json] [--state state.json]\n$0 --config config.json --discover', tapOptions);
     const argv = (await parser.parseAsync()) as unknown as TapArgv;
     const mode = check(argv);
     const writer = new StreamWriter(io.stdout);

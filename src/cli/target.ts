@@ -3,16 +3,16 @@
  * the correction merge there. `run` is what the bin calls and what tests call directly.
  */
 import type { Readable, Writable } from 'node:stream';
-import yargs from 'yargs';
 import { loadLoaderConfig } from '../config/loader-config.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { Loader } from '../load/loader.js';
 import { openWarehouse } from '../load/open.js';
 import { runTarget } from '../load/target.js';
 import { createLogger, type LineSink } from '../log.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import { StreamWriter } from '../protocol/writer.js';
+import { cliParser } from './parser.js';
 import { reportFatal } from './report.js';
 import { check, targetOptions, type TargetArgv } from './target-args.js';
 
@@ -28,17 +28,12 @@ const BIN = 'target-invoca';
 export async function run(args: string[], io: TargetIo): Promise<number> {
   let redact: Redactor = (text) => text;
   try {
-    const parser = yargs(args)
-      .scriptName(BIN)
-      .usage('$0 --config loader.json < singer-messages\n$0 merge --config loader.json   (merge a raw table another target loaded: source_table)')
-      .version(false)
-      .help(false)
-      .options(targetOptions)
-      .strictOptions()
-      .exitProcess(false)
-      .fail((message, error) => {
-        throw error ?? new UsageError(message);
-      });
+    const parser = cliParser(
+      args,
+      BIN,
+      '$0 --config loader.json < singer-messages\n$0 merge --config loader.json   (merge a raw table another target loaded: source_table)',
+      targetOptions,
+    );
     const mode = check((await parser.parseAsync()) as unknown as TargetArgv);
     const writer = new StreamWriter(io.stdout);
     if (mode.kind === 'help') {

@@ -199,6 +199,7 @@ describe('tap args check()', () => {
     [{ format: 'json' as const, config: 'c' }, '--format goes with --about'],
     [{ config: 'c', discover: true, test: true }, 'cannot be combined'],
     [{ config: 'c', test: true, catalog: 'k' }, '--catalog has no effect with --test'],
+    [{ config: 'c', _: ['sync'] }, "unexpected argument 'sync'"],
   ])('%j is a usage error', (argv, message) => {
     expect(() => check(argv)).toThrow(message);
   });
