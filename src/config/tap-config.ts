@@ -80,3 +80,10 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
     warnings,
   };
 }
+
+/** The token of a raw (not yet validated) config, for the redactor: set before validation can fail. */
+export function tokenOf(rawConfig: unknown): string | undefined {
+  if (!rawConfig || typeof rawConfig !== 'object') return undefined;
+  const token = (rawConfig as Record<string, unknown>)['api_token'];
+  return token === undefined || token === null ? undefined : String(token);
+}

@@ -6,7 +6,7 @@
 import type { JsonSchema } from '../config/validate.js';
 import { CatalogError } from '../errors.js';
 import { MERGE_COLUMNS } from '../invoca/columns.js';
-import { KEY_PROPERTIES, STREAM } from './stream-schema.js';
+import { BASE_SCHEMA, KEY_PROPERTIES, STREAM } from './stream-schema.js';
 
 export interface MetadataEntry {
   breadcrumb: string[];
@@ -118,4 +118,27 @@ function isSelected(metadata: Record<string, unknown>, parentSelected: boolean):
   if (typeof metadata['selected'] === 'boolean') return metadata['selected'];
   if (typeof metadata['selected-by-default'] === 'boolean') return metadata['selected-by-default'];
   return parentSelected;
+}
+
+/**
+ * The selection an Airbyte configured catalog makes: the stream if it is listed; with
+ * `full_refresh` the state is ignored; a trimmed json_schema deselects the fields it leaves out.
+ */
+export function selectionFromAirbyteCatalog(raw: unknown): Selection & { fullRefresh: boolean } {
+  if (!raw || typeof raw !== 'object' || !Array.isArray((raw as { streams?: unknown }).streams)) {
+    throw new CatalogError("the configured catalog must be an object with a 'streams' list");
+  }
+  const configured = (raw as { streams: unknown[] }).streams.find(
+    (item) => !!item && typeof item === 'object' && (item as { stream?: { name?: unknown } }).stream?.name === STREAM,
+  ) as { stream: { json_schema?: JsonSchema }; sync_mode?: unknown } | undefined;
+  if (!configured) return { streamSelected: false, catalogFields: [], deselectedFields: new Set(), fullRefresh: false };
+  const properties = configured.stream.json_schema?.properties;
+  const catalogFields = Object.keys(properties ?? {});
+  const deselectedFields = new Set<string>();
+  if (properties && catalogFields.length > 0) {
+    for (const field of Object.keys(BASE_SCHEMA.properties ?? {})) {
+      if (!(field in properties) && !AUTOMATIC_FIELDS.has(field)) deselectedFields.add(field);
+    }
+  }
+  return { streamSelected: true, catalogFields, deselectedFields, fullRefresh: configured.sync_mode === 'full_refresh' };
 }

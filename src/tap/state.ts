@@ -55,3 +55,25 @@ export function stateValue(bookmark: TapBookmark): StateValue {
     },
   };
 }
+
+/**
+ * An Airbyte state file: per-stream state messages (`[{"type": "STREAM", "stream":
+ * {"stream_descriptor": {"name": "transactions"}, "stream_state": {...}}}]`), or a legacy object
+ * (`{"transactions": {...}}`, or the Singer shape with `bookmarks`).
+ */
+export function parseAirbyteState(raw: unknown): TapBookmark {
+  if (raw === undefined || raw === null) return parseState(undefined);
+  if (Array.isArray(raw)) {
+    for (const message of raw) {
+      if (!message || typeof message !== 'object') throw new StateError('state: every entry of the list must be an Airbyte state message object');
+      const { type, stream, data } = message as { type?: unknown; stream?: { stream_descriptor?: { name?: unknown }; stream_state?: unknown }; data?: unknown };
+      if (type === 'STREAM' && stream?.stream_descriptor?.name === STREAM) return parseState({ bookmarks: { [STREAM]: stream.stream_state ?? {} } });
+      if ((type === 'LEGACY' || type === undefined) && data !== undefined) return parseAirbyteState(data);
+    }
+    return parseState(undefined);
+  }
+  if (typeof raw === 'object' && !('bookmarks' in raw) && STREAM in raw) {
+    return parseState({ bookmarks: { [STREAM]: (raw as Record<string, unknown>)[STREAM] } });
+  }
+  return parseState(raw);
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+import { hideBin } from 'yargs/helpers';
+import { run } from '../cli/source.js';
+import { stderrSink } from '../log.js';
+import { runWithSignals } from './signals.js';
+
+runWithSignals((signal) => run(hideBin(process.argv), { stdout: process.stdout, stderr: stderrSink, signal }));
