@@ -42,10 +42,10 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   return {
     dialect,
     transactionalDdl: true,
-    async columns(table) {
+    async columns(table, schema = settings.schema) {
       const reader = await connection.runAndReadAll(
         'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
-        [settings.schema, table],
+        [schema, table],
       );
       const names = reader.getRowObjectsJS().map((row) => String(row['column_name']));
       return names.length === 0 ? undefined : new Set(names);

@@ -71,11 +71,13 @@ export class Loader {
   async mergeFromSource(sourceTable: string): Promise<{ newTransactions: number }> {
     const warehouse = this.#warehouse;
     const { dialect } = warehouse;
-    if ([...Object.values(TABLES), MERGE_STATE_TABLE].includes(sourceTable as never)) {
+    // `table` (in the configured schema) or `schema.table` (DuckDB, PostgreSQL).
+    const [sourceSchema, sourceName] = sourceTable.includes('.') ? (sourceTable.split('.', 2) as [string, string]) : [undefined, sourceTable];
+    if (sourceSchema === undefined && [...Object.values(TABLES), MERGE_STATE_TABLE].includes(sourceName as never)) {
       throw new ConfigError(`config field 'source_table' names '${sourceTable}', an output table of target-invoca; name the raw table another target loaded`);
     }
-    const sourceColumns = await warehouse.columns(sourceTable);
-    if (!sourceColumns) throw new ConfigError(`config field 'source_table': there is no table '${sourceTable}' in the configured schema`);
+    const sourceColumns = await warehouse.columns(sourceName, sourceSchema);
+    if (!sourceColumns) throw new ConfigError(`config field 'source_table': there is no table '${sourceTable}'${sourceSchema ? '' : ' in the configured schema'}`);
     if (!sourceColumns.has('_invoca_sequence')) {
       throw new ConfigError(`config field 'source_table': '${sourceTable}' has no _invoca_sequence column (was it loaded from tap-invoca?)`);
     }
@@ -86,7 +88,7 @@ export class Loader {
       throw new ConfigError(`config field 'source_table': ${error instanceof Error ? error.message : String(error)}`);
     }
     const plan: MergePlan = { dialect, columns, stage: warehouse.stageName(), transactions: dialect.quote('_invoca_source_transactions') };
-    const source: SourcePlan = { plan, firsts: dialect.quote('_invoca_source_firsts'), columns, source: dialect.table(sourceTable) };
+    const source: SourcePlan = { plan, firsts: dialect.quote('_invoca_source_firsts'), columns, source: sourceSchema ? `${dialect.quote(sourceSchema)}.${dialect.quote(sourceName)}` : dialect.table(sourceName) };
     await this.ensureTables(plan, ['current', 'calls']);
     await warehouse.execute(createMergeState(dialect));
     const [state] = await warehouse.query(readWatermark(dialect, sourceTable));

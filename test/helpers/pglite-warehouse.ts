@@ -17,10 +17,10 @@ export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: P
     db,
     dialect,
     transactionalDdl: true,
-    async columns(table) {
+    async columns(table, inSchema = schema) {
       const result = await db.query<{ column_name: string }>(
         'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
-        [schema, table],
+        [inSchema, table],
       );
       return result.rows.length === 0 ? undefined : new Set(result.rows.map((row) => row.column_name));
     },
