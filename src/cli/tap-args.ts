@@ -45,10 +45,8 @@ export function check(argv: TapArgv): TapMode {
     throw new UsageError('--config is required: a JSON file with at least api_token and account_id');
   }
   if (argv.discover && argv.test) throw new UsageError('--discover and --test cannot be combined');
-  if (argv.discover || argv.test) {
-    const extra = argv.catalog !== undefined ? '--catalog' : argv.state !== undefined ? '--state' : undefined;
-    if (extra) throw new UsageError(`${extra} has no effect with ${argv.discover ? '--discover' : '--test'}; drop it`);
-    return argv.discover ? { kind: 'discover', configPath: argv.config } : { kind: 'test', configPath: argv.config };
-  }
+  // --catalog and --state are ignored here: Meltano passes --state along with --discover.
+  if (argv.discover) return { kind: 'discover', configPath: argv.config };
+  if (argv.test) return { kind: 'test', configPath: argv.config };
   return { kind: 'sync', configPath: argv.config, catalogPath: argv.catalog, statePath: argv.state };
 }

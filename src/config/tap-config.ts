@@ -7,7 +7,7 @@ import type { AccountType } from '../invoca/columns.js';
 import { toTransactionTypeFilter, type TransactionTypeFilter } from '../invoca/transaction-types.js';
 import { packageJson } from '../paths.js';
 import { readJsonFile } from './files.js';
-import { firstSchemaProblem, unknownKeyWarnings, type JsonSchema } from './validate.js';
+import { firstSchemaProblem, unknownKeyWarnings, withoutNulls, type JsonSchema } from './validate.js';
 
 export const TAP_CONFIG_SCHEMA = packageJson<JsonSchema>('schemas/tap-config.json');
 
@@ -53,7 +53,7 @@ export async function loadTapConfig(path: string): Promise<{ config: TapConfig; 
 export function parseTapConfig(raw: unknown, source = 'the config'): { config: TapConfig; warnings: string[] } {
   if (raw === undefined) throw new ConfigError(`${source} is empty; it needs at least api_token and account_id`);
   // A copy: ajv fills defaults in place, and the caller's object stays as it was.
-  const value: unknown = structuredClone(raw);
+  const value: unknown = withoutNulls(raw);
   const problem = firstSchemaProblem(TAP_CONFIG_SCHEMA, value, 'config');
   if (problem) throw new ConfigError(`${problem}; fix it in ${source}`);
   const checked = value as RawTapConfig;

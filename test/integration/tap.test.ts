@@ -299,8 +299,6 @@ describe('modes and errors', () => {
     expect(emptyState.records).toHaveLength(3);
     const emptyObject = await runTap(['--config', config, '--state', await jsonFile({})]);
     expect(emptyObject.records).toHaveLength(3);
-    const usage = await runTap(['--config', config, '--discover', '--state', 'x.json']);
-    expect([usage.code, usage.stderr[0]]).toEqual([2, expect.stringContaining('--state has no effect with --discover')]);
     const unknownFlag = await runTap(['--config', config, '--catalogue', 'x.json']);
     expect([unknownFlag.code, unknownFlag.stderr[0]]).toEqual([2, expect.stringContaining('Unknown argument')]);
   });

@@ -1,0 +1,107 @@
+/**
+ * A real `meltano` (PyPI, in .venv-meltano) runs tap-invoca and target-invoca from their plugin
+ * definitions in meltano/plugins (added with --from-ref), and target-jsonl, against the simulator:
+ * `meltano config test`, then `meltano run` twice, the second resuming from the state Meltano stored.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
+import type { RunningSimulator } from '../../src/simulator/server.js';
+import { simulator, TEST_ACCOUNT, TEST_TOKEN } from '../helpers/simulator.js';
+import { tempDir } from '../helpers/tap.js';
+
+const MELTANO = resolve('.venv-meltano/bin/meltano');
+const JSONL = resolve('.venv-target-jsonl/bin/target-jsonl');
+const available = existsSync(MELTANO) && existsSync(JSONL);
+if (!available) {
+  if (process.env['CI']) throw new Error('meltano or target-jsonl is missing: .ci/run must create their venvs');
+  console.warn('skipping the Meltano tests: .venv-meltano or .venv-target-jsonl missing (.ci/run creates them)');
+}
+
+(available ? describe : describe.skip)('meltano', () => {
+  let sim: RunningSimulator;
+  let project: string;
+  let env: NodeJS.ProcessEnv;
+  let output: string;
+
+  async function meltano(...args: string[]): Promise<string> {
+    const child = spawn(MELTANO, args, { cwd: project, env });
+    let text = '';
+    child.stdout.on('data', (data: Buffer) => (text += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (text += data.toString()));
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    if (code !== 0) throw new Error(`meltano ${args.join(' ')} exited ${code}:\n${text.slice(-3000)}`);
+    return text;
+  }
+
+  beforeAll(async () => {
+    sim = await simulator({ rows: 300 });
+    const root = await tempDir();
+    const bin = join(root, 'bin');
+    output = join(root, 'out');
+    await mkdir(bin);
+    await mkdir(output);
+    await symlink(resolve('dist/src/bin/tap-invoca.js'), join(bin, 'tap-invoca'));
+    await symlink(resolve('dist/src/bin/target-invoca.js'), join(bin, 'target-invoca'));
+    await symlink(JSONL, join(bin, 'target-jsonl'));
+    env = {
+      ...process.env,
+      PATH: `${bin}:${process.env['PATH'] ?? ''}`,
+      MELTANO_SEND_ANONYMOUS_USAGE_STATS: 'false',
+      TAP_INVOCA_API_TOKEN: TEST_TOKEN,
+    };
+    project = root;
+    await meltano('init', 'project', '--no-usage-stats');
+    project = join(root, 'project');
+    await meltano('add', 'extractor', 'tap-invoca', '--from-ref', resolve('meltano/plugins/extractors/tap-invoca.yml'));
+    await meltano('add', 'loader', 'target-invoca', '--from-ref', resolve('meltano/plugins/loaders/target-invoca.yml'));
+    const jsonlDefinition = join(root, 'target-jsonl.yml');
+    await writeFile(jsonlDefinition, 'name: target-jsonl\nnamespace: target_jsonl\nvariant: andyh1203\nexecutable: target-jsonl\nsettings:\n- name: destination_path\n');
+    await meltano('add', 'loader', 'target-jsonl', '--from-ref', jsonlDefinition);
+    await meltano('config', 'set', 'tap-invoca', 'account_id', TEST_ACCOUNT);
+    await meltano('config', 'set', 'tap-invoca', 'base_url', sim.url);
+    await meltano('config', 'set', 'tap-invoca', 'page_size', '100');
+    await meltano('config', 'set', 'target-jsonl', 'destination_path', output);
+    await meltano('config', 'set', 'target-invoca', 'duckdb', JSON.stringify({ path: join(root, 'invoca.duckdb'), schema: 'main' }));
+  }, 180_000);
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  test('meltano config test tap-invoca', async () => {
+    expect(await meltano('config', 'test', 'tap-invoca')).toContain('Plugin configuration is valid');
+  }, 60_000);
+
+  test('meltano run, twice: the second run resumes from the state Meltano stored', async () => {
+    await meltano('run', 'tap-invoca', 'target-jsonl');
+    await meltano('run', 'tap-invoca', 'target-invoca');
+    const lines = async (): Promise<number> => {
+      let count = 0;
+      for (const file of await readdir(output)) count += (await readFile(join(output, file), 'utf8')).trim().split('\n').filter(Boolean).length;
+      return count;
+    };
+    expect(await lines()).toBe(300);
+    const state = JSON.parse((await meltano('state', 'get', 'dev:tap-invoca-to-target-invoca')).trim().split('\n').at(-1) ?? '{}') as {
+      singer_state: { bookmarks: { transactions: { replication_key_value: string } } };
+    };
+    expect(state.singer_state.bookmarks.transactions.replication_key_value).toBe(sim.feed.transactionId(299));
+
+    sim.append(40);
+    const before = sim.stats().transactionRequests;
+    await meltano('run', 'tap-invoca', 'target-jsonl');
+    await meltano('run', 'tap-invoca', 'target-invoca');
+    expect(await lines()).toBe(340);
+    // Resumed runs start after the stored cursor: one request each, never from the beginning.
+    const resumedUrls = sim.stats().recentUrls.slice(-(sim.stats().transactionRequests - before));
+    expect(resumedUrls.filter((url) => url.includes('limit=100&')).every((url) => url.includes('start_after_transaction_id='))).toBe(true);
+    const warehouse = await openDuckDb({ path: join(project, '..', 'invoca.duckdb'), schema: 'main' });
+    try {
+      expect((await warehouse.query('SELECT COUNT(*) AS n FROM transactions'))[0]?.['n']).toBe('340');
+    } finally {
+      await warehouse.close();
+    }
+  }, 180_000);
+});
