@@ -1,0 +1,92 @@
+/**
+ * The dbt project in dbt/ on real dbt (PyPI, in .venv-dbt): `dbt build` (models and their tests)
+ * with dbt-duckdb on tables target-invoca loaded from the simulator, again after new rows with
+ * late corrections (the incremental model must still equal transactions_current), and
+ * `dbt parse` for the BigQuery and Snowflake targets.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
+import type { RunningSimulator } from '../../src/simulator/server.js';
+import { pipeTap } from '../helpers/pipe.js';
+import { simulator } from '../helpers/simulator.js';
+import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
+
+const DBT = resolve('.venv-dbt/bin/dbt');
+const available = existsSync(DBT);
+if (!available) {
+  if (process.env['CI']) throw new Error('dbt is missing: .ci/run must create .venv-dbt');
+  console.warn('skipping the dbt tests: no .venv-dbt (.ci/run creates it)');
+}
+
+(available ? describe : describe.skip)('dbt', () => {
+  let sim: RunningSimulator;
+  let directory: string;
+  let database: string;
+
+  async function dbt(...args: string[]): Promise<string> {
+    const child = spawn(DBT, [...args, '--project-dir', 'dbt', '--profiles-dir', 'dbt', '--target-path', join(directory, 'target'), '--log-path', join(directory, 'logs')], {
+      env: { ...process.env, DBT_DUCKDB_PATH: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
+    });
+    let text = '';
+    child.stdout.on('data', (data: Buffer) => (text += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (text += data.toString()));
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    if (code !== 0) throw new Error(`dbt ${args.join(' ')} exited ${code}:\n${text.slice(-3000)}`);
+    return text;
+  }
+
+  async function check(): Promise<void> {
+    const warehouse = await openDuckDb({ path: database, schema: 'main' });
+    try {
+      const [facts] = await warehouse.query(`
+        SELECT
+          (SELECT COUNT(*) FROM invoca_transactions_latest) AS latest,
+          (SELECT COUNT(*) FROM transactions_current) AS current,
+          (SELECT COUNT(*) FROM invoca_transactions_latest l JOIN transactions_current c USING (root_transaction_id)
+            WHERE l.transaction_id <> c.transaction_id) AS mismatches,
+          (SELECT SUM(advertiser_payin) FROM invoca_daily) AS daily_payin,
+          (SELECT SUM(advertiser_payin_localized) FROM calls) AS calls_payin,
+          (SELECT COUNT(*) FROM invoca_calls) AS model_calls,
+          (SELECT COUNT(*) FROM calls) AS calls,
+          (SELECT COUNT(*) FROM invoca_signals) AS signals`);
+      expect(facts?.['latest']).toBe(facts?.['current']);
+      expect(facts?.['mismatches']).toBe('0');
+      expect(facts?.['daily_payin']).toBe(facts?.['calls_payin']);
+      expect(facts?.['model_calls']).toBe(facts?.['calls']);
+      expect(Number(facts?.['signals'])).toBeGreaterThan(0);
+    } finally {
+      await warehouse.close();
+    }
+  }
+
+  beforeAll(async () => {
+    sim = await simulator({ rows: 1500, seed: 8 });
+    directory = await tempDir();
+    database = join(directory, 'invoca.duckdb');
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  test('dbt build on the merged tables, then again (incremental) after late corrections', async () => {
+    const config = await jsonFile(tapConfig(sim));
+    const loader = await jsonFile({ duckdb: { path: database } });
+    const target = resolve('dist/src/bin/target-invoca.js');
+    const first = await pipeTap(['--config', config], target, ['--config', loader]);
+    expect(await dbt('build')).toMatch(/Done\. PASS=\d+ WARN=0 ERROR=0/);
+    await check();
+
+    sim.append(600);
+    const state = await jsonFile(JSON.parse(first.targetStdout.at(-1) ?? '{}'));
+    await pipeTap(['--config', config, '--state', state], target, ['--config', loader]);
+    expect(await dbt('build')).toMatch(/Done\. PASS=\d+ WARN=0 ERROR=0/);
+    await check();
+  }, 300_000);
+
+  test.each(['bigquery', 'snowflake'])('dbt parse --target %s', async (target) => {
+    await dbt('parse', '--target', target);
+  }, 120_000);
+});
