@@ -18,12 +18,13 @@ export interface DuckDbSettings {
 const STAGE = '_invoca_stage';
 
 export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
+  let instance: DuckDBInstance;
   let connection: DuckDBConnection;
   const options: Record<string, string> = {};
   if (settings.memory_limit) options['memory_limit'] = settings.memory_limit;
   if (settings.threads) options['threads'] = String(settings.threads);
   try {
-    const instance = await DuckDBInstance.create(settings.path, options);
+    instance = await DuckDBInstance.create(settings.path, options);
     connection = await instance.connect();
   } catch (error) {
     throw new WarehouseError(`cannot open the DuckDB file ${settings.path}: ${message(error)}`, { cause: error });
@@ -77,7 +78,9 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       }
     },
     async close() {
+      // Closing the instance too releases the file lock now, not when it is garbage-collected.
       connection.closeSync();
+      instance.closeSync();
     },
   };
 }

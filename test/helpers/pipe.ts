@@ -16,6 +16,11 @@ export async function pipeTap(tapArgs: string[], target: string, targetArgs: str
   const tap = spawn(process.execPath, ['dist/src/bin/tap-invoca.js', ...tapArgs]);
   const sink = spawn(target, targetArgs, { env });
   const exits = Promise.all([once(tap, 'exit'), once(sink, 'exit')]);
+  // A target that fails stops reading: end the tap too, or it waits on a full pipe for ever.
+  sink.on('exit', (code) => {
+    if (code !== 0) tap.kill('SIGTERM');
+  });
+  sink.stdin.on('error', () => undefined);
   let tapStdout = '';
   let tapStderr = '';
   let targetStdout = '';
