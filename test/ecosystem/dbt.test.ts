@@ -4,8 +4,6 @@
  * late corrections (the incremental model must still equal transactions_current), and
  * `dbt parse` for the BigQuery and Snowflake targets.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
@@ -13,13 +11,10 @@ import type { RunningSimulator } from '../../src/simulator/server.js';
 import { pipeTap } from '../helpers/pipe.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
+import { runProcess, toolsAvailable } from '../helpers/tools.js';
 
 const DBT = resolve('.venv-dbt/bin/dbt');
-const available = existsSync(DBT);
-if (!available) {
-  if (process.env['CI']) throw new Error('dbt is missing: .ci/run must create .venv-dbt');
-  console.warn('skipping the dbt tests: no .venv-dbt (.ci/run creates it)');
-}
+const available = toolsAvailable([DBT], 'the dbt tests');
 
 (available ? describe : describe.skip)('dbt', () => {
   let sim: RunningSimulator;
@@ -27,14 +22,11 @@ if (!available) {
   let database: string;
 
   async function dbt(...args: string[]): Promise<string> {
-    const child = spawn(DBT, [...args, '--project-dir', 'dbt', '--profiles-dir', 'dbt', '--target-path', join(directory, 'target'), '--log-path', join(directory, 'logs')], {
+    const result = await runProcess(DBT, [...args, '--project-dir', 'dbt', '--profiles-dir', 'dbt', '--target-path', join(directory, 'target'), '--log-path', join(directory, 'logs')], {
       env: { ...process.env, DBT_DUCKDB_PATH: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
     });
-    let text = '';
-    child.stdout.on('data', (data: Buffer) => (text += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (text += data.toString()));
-    const code = await new Promise<number | null>((done) => child.on('exit', done));
-    if (code !== 0) throw new Error(`dbt ${args.join(' ')} exited ${code}:\n${text.slice(-3000)}`);
+    const text = result.stdout + result.stderr;
+    if (result.code !== 0) throw new Error(`dbt ${args.join(' ')} exited ${result.code}:\n${text.slice(-3000)}`);
     return text;
   }
 

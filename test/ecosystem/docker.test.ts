@@ -2,7 +2,6 @@
  * No Docker engine runs here, so the Dockerfile is checked statically (hadolint from PyPI, and
  * the Airbyte conventions below), and the entrypoint script itself is run from the checkout.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -10,26 +9,13 @@ import { expect, test } from '@jest/globals';
 import { PACKAGE_VERSION } from '../../src/paths.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, tapConfig } from '../helpers/tap.js';
+import { runProcess, toolsAvailable } from '../helpers/tools.js';
 
 const HADOLINT = '.venv/bin/hadolint';
 
-async function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(command, args, { env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  const code = await new Promise<number | null>((done) => child.on('exit', done));
-  return { code, stdout, stderr };
-}
-
 test('hadolint finds no warning or error in the Dockerfile', async () => {
-  if (!existsSync(HADOLINT)) {
-    if (process.env['CI']) throw new Error(`${HADOLINT} is missing: .ci/run installs it`);
-    console.warn(`skipping hadolint: no ${HADOLINT}`);
-    return;
-  }
-  const result = await run(HADOLINT, ['--failure-threshold', 'warning', '--no-color', 'Dockerfile']);
+  if (!toolsAvailable([HADOLINT], 'hadolint')) return;
+  const result = await runProcess(HADOLINT, ['--failure-threshold', 'warning', '--no-color', 'Dockerfile']);
   expect([result.code, result.stdout.split('\n').filter((line) => /warning|error/.test(line))]).toEqual([0, []]);
 });
 
@@ -58,12 +44,12 @@ test('the Dockerfile follows the Airbyte conventions and copies paths that exist
 
 test('the entrypoint script runs the Airbyte source: spec, and check against the simulator', async () => {
   const env = { ...process.env, APP_DIR: resolve('.') };
-  const spec = await run('docker/entrypoint.sh', ['spec'], env);
+  const spec = await runProcess('docker/entrypoint.sh', ['spec'], { env });
   expect(spec.code).toBe(0);
   expect(JSON.parse(spec.stdout)).toMatchObject({ type: 'SPEC', spec: { connectionSpecification: { required: ['api_token', 'account_id'] } } });
   const sim = await simulator({ rows: 3 });
   try {
-    const check = await run('docker/entrypoint.sh', ['check', '--config', await jsonFile(tapConfig(sim))], env);
+    const check = await runProcess('docker/entrypoint.sh', ['check', '--config', await jsonFile(tapConfig(sim))], { env });
     expect(JSON.parse(check.stdout)).toEqual({ type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } });
   } finally {
     await sim.close();

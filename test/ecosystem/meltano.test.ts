@@ -3,8 +3,6 @@
  * definitions in meltano/plugins (added with --from-ref), and target-jsonl, against the simulator:
  * `meltano config test`, then `meltano run` twice, the second resuming from the state Meltano stored.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -12,14 +10,11 @@ import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { simulator, TEST_ACCOUNT, TEST_TOKEN } from '../helpers/simulator.js';
 import { tempDir } from '../helpers/tap.js';
+import { runProcess, toolsAvailable } from '../helpers/tools.js';
 
 const MELTANO = resolve('.venv-meltano/bin/meltano');
 const JSONL = resolve('.venv-target-jsonl/bin/target-jsonl');
-const available = existsSync(MELTANO) && existsSync(JSONL);
-if (!available) {
-  if (process.env['CI']) throw new Error('meltano or target-jsonl is missing: .ci/run must create their venvs');
-  console.warn('skipping the Meltano tests: .venv-meltano or .venv-target-jsonl missing (.ci/run creates them)');
-}
+const available = toolsAvailable([MELTANO, JSONL], 'the Meltano tests');
 
 (available ? describe : describe.skip)('meltano', () => {
   let sim: RunningSimulator;
@@ -28,12 +23,9 @@ if (!available) {
   let output: string;
 
   async function meltano(...args: string[]): Promise<string> {
-    const child = spawn(MELTANO, args, { cwd: project, env });
-    let text = '';
-    child.stdout.on('data', (data: Buffer) => (text += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (text += data.toString()));
-    const code = await new Promise<number | null>((done) => child.on('exit', done));
-    if (code !== 0) throw new Error(`meltano ${args.join(' ')} exited ${code}:\n${text.slice(-3000)}`);
+    const result = await runProcess(MELTANO, args, { cwd: project, env });
+    const text = result.stdout + result.stderr;
+    if (result.code !== 0) throw new Error(`meltano ${args.join(' ')} exited ${result.code}:\n${text.slice(-3000)}`);
     return text;
   }
 
@@ -84,7 +76,8 @@ if (!available) {
       return count;
     };
     expect(await lines()).toBe(300);
-    const state = JSON.parse((await meltano('state', 'get', 'dev:tap-invoca-to-target-invoca')).trim().split('\n').at(-1) ?? '{}') as {
+    const stateLine = (await meltano('state', 'get', 'dev:tap-invoca-to-target-invoca')).split('\n').find((line) => line.startsWith('{'));
+    const state = JSON.parse(stateLine ?? '{}') as {
       singer_state: { bookmarks: { transactions: { replication_key_value: string } } };
     };
     expect(state.singer_state.bookmarks.transactions.replication_key_value).toBe(sim.feed.transactionId(299));

@@ -3,7 +3,6 @@
  * .ci/run): target-jsonl, and target-duckdb (an SQL target), with a custom column that appears
  * mid-feed; then `target-invoca merge` over the raw table target-duckdb loaded.
  */
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -15,14 +14,11 @@ import { actual, MergeOracle, type TestRecord } from '../helpers/merge-oracle.js
 import { pipeTap } from '../helpers/pipe.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
+import { toolsAvailable } from '../helpers/tools.js';
 
 const JSONL = '.venv-target-jsonl/bin/target-jsonl';
 const DUCKDB = '.venv-target-duckdb/bin/target-duckdb';
-const available = existsSync(JSONL) && existsSync(DUCKDB);
-if (!available) {
-  if (process.env['CI']) throw new Error('the Singer target venvs are missing: .ci/run must create them');
-  console.warn(`skipping the Singer target tests: ${JSONL} or ${DUCKDB} missing (.ci/run creates them)`);
-}
+const available = toolsAvailable([JSONL, DUCKDB], 'the Singer target tests');
 
 (available ? describe : describe.skip)('real Python Singer targets', () => {
   let sim: RunningSimulator;

@@ -2,21 +2,16 @@
  * source-invoca (Airbyte) against the simulator; every message it writes is validated against
  * the Airbyte protocol's published models (airbyte-protocol-models, in .venv).
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { run } from '../../src/cli/source.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { simulator, TEST_TOKEN } from '../helpers/simulator.js';
 import { jsonFile, tapConfig } from '../helpers/tap.js';
+import { runProcess, toolsAvailable } from '../helpers/tools.js';
 
 const PYTHON = '.venv/bin/python';
-const canValidate = existsSync(PYTHON);
-if (!canValidate) {
-  if (process.env['CI']) throw new Error(`${PYTHON} is missing: .ci/run must create the venv`);
-  console.warn(`not validating Airbyte messages against the protocol models: no ${PYTHON} (.ci/run creates it)`);
-}
+const canValidate = toolsAvailable([PYTHON], 'validating Airbyte messages against the protocol models');
 
 let sim: RunningSimulator | undefined;
 afterEach(async () => {
@@ -151,13 +146,8 @@ describe('source-invoca', () => {
 
 afterAll(async () => {
   if (!canValidate) return;
-  const child = spawn(PYTHON, ['test/airbyte/validate_messages.py']);
-  let output = '';
-  child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  child.stdin.end(`${seen.join('\n')}\n`);
-  const code = await exited;
-  const result = JSON.parse(output) as { valid: number; errors: string[] };
+  const { code, stdout } = await runProcess(PYTHON, ['test/airbyte/validate_messages.py'], { input: `${seen.join('\n')}\n` });
+  const result = JSON.parse(stdout) as { valid: number; errors: string[] };
   if (code !== 0 || result.errors.length > 0) throw new Error(`invalid Airbyte messages: ${result.errors.slice(0, 3).join('; ')}`);
   if (result.valid !== seen.length) throw new Error(`validated ${result.valid} of ${seen.length} messages`);
 });

@@ -5,8 +5,6 @@
  * stage is filled with bound rows (`executemany`), as the driver's array binds fill it. fakesnow
  * cannot run a MERGE inside BEGIN ... COMMIT, so the steps run in autocommit here (see below).
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
 import { dataColumns } from '../../src/load/columns.js';
 import {
@@ -25,13 +23,10 @@ import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { recordMaker } from '../helpers/records.js';
 import { fromNanos, MergeOracle, toNanos, type Expected, type TestRecord } from '../helpers/merge-oracle.js';
 import { simulatedFeed, tempDir } from '../helpers/tap.js';
+import { runProcess, toolsAvailable } from '../helpers/tools.js';
 
 const PYTHON = '.venv/bin/python';
-const available = existsSync(PYTHON);
-if (!available) {
-  if (process.env['CI']) throw new Error(`${PYTHON} is missing: .ci/run must create the venv with fakesnow`);
-  console.warn(`skipping the fakesnow tests: no ${PYTHON} (.ci/run creates it with fakesnow)`);
-}
+const available = toolsAvailable([PYTHON], 'the fakesnow tests');
 
 interface Step {
   sql: string;
@@ -40,14 +35,7 @@ interface Step {
 }
 
 async function fakesnow(dbPath: string, steps: Step[]): Promise<unknown[]> {
-  const child = spawn(PYTHON, ['test/snowflake/fakesnow_runner.py'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  child.stdin.end(JSON.stringify({ db_path: dbPath, steps }));
-  const code = await exited;
+  const { code, stdout, stderr } = await runProcess(PYTHON, ['test/snowflake/fakesnow_runner.py'], { input: JSON.stringify({ db_path: dbPath, steps }) });
   const output = JSON.parse(stdout || '{}') as { results?: unknown[]; error?: string; step?: number; sql?: string };
   if (code !== 0 || !output.results) throw new Error(`fakesnow: ${output.error ?? stderr.slice(-500)} at step ${output.step}: ${output.sql}`);
   return output.results;
