@@ -11,7 +11,6 @@ export type AccountType = 'network' | 'advertiser' | 'affiliate';
 export const DEFAULT_COLUMNS = '$invoca_default_columns';
 export const CUSTOM_COLUMNS = '$invoca_custom_columns';
 export const CUSTOM_SOURCE_COLUMNS = '$invoca_custom_source_columns';
-export const COLUMN_CONSTANTS = [DEFAULT_COLUMNS, CUSTOM_COLUMNS, CUSTOM_SOURCE_COLUMNS] as const;
 
 export const DEFAULT_INCLUDE_COLUMNS = [DEFAULT_COLUMNS, CUSTOM_COLUMNS, 'custom_data'] as const;
 

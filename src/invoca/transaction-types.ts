@@ -20,12 +20,3 @@ export function toTransactionTypeFilter(spelling: string): TransactionTypeFilter
   return FILTER_BY_SPELLING[spelling.trim().toLowerCase()];
 }
 
-/** Every spelling accepted in config, for the JSON Schema enum and error messages. */
-export const TRANSACTION_TYPE_SPELLINGS = [
-  'Call',
-  'PostCallEvent',
-  'Post Call Event',
-  'Sale',
-  'Reported Conversion',
-  'Signal',
-] as const;

@@ -62,7 +62,6 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
 
   return {
     dialect,
-    transactionalDdl: false,
     async columns(table) {
       try {
         const [metadata] = await dataset.table(table).getMetadata();

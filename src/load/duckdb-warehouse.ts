@@ -42,7 +42,6 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
 
   return {
     dialect,
-    transactionalDdl: true,
     async columns(table, schema = settings.schema) {
       const reader = await connection.runAndReadAll(
         'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',

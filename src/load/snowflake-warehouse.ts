@@ -83,7 +83,6 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
 
   return {
     dialect,
-    transactionalDdl: false,
     async columns(table) {
       const { rows } = await execute(
         'SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',

@@ -52,8 +52,6 @@ export interface StagedRow {
  */
 export interface Warehouse {
   readonly dialect: Dialect;
-  /** Whether DDL may run inside a transaction (DuckDB, PostgreSQL) or must stay outside it. */
-  readonly transactionalDdl: boolean;
   /** The column names of a table (of the configured schema, or of `schema`), or undefined when it does not exist. */
   columns(table: string, schema?: string): Promise<Set<string> | undefined>;
   /** Runs one statement without bound values; returns the rows it changed (0 when the engine does not say). */

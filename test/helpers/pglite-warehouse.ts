@@ -16,7 +16,6 @@ export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: P
   return {
     db,
     dialect,
-    transactionalDdl: true,
     async columns(table, inSchema = schema) {
       const result = await db.query<{ column_name: string }>(
         'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
