@@ -20,6 +20,8 @@ export interface TapConfig {
   pageSize: number;
   /** `YYYY-MM-DD`: the date part of `start_date`. */
   startDate: string | undefined;
+  /** Parallel date windows for a first sync with a start date; undefined: the cursor walk. */
+  backfillConcurrency: number | undefined;
   includeColumns: string[];
   excludeColumns: string[];
   transactionTypes: TransactionTypeFilter[];
@@ -36,6 +38,7 @@ interface RawTapConfig {
   api_version: string;
   page_size: number;
   start_date?: string;
+  backfill_concurrency?: number;
   include_columns: string[];
   exclude_columns: string[];
   transaction_types: string[];
@@ -70,6 +73,7 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
       apiVersion: checked.api_version,
       pageSize: checked.page_size,
       startDate: checked.start_date?.slice(0, 10),
+      backfillConcurrency: checked.backfill_concurrency,
       includeColumns: checked.include_columns,
       excludeColumns: checked.exclude_columns,
       transactionTypes: [...new Set(checked.transaction_types.map((type) => toTransactionTypeFilter(type) as TransactionTypeFilter))],

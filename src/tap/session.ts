@@ -63,6 +63,7 @@ export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEv
       schema: new StreamSchema(selection.catalogFields.filter((field) => !BASE_FIELDS.has(field) && !selection.deselectedFields.has(field))),
       bookmark: options.bookmark,
       startDate: config.startDate,
+      backfillConcurrency: config.backfillConcurrency,
       deselectedFields: selection.deselectedFields,
       logger,
       signal,

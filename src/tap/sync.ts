@@ -5,10 +5,12 @@
  * schema, then the STATE that points after the page. A STATE is yielded only after the page's
  * records, so a consumer that writes events in order never emits a state ahead of its records.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { InvocaClient, TransactionsPage } from '../invoca/client.js';
 import type { Logger } from '../log.js';
 import { findAnchor } from './anchor.js';
-import { normalizeRecord, type TapRecord } from './normalize.js';
+import { dateWindows, windowPages } from './backfill.js';
+import { normalizeRowInPlace, type TapRecord } from './normalize.js';
 import { Progress } from './progress.js';
 import { SequenceClock } from './sequence.js';
 import { stateValue, type StateValue, type TapBookmark } from './state.js';
@@ -24,6 +26,8 @@ export interface SyncOptions {
   schema: StreamSchema;
   bookmark: TapBookmark;
   startDate: string | undefined;
+  /** Parallel date windows for a first sync with `startDate` (backfill.ts); undefined: the cursor walk. */
+  backfillConcurrency?: number | undefined;
   deselectedFields: ReadonlySet<string>;
   logger: Logger;
   /** Stops the sync after the page being written (SIGTERM, SIGINT). */
@@ -32,6 +36,12 @@ export interface SyncOptions {
   maxRecords?: number | undefined;
   nowMs?: number;
 }
+
+/**
+ * Records are handed on in chunks of this many, with a turn of the event loop in between, so the
+ * prefetched next page keeps arriving while a 4,000-row page is normalised and written.
+ */
+const CHUNK_ROWS = 500;
 
 const KNOWN_TYPES = new Set(['Call', 'Post Call Event', 'Reported Conversion', 'Sale', 'Signal']);
 
@@ -42,10 +52,67 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
   const unknownTypes = new Set<string>();
   let cursor = options.bookmark.cursor;
   let recordCount = 0;
+  const reachedLimit = (): boolean => options.maxRecords !== undefined && recordCount >= options.maxRecords;
   yield { type: 'schema', schema };
 
+  /** One page's records in chunks, a SCHEMA before any record that changed the schema. */
+  async function* pageEvents(page: TransactionsPage): AsyncGenerator<TapEvent> {
+    let batch: TapRecord[] = [];
+    for (const row of page.rows) {
+      if (reachedLimit()) break;
+      const { record, schemaChanged } = normalizeRowInPlace(row, schema, clock.next(), options.deselectedFields);
+      if (schemaChanged) {
+        // The target must know a new column before the first record that carries it.
+        if (batch.length > 0) yield { type: 'records', records: batch };
+        batch = [];
+        logger.info(`schema changed at transaction ${String(record['transaction_id'])}: emitting the updated SCHEMA`);
+        yield { type: 'schema', schema };
+      }
+      const type = record['transaction_type'];
+      if (typeof type === 'string' && !KNOWN_TYPES.has(type) && !unknownTypes.has(type)) {
+        unknownTypes.add(type);
+        logger.warn(`unknown transaction_type '${type}' (first at ${String(record['transaction_id'])}): passed through`);
+      }
+      batch.push(record);
+      recordCount++;
+      if (batch.length >= CHUNK_ROWS) {
+        yield { type: 'records', records: batch };
+        batch = [];
+        // Let the event loop read the next page's body off the socket while this one is written.
+        await setImmediate();
+      }
+    }
+    if (batch.length > 0) yield { type: 'records', records: batch };
+    progress.page(page.rows.length, page.bytes);
+  }
+
   if (cursor === undefined && options.startDate !== undefined) {
-    cursor = await findAnchor(client, options.startDate, logger);
+    const concurrency = options.backfillConcurrency;
+    const today = new Date(options.nowMs ?? Date.now()).toISOString().slice(0, 10);
+    const anchor = concurrency === undefined ? undefined : await findAnchor(client, today, logger);
+    if (concurrency !== undefined && anchor !== undefined) {
+      const windows = dateWindows(options.startDate, today, concurrency);
+      logger.info(`backfill: ${windows.length} date windows from ${options.startDate} to ${today}, ${concurrency} at a time; then the cursor from ${anchor}`);
+      try {
+        for await (const page of windowPages(client, windows, concurrency)) {
+          yield* pageEvents(page);
+          if (reachedLimit() || signal?.aborted) break;
+        }
+      } catch (error) {
+        if (!signal?.aborted) throw error;
+      }
+      // No cursor before this point: a backfill cut short starts again, as a first sync.
+      if (reachedLimit() || signal?.aborted) {
+        progress.done(client.requestCount);
+        yield { type: 'state', value: stateValue({ cursor, sequence: clock.last }), recordCount };
+        return;
+      }
+      cursor = anchor;
+      yield { type: 'state', value: stateValue({ cursor, sequence: clock.last }), recordCount };
+    } else {
+      if (concurrency !== undefined) logger.warn('backfill: no call in the days before today to continue the cursor from; walking the cursor from start_date instead');
+      cursor = await findAnchor(client, options.startDate, logger);
+    }
   } else if (cursor !== undefined) {
     logger.info(`resuming after transaction ${cursor}`);
   }
@@ -62,31 +129,10 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
         if (signal?.aborted) break;
         throw error;
       }
-      let batch: TapRecord[] = [];
-      for (const row of page.rows) {
-        if (options.maxRecords !== undefined && recordCount >= options.maxRecords) break;
-        const { record, schemaChanged } = normalizeRecord(row, schema, clock.next(), options.deselectedFields);
-        if (schemaChanged) {
-          // The target must know a new column before the first record that carries it.
-          if (batch.length > 0) yield { type: 'records', records: batch };
-          batch = [];
-          logger.info(`schema changed at transaction ${String(row['transaction_id'])}: emitting the updated SCHEMA`);
-          yield { type: 'schema', schema };
-        }
-        const type = row['transaction_type'];
-        if (typeof type === 'string' && !KNOWN_TYPES.has(type) && !unknownTypes.has(type)) {
-          unknownTypes.add(type);
-          logger.warn(`unknown transaction_type '${type}' (first at ${String(row['transaction_id'])}): passed through`);
-        }
-        batch.push(record);
-        recordCount++;
-      }
-      if (batch.length > 0) yield { type: 'records', records: batch };
-      const reachedLimit = options.maxRecords !== undefined && recordCount >= options.maxRecords;
-      if (!reachedLimit) cursor = page.lastTransactionId ?? cursor;
-      progress.page(page.rows.length, page.bytes);
+      yield* pageEvents(page);
+      if (!reachedLimit()) cursor = page.lastTransactionId ?? cursor;
       if (page.rows.length > 0) yield { type: 'state', value: stateValue({ cursor, sequence: clock.last }), recordCount };
-      if (reachedLimit || signal?.aborted) break;
+      if (reachedLimit() || signal?.aborted) break;
     }
   } finally {
     await pages.return(undefined);
