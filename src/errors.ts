@@ -113,10 +113,13 @@ export class WarehouseError extends TapInvocaError {
   readonly code = 'ERR_WAREHOUSE';
   readonly exitCode = 1;
   override readonly retryable: boolean;
+  /** The engine ran out of its memory limit: the same work in smaller pieces may fit. */
+  readonly outOfMemory: boolean;
 
-  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean; outOfMemory?: boolean }) {
     super(message, options);
     this.retryable = options?.retryable ?? false;
+    this.outOfMemory = options?.outOfMemory ?? false;
   }
 }
 

@@ -35,7 +35,7 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       const result = await connection.run(sql);
       return Number(result.rowsChanged);
     } catch (error) {
-      throw new WarehouseError(`DuckDB failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, { cause: error });
+      throw new WarehouseError(`DuckDB failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, { cause: error, outOfMemory: isOutOfMemory(error) });
     }
   };
   await run(`CREATE SCHEMA IF NOT EXISTS ${dialect.quote(settings.schema)}`);
@@ -82,6 +82,10 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       instance.closeSync();
     },
   };
+}
+
+function isOutOfMemory(error: unknown): boolean {
+  return /Out of Memory Error/i.test(message(error));
 }
 
 function message(error: unknown): string {

@@ -30,6 +30,9 @@ export interface BatchResult {
   rerooted: number | undefined;
 }
 
+/** Below this many rows a batch that runs out of memory is not split further: the error stands. */
+const MIN_SPLIT_ROWS = 500;
+
 export class Loader {
   readonly #warehouse: Warehouse;
   readonly #logger: Logger;
@@ -45,7 +48,27 @@ export class Loader {
     return { dialect: this.#warehouse.dialect, columns: dataColumns(schema, this.#warehouse.dialect), stage: this.#warehouse.stageName() };
   }
 
+  /**
+   * Stages and merges the rows in one transaction. When the engine runs out of its memory limit
+   * (DuckDB's `memory_limit` smaller than the batch needs), the batch was rolled back and is
+   * loaded again in two halves, each its own transaction: every merge step is idempotent, and the
+   * target echoes the state only after the last half is committed.
+   */
   async loadBatch(schema: JsonSchema, rows: readonly StagedRow[]): Promise<BatchResult> {
+    try {
+      return await this.#loadOnce(schema, rows);
+    } catch (error) {
+      if (!(error instanceof WarehouseError) || !error.outOfMemory || rows.length < 2 * MIN_SPLIT_ROWS) throw error;
+      const half = Math.ceil(rows.length / 2);
+      this.#logger.warn(`a batch of ${rows.length} rows did not fit the warehouse's memory limit; loading it in two halves of ${half} rows (a lower batch_size_rows avoids the retry)`);
+      const first = await this.loadBatch(schema, rows.slice(0, half));
+      const second = await this.loadBatch(schema, rows.slice(half));
+      const sum = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b);
+      return { staged: rows.length, inserted: sum(first.inserted, second.inserted), rerooted: sum(first.rerooted, second.rerooted) };
+    }
+  }
+
+  async #loadOnce(schema: JsonSchema, rows: readonly StagedRow[]): Promise<BatchResult> {
     const plan = this.plan(schema);
     await this.ensureTables(plan);
     const warehouse = this.#warehouse;

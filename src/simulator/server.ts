@@ -29,6 +29,8 @@ export interface SimulatorStats {
   requests: number;
   transactionRequests: number;
   rowsServed: number;
+  /** Bytes of the 200 bodies of transactions pages served (UTF-8). */
+  bytesServed: number;
   faultsServed: number;
   /** Requests that carried the token in the URL (`oauth_token`): a client must never do this. */
   tokenInUrl: number;
@@ -110,6 +112,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     requests: 0,
     transactionRequests: 0,
     rowsServed: 0,
+    bytesServed: 0,
     faultsServed: 0,
     tokenInUrl: 0,
     recentUrls: [],
@@ -159,7 +162,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const indexes = selectIndexes(feed, query, version);
     const rows = indexes.map((index) => shapeRow(feed.row(index), query.columns, version));
     stats.rowsServed += rows.length;
-    return JSON.stringify(rows);
+    const text = JSON.stringify(rows);
+    stats.bytesServed += Buffer.byteLength(text);
+    return text;
   };
 
   const server: Server = createServer((request, response) => {

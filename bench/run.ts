@@ -1,0 +1,215 @@
+/**
+ * `npm run bench`: the performance figures of docs/performance.md, each against a baseline run
+ * in the same invocation. Everything runs as real processes over loopback: the simulator, the
+ * tap, target-invoca with a DuckDB file, and the baselines (bench/baseline-*.ts).
+ *
+ *   node dist/bench/run.js [--tiers 100000,1000000] [--full] [--out bench]
+ *
+ * Per tier: the tap and its baseline to /dev/null (and, at the first tier, through a pipe to a
+ * slow reader); the tap to a file; target-invoca loading that file, and DuckDB loading the same
+ * records with read_ndjson_objects and the same merge; then a run adding 1% new rows. Then the
+ * backfill at 1, 2, 4 and 8 windows against the sequential cursor walk. `--full` adds a 5M tier.
+ */
+import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chart } from './chart.js';
+import { figure, machine, table, type Figure } from './figures.js';
+import { ACCOUNT, measure, startSimulator, TOKEN, type Measured } from './processes.js';
+
+const TAP = 'dist/src/bin/tap-invoca.js';
+const TARGET = 'dist/src/bin/target-invoca.js';
+const MEMORY_LIMIT = '1GB';
+const BATCH_ROWS = 100_000;
+const SLOW_READER_BYTES_PER_SECOND = 20e6;
+
+interface Options {
+  tiers: number[];
+  backfillDays: number;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const value = (flag: string): string | undefined => {
+    const index = argv.indexOf(flag);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
+  const tiers = (value('--tiers') ?? (argv.includes('--full') ? '100000,1000000,5000000' : '100000,1000000')).split(',').map(Number);
+  if (tiers.some((tier) => !Number.isInteger(tier) || tier < 1000)) throw new Error('--tiers takes row counts of at least 1000, e.g. 100000,1000000');
+  return { tiers, backfillDays: Number(value('--backfill-days') ?? 60), out: value('--out') ?? 'bench' };
+}
+
+const work = join(tmpdir(), `tap-invoca-bench-${process.pid}`);
+const log = (message: string): void => {
+  process.stderr.write(`bench: ${message}\n`);
+};
+const tierName = (rows: number): string => (rows >= 1e6 ? `${rows / 1e6}M` : `${rows / 1e3}k`);
+
+function jsonFile(name: string, value: unknown): string {
+  const path = join(work, name);
+  writeFileSync(path, JSON.stringify(value));
+  return path;
+}
+
+/** The tap's Singer file as records NDJSON (for DuckDB's reader) and its last SCHEMA; the last STATE too. */
+async function splitSingerFile(path: string, recordsPath: string): Promise<{ schema: unknown; state: unknown }> {
+  const records = createWriteStream(recordsPath);
+  let schema: unknown;
+  let state: unknown;
+  const prefix = '{"type":"RECORD","stream":"transactions","record":';
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+    if (line.startsWith(prefix)) {
+      // The tap writes `..."record":{...},"time_extracted":"..."}`: cut the record out as is.
+      if (!records.write(`${line.slice(prefix.length, line.lastIndexOf(',"time_extracted":'))}\n`)) await once(records, 'drain');
+    } else if (line.startsWith('{"type":"SCHEMA"')) {
+      schema = (JSON.parse(line) as { schema: unknown }).schema;
+    } else if (line.startsWith('{"type":"STATE"')) {
+      state = (JSON.parse(line) as { value: unknown }).value;
+    }
+  }
+  records.end();
+  await once(records, 'finish');
+  return { schema, state };
+}
+
+async function tier(rows: number, options: Options, figures: Figure[], memory: Map<string, Map<number, number>>): Promise<void> {
+  const name = tierName(rows);
+  const sim = await startSimulator({ rows, seed: 42 });
+  const tapConfig = jsonFile(`tap-${name}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url });
+  const served = async <T>(run: () => Promise<T>): Promise<{ result: T; bytes: number }> => {
+    const before = (await sim.stats()).bytesServed;
+    const result = await run();
+    return { result, bytes: (await sim.stats()).bytesServed - before };
+  };
+  const remember = (program: string, peak: number): void => {
+    if (!memory.has(program)) memory.set(program, new Map());
+    memory.get(program)?.set(rows, peak);
+  };
+  try {
+    const first = rows === options.tiers[0];
+    const fullRates = rows <= 1_000_000;
+    if (fullRates) {
+      log(`${name}: tap and baseline to /dev/null`);
+      const base = await served(() => measure('dist/bench/baseline-tap.js', [sim.url, TOKEN, ACCOUNT], { stdout: { kind: 'null' } }));
+      const tap = await served(() => measure(TAP, ['--config', tapConfig], { stdout: { kind: 'null' } }));
+      remember('tap-invoca', tap.result.peakRssMb);
+      for (const [unit, of] of [
+        ['records/s', (_: { bytes: number }, run: Measured) => rows / run.seconds],
+        ['MB/s', (item: { bytes: number }, run: Measured) => item.bytes / 1e6 / run.seconds],
+      ] as const) {
+        const value = of(tap, tap.result);
+        const baseline = of(base, base.result);
+        figures.push(
+          figure({ group: 'tap', label: `${name} to /dev/null, ${unit}`, value, baseline, unit, baselineLabel: 'request+parse+write loop', ratio: value / baseline, ratioLabel: 'of baseline', ...(unit === 'records/s' ? { target: { atLeast: 0.8 } } : {}), detail: `tap peak RSS ${tap.result.peakRssMb.toFixed(0)} MB, baseline ${base.result.peakRssMb.toFixed(0)} MB` }),
+        );
+      }
+      if (first) {
+        log(`${name}: tap and baseline through a pipe to a reader of ${SLOW_READER_BYTES_PER_SECOND / 1e6} MB/s`);
+        const slow = { kind: 'slow', bytesPerSecond: SLOW_READER_BYTES_PER_SECOND } as const;
+        const baseSlow = await measure('dist/bench/baseline-tap.js', [sim.url, TOKEN, ACCOUNT], { stdout: slow });
+        const tapSlow = await measure(TAP, ['--config', tapConfig], { stdout: slow });
+        figures.push(
+          figure({ group: 'tap', label: `${name} to a slow reader, records/s`, value: rows / tapSlow.seconds, baseline: rows / baseSlow.seconds, unit: 'records/s', baselineLabel: 'same loop, same reader', ratio: baseSlow.seconds / tapSlow.seconds, ratioLabel: 'of baseline', target: { atLeast: 0.8 }, detail: `peak RSS ${tapSlow.peakRssMb.toFixed(0)} MB (to /dev/null: ${memory.get('tap-invoca')?.get(rows)?.toFixed(0)} MB)` }),
+        );
+      }
+    } else {
+      log(`${name}: tap to /dev/null (memory)`);
+      const tap = await measure(TAP, ['--config', tapConfig], { stdout: { kind: 'null' } });
+      remember('tap-invoca', tap.peakRssMb);
+    }
+
+    log(`${name}: tap to a file, then target-invoca and the DuckDB baseline load it`);
+    const singer = join(work, `singer-${name}.jsonl`);
+    await measure(TAP, ['--config', tapConfig], { stdout: { kind: 'file', path: singer } });
+    const database = join(work, `target-${name}.duckdb`);
+    const loaderConfig = jsonFile(`loader-${name}.json`, { duckdb: { path: database, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS });
+    const target = await measure(TARGET, ['--config', loaderConfig], { stdin: singer, stdout: { kind: 'file', path: join(work, `states-${name}.jsonl`) } });
+    remember('target-invoca (DuckDB)', target.peakRssMb);
+    const records = join(work, `records-${name}.ndjson`);
+    const { schema, state } = await splitSingerFile(singer, records);
+    rmSync(singer, { force: true });
+    if (fullRates) {
+      const baseline = await measure('dist/bench/baseline-loader.js', [records, jsonFile('schema.json', schema), join(work, `baseline-${name}.duckdb`), String(BATCH_ROWS), MEMORY_LIMIT], { stdout: { kind: 'null' } });
+      rmSync(join(work, `baseline-${name}.duckdb`), { force: true });
+      figures.push(
+        figure({ group: 'loader', label: `${name} into DuckDB (load + merge), rows/s`, value: rows / target.seconds, baseline: rows / baseline.seconds, unit: 'rows/s', baselineLabel: 'DuckDB read_ndjson_objects + same merge', ratio: baseline.seconds / target.seconds, ratioLabel: 'of baseline', target: { atLeast: 0.7 }, detail: `target peak RSS ${target.peakRssMb.toFixed(0)} MB, memory_limit ${MEMORY_LIMIT}` }),
+      );
+    }
+    rmSync(records, { force: true });
+
+    log(`${name}: a run adding 1% new rows`);
+    const added = Math.round(rows / 100);
+    await sim.append(added);
+    const increment = join(work, `increment-${name}.jsonl`);
+    await measure(TAP, ['--config', tapConfig, '--state', jsonFile(`state-${name}.json`, state)], { stdout: { kind: 'file', path: increment } });
+    const incremental = await measure(TARGET, ['--config', loaderConfig], { stdin: increment, stdout: { kind: 'null' } });
+    const emptyDatabase = join(work, `empty-${name}.duckdb`);
+    const fresh = await measure(TARGET, ['--config', jsonFile(`loader-empty-${name}.json`, { duckdb: { path: emptyDatabase, memory_limit: MEMORY_LIMIT } })], { stdin: increment, stdout: { kind: 'null' } });
+    figures.push(
+      figure({ group: 'incremental', label: `+${added} rows on ${name}, seconds`, value: incremental.seconds, baseline: fresh.seconds, unit: 's', baselineLabel: 'same rows into an empty file', ratio: incremental.seconds / fresh.seconds, ratioLabel: 'x empty', detail: `database ${(statSync(database).size / 1e6).toFixed(0)} MB` }),
+    );
+    for (const path of [database, emptyDatabase, increment]) rmSync(path, { force: true });
+  } finally {
+    await sim.stop();
+  }
+}
+
+async function backfill(options: Options, figures: Figure[]): Promise<void> {
+  const today = new Date().toISOString().slice(0, 10);
+  const days = options.backfillDays;
+  const rowsPerDay = 1000;
+  const startMs = Date.parse(`${today}T12:00:00Z`) - (days - 1) * 86_400_000;
+  const sim = await startSimulator({ rows: days * rowsPerDay, 'rows-per-day': rowsPerDay, 'start-date': new Date(startMs).toISOString().slice(0, 10), 'latency-ms': 200, seed: 9 });
+  const startDate = new Date(Date.parse(`${today}T00:00:00Z`) - Math.round(days * 0.75) * 86_400_000).toISOString().slice(0, 10);
+  try {
+    const run = async (concurrency: number | undefined): Promise<Measured> => {
+      const config = jsonFile(`backfill-${concurrency ?? 0}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url, start_date: startDate, page_size: 1000, ...(concurrency ? { backfill_concurrency: concurrency } : {}) });
+      return measure(TAP, ['--config', config], { stdout: { kind: 'null' } });
+    };
+    log(`backfill: ${days} days of ${rowsPerDay} calls, start_date ${startDate}, 200 ms per request, page_size 1000`);
+    const sequential = await run(undefined);
+    for (const concurrency of [1, 2, 4, 8]) {
+      const parallel = await run(concurrency);
+      figures.push(
+        figure({ group: 'backfill', label: `${concurrency} window${concurrency > 1 ? 's' : ''} in parallel, seconds`, value: parallel.seconds, baseline: sequential.seconds, unit: 's', baselineLabel: 'sequential cursor walk', ratio: sequential.seconds / parallel.seconds, ratioLabel: 'x faster' }),
+      );
+    }
+  } finally {
+    await sim.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  mkdirSync(work, { recursive: true });
+  const started = performance.now();
+  const figures: Figure[] = [];
+  const memory = new Map<string, Map<number, number>>();
+  try {
+    for (const rows of options.tiers) await tier(rows, options, figures, memory);
+    const smallest = options.tiers[0] ?? 0;
+    for (const [program, peaks] of memory) {
+      const base = peaks.get(smallest);
+      if (base === undefined) continue;
+      for (const [rows, peak] of peaks) {
+        if (rows === smallest) continue;
+        figures.push(
+          figure({ group: 'memory', label: `${program} peak RSS at ${tierName(rows)}`, value: peak, baseline: base, unit: 'MB', baselineLabel: `peak at ${tierName(smallest)}`, ratio: peak / base, ratioLabel: 'x', target: { atMost: 1.2 } }),
+        );
+      }
+    }
+    await backfill(options, figures);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const results = { date: new Date().toISOString(), machine: machine(), tiers: options.tiers, seconds: Math.round(seconds), figures };
+  mkdirSync(options.out, { recursive: true });
+  writeFileSync(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(options.out, 'chart.svg'), chart(figures, `tap-invoca benchmarks (${results.machine['cpus']} cores), ratio to the baseline of the same run`));
+  process.stdout.write(`${table(figures)}\n\nmachine: ${JSON.stringify(results.machine)}\nwrote ${join(options.out, 'results.json')} and chart.svg in ${seconds.toFixed(0)} s\n`);
+}
+
+await main();
