@@ -22,6 +22,12 @@ export function runWithSignals(main: (signal: AbortSignal) => Promise<number>): 
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Warnings of dependencies (the AWS SDK inside snowflake-sdk prints a paragraph) as one WARN
+  // line, like every other line on stderr; removing the listeners stops Node's own printing.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    process.stderr.write(`WARN ${warning.name}: ${warning.message.replace(/\s+/g, ' ').trim()}\n`);
+  });
   main(controller.signal).then(
     (code) => {
       if (received) endBySignal(received);

@@ -28,6 +28,7 @@ export async function run(args: string[]): Promise<RunningSimulator> {
     lateColumnAt: argv['late-column-at'],
     correctionTarget: argv['correction-target'],
     latencyMs: argv['latency-ms'],
+    hostile: argv.hostile,
     faults: checked.faults,
   });
   process.stdout.write(`listening on ${simulator.url}\n`);

@@ -51,7 +51,7 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
     if (mode.kind === 'merge' && !config.source_table) {
       throw new ConfigError(`config field 'source_table' is required for target-invoca merge: the raw table another target loaded; add it to ${mode.configPath}`);
     }
-    const warehouse = await openWarehouse(config);
+    const warehouse = await openWarehouse(config, logger);
     try {
       if (mode.kind === 'merge' && config.source_table) {
         const result = await new Loader(warehouse, logger).mergeFromSource(config.source_table);

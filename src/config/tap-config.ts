@@ -61,7 +61,7 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
   if (problem) throw new ConfigError(`${problem}; fix it in ${source}`);
   const checked = value as RawTapConfig;
   const warnings = unknownKeyWarnings(checked as unknown as Record<string, unknown>, Object.keys(TAP_CONFIG_SCHEMA.properties ?? {}), 'config');
-  if (checked.start_date !== undefined && Number.isNaN(Date.parse(checked.start_date.slice(0, 10)))) {
+  if (checked.start_date !== undefined && !isCalendarDay(checked.start_date.slice(0, 10))) {
     throw new ConfigError(`config field 'start_date' is not a real date (got "${checked.start_date}"); fix it in ${source}`);
   }
   return {
@@ -90,4 +90,10 @@ export function tokenOf(rawConfig: unknown): string | undefined {
   if (!rawConfig || typeof rawConfig !== 'object') return undefined;
   const token = (rawConfig as Record<string, unknown>)['api_token'];
   return token === undefined || token === null ? undefined : String(token);
+}
+
+/** A real calendar day: JavaScript's Date.parse rolls 2026-02-31 over into March instead of failing. */
+function isCalendarDay(day: string): boolean {
+  const parsed = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(parsed) && new Date(parsed).toISOString().slice(0, 10) === day;
 }

@@ -100,6 +100,11 @@ export class InvocaClient {
       try {
         const { rows, bytes } = await this.#requestOnce(url, description);
         const last = rows.at(-1)?.['transaction_id'];
+        if (page.startAfterTransactionId !== undefined && last !== undefined && last !== null && String(last) === page.startAfterTransactionId) {
+          // The page before the cursor again (a proxy cache, a replayed answer): its rows were
+          // already delivered, and taking its cursor would ask for the same page for ever.
+          throw new ApiBodyError(`Invoca sent the previous page again (its last row is the cursor ${String(last)}) for ${description}`);
+        }
         return {
           rows,
           request: description,

@@ -12,7 +12,8 @@ import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import { WarehouseError } from '../errors.js';
 import type { MergePlan } from './plan.js';
 import { bigqueryDialect } from './sql/bigquery.js';
-import type { MergeStep, StagedRow, Warehouse } from './warehouse.js';
+import type { Logger } from '../log.js';
+import { retryConflicts, type MergeStep, type StagedRow, type Warehouse } from './warehouse.js';
 
 export interface BigQuerySettings {
   project_id: string;
@@ -26,9 +27,16 @@ export interface BigQuerySettings {
 export const SCRIPT_REPEATS = 4;
 const STAGE_TTL_MS = 6 * 3_600_000;
 /** Errors BigQuery answers when concurrent DML on a table collide: the batch is safe to run again. */
-const CONCURRENT_DML = /Could not serialize access|concurrent update|Transaction is aborted due to concurrent update/i;
+export const CONCURRENT_DML = /Could not serialize access|concurrent update|Transaction is aborted due to concurrent update/i;
 
-export async function openBigQuery(settings: BigQuerySettings, clientOptions: Partial<BigQueryOptions> = {}): Promise<Warehouse> {
+export interface BigQueryBehaviour {
+  logger?: Logger | undefined;
+  /** Runs of a batch's script again after a concurrent-DML conflict (default 5). */
+  conflictRetries?: number;
+  conflictDelayMs?: number;
+}
+
+export async function openBigQuery(settings: BigQuerySettings, clientOptions: Partial<BigQueryOptions> = {}, behaviour: BigQueryBehaviour = {}): Promise<Warehouse> {
   const client = new BigQuery({
     projectId: settings.project_id,
     ...(settings.location ? { location: settings.location } : {}),
@@ -107,7 +115,13 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
       }
     },
     async runInTransaction(steps: readonly MergeStep[]) {
-      await run(transactionScript(steps));
+      // Another job's DML on the same table (a second target, a dbt run) aborts the script:
+      // BigQuery rolled it back whole, so it runs again after a wait.
+      await retryConflicts(() => run(transactionScript(steps)), {
+        retries: behaviour.conflictRetries ?? 5,
+        initialDelayMs: behaviour.conflictDelayMs ?? 2_000,
+        onRetry: (error, retry, delayMs) => behaviour.logger?.warn(`${error.message.split(' (in: ')[0]}; running the batch's merge again (retry ${retry}) in ${(delayMs / 1000).toFixed(1)}s`),
+      });
       // A script reports no per-statement counts; the loader logs them as unknown.
       return [];
     },

@@ -48,7 +48,22 @@ export function columnKind(schema: JsonSchema | undefined): ColumnKind {
   if (types.every((type) => type === 'integer' || type === 'number')) return 'decimal';
   if (types.length === 1 && types[0] === 'boolean') return 'boolean';
   if (types.every((type) => type === 'array' || type === 'object')) return 'json';
-  return 'string';
+  // Widened by the tap (e.g. ['integer', 'string'] after an "n/a"): the column keeps the type
+  // it was created with, the first one; a value that does not convert is NULL there and whole
+  // in _invoca_raw. A column's type never changes under a table that already holds rows.
+  switch (types[0]) {
+    case 'integer':
+      return 'integer';
+    case 'number':
+      return 'decimal';
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+    case 'object':
+      return 'json';
+    default:
+      return schema?.['format'] === 'date-time' ? 'timestamp' : 'string';
+  }
 }
 
 /** The data columns for a stream schema, merge fields first, in a stable order. */

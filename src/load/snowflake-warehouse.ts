@@ -55,10 +55,17 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
       ? { authenticator: 'SNOWFLAKE_JWT', privateKeyPath: settings.private_key_path }
       : { authenticator: 'SNOWFLAKE', password: settings.password ?? '' }),
   });
+  // connectAsync hands a failed login to its callback and still resolves: keep that error.
+  let loginError: unknown;
   try {
-    await connection.connectAsync(() => undefined);
+    await connection.connectAsync((error) => {
+      if (error) loginError = error;
+    });
   } catch (error) {
-    throw new WarehouseError(`cannot connect to Snowflake account ${settings.account} as ${settings.user}: ${message(error)}`, { cause: error });
+    loginError = error;
+  }
+  if (loginError) {
+    throw new WarehouseError(`cannot connect to Snowflake account ${settings.account} as ${settings.user}: ${message(loginError)}`, { cause: loginError });
   }
   const dialect = snowflakeDialect(settings.database, settings.schema);
   const runId = randomBytes(4).toString('hex');

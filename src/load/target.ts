@@ -118,7 +118,7 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
             sequence = fallbackClock.next();
           }
           if (pending.length === 0) pendingSince = now();
-          pending.push({ transactionId: id, sequence: sequence as number, raw: JSON.stringify(fields) });
+          pending.push({ transactionId: id, sequence: sequence as number, raw: recordJson(fields, id, logger) });
           summary.records++;
           if (pending.length >= options.batchSizeRows) await flush();
           break;
@@ -135,6 +135,19 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
       if (options.signal?.aborted) break;
     }
   }
+}
+
+/** JSON.stringify writes an unpaired UTF-16 surrogate as an escape (backslash u d800), which no warehouse JSON parser accepts. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** The record as JSON text for the stage; unpaired surrogates (invalid text) become U+FFFD. */
+function recordJson(fields: Record<string, unknown>, id: string, logger: Logger): string {
+  const json = JSON.stringify(fields);
+  if (!SURROGATE_ESCAPE.test(json)) return json;
+  const repaired = JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value));
+  if (repaired !== json) logger.warn(`record ${id}: a string holds an unpaired UTF-16 surrogate (not valid Unicode); stored as U+FFFD`);
+  return repaired;
 }
 
 function parseMessage(line: string, lineNumber: number): Record<string, unknown> {

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TapInvocaError } from '../errors.js';
 import type { MergePlan } from './plan.js';
 import type { Dialect } from './sql/dialect.js';
 
@@ -36,6 +38,33 @@ export async function runSequentially(
   } catch (error) {
     await execute(control.rollback).catch(() => 0);
     throw error;
+  }
+}
+
+export interface ConflictRetry {
+  /** Runs of the work after the first; 0 turns retries off. */
+  retries: number;
+  /** The first wait; each retry doubles it (with jitter). */
+  initialDelayMs: number;
+  onRetry: (error: TapInvocaError, retry: number, delayMs: number) => void;
+  random?: () => number;
+}
+
+/**
+ * Runs `work` again while it fails with a retryable warehouse error (BigQuery's concurrent-DML
+ * conflicts): the whole transaction was rolled back, so running it again is safe.
+ */
+export async function retryConflicts<T>(work: () => Promise<T>, policy: ConflictRetry): Promise<T> {
+  const random = policy.random ?? Math.random;
+  for (let retry = 1; ; retry++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof TapInvocaError) || !error.retryable || retry > policy.retries) throw error;
+      const delayMs = Math.round(policy.initialDelayMs * 2 ** (retry - 1) * (0.5 + random()));
+      policy.onRetry(error, retry, delayMs);
+      await sleep(delayMs);
+    }
   }
 }
 

@@ -8,6 +8,7 @@ export type FaultKind =
   | 'html' // status 200 (or `status`) with an HTML maintenance page
   | 'truncated' // status 200 with the JSON cut in half
   | 'not-array' // status 200 with a JSON object instead of an array
+  | 'malformed' // status 200 with a whole body that is not valid JSON
   | 'reset' // headers and half the body, then the connection is destroyed
   | 'latency' // the normal answer after `delayMs`
   | 'repeat'; // the previous answer again (a page that repeats the previous page)
@@ -22,7 +23,7 @@ export interface FaultSpec {
   after?: number;
 }
 
-const KINDS = new Set<FaultKind>(['status', 'html', 'truncated', 'not-array', 'reset', 'latency', 'repeat']);
+const KINDS = new Set<FaultKind>(['status', 'html', 'truncated', 'malformed', 'not-array', 'reset', 'latency', 'repeat']);
 
 /** Validates fault specs from JSON (CLI flag or control route); throws a message naming the bad item. */
 export function parseFaults(input: unknown): FaultSpec[] {

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ColumnRequestError, parseColumnSelection, type ColumnSelection, type Role } from './columns.js';
 import { FaultQueue, parseFaults, type FaultSpec } from './faults.js';
+import { hostileRow } from './hostile.js';
 import { CUSTOM_COLUMNS, Feed, LATE_CUSTOM_COLUMN, type FeedOptions, type SimRow } from './feed.js';
 
 export interface SimulatorOptions extends Partial<FeedOptions> {
@@ -22,6 +23,8 @@ export interface SimulatorOptions extends Partial<FeedOptions> {
   accountType?: Role;
   /** Delay added to every transactions request (a slow network or a busy API). */
   latencyMs?: number;
+  /** Mix rows that do not look like the docs into the feed (hostile.ts). */
+  hostile?: boolean;
   faults?: FaultSpec[];
 }
 
@@ -160,7 +163,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     if (format !== 'json') throw invocaError(400, 'FormatError', `the simulator serves only .json, not .${format}`);
     const query = parseQuery(url, role);
     const indexes = selectIndexes(feed, query, version);
-    const rows = indexes.map((index) => shapeRow(feed.row(index), query.columns, version));
+    const rowAt = options.hostile ? (index: number) => hostileRow(feed.row(index), index, (earlier) => feed.row(earlier)) : (index: number) => feed.row(index);
+    const rows = indexes.map((index) => shapeRow(rowAt(index), query.columns, version));
     stats.rowsServed += rows.length;
     const text = JSON.stringify(rows);
     stats.bytesServed += Buffer.byteLength(text);
@@ -359,6 +363,12 @@ function serveFault(response: ServerResponse, fault: FaultSpec, normalBody: () =
     case 'not-array':
       sendJsonText(response, 200, JSON.stringify({ errors: { class: 'ServerError', invalid_data: 'unexpected response' } }));
       return;
+    case 'malformed': {
+      // Complete, but not JSON: an unquoted key and a trailing comma in the first row.
+      const body = normalBody();
+      sendJsonText(response, 200, body.length > 2 ? `[{transaction_id: 1,},${body.slice(1)}` : '[{,}]');
+      return;
+    }
     case 'truncated': {
       const body = normalBody();
       sendJsonText(response, 200, body.slice(0, Math.max(1, Math.floor(body.length / 2))));

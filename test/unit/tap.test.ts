@@ -221,7 +221,7 @@ test('config defaults, transaction type spellings and numeric account ids', () =
   });
   expect(warnings).toEqual([]);
   expect(parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-01T10:00:00-07:00' }).config.startDate).toBe('2026-02-01');
-  expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-31' })).not.toThrow();
+  expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-31' })).toThrow("'start_date' is not a real date");
   expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-99-01' })).toThrow("'start_date' is not a real date");
 });
 

@@ -1,0 +1,151 @@
+/**
+ * Every kind of invalid config and state file, in every bin (as processes): one line naming the
+ * field and the fix, exit 2; the Airbyte source's `check` answers FAILED with exit 0 instead. An
+ * unknown key is a warning that suggests the nearest known key.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { RunningSimulator } from '../../src/simulator/server.js';
+import { simulator, TEST_ACCOUNT, TEST_TOKEN } from '../helpers/simulator.js';
+import { jsonFile, tapConfig } from '../helpers/tap.js';
+import { runProcess } from '../helpers/tools.js';
+import { secretLeaks, TEST_PASSWORD } from './harness.js';
+
+let sim: RunningSimulator;
+beforeAll(async () => {
+  sim = await simulator({ rows: 50 });
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+const bin = (name: string, args: string[], input = '') => runProcess(process.execPath, [`dist/src/bin/${name}.js`, ...args], { input });
+const lines = (text: string): string[] => text.split('\n').filter(Boolean);
+
+/** A config file's text: an object is written as JSON, a string as is (for broken JSON). */
+type ConfigText = Record<string, unknown> | string;
+const good = (): Record<string, unknown> => ({ api_token: TEST_TOKEN, account_id: TEST_ACCOUNT, base_url: sim.url });
+
+const TAP_CONFIGS: readonly [string, () => ConfigText, RegExp][] = [
+  ['api_token missing', () => ({ account_id: TEST_ACCOUNT }), /config field 'api_token' is required/],
+  ['account_id missing', () => ({ api_token: TEST_TOKEN }), /config field 'account_id' is required/],
+  ['account_id a list', () => ({ ...good(), account_id: [1] }), /config field 'account_id' must be/],
+  ['account_type unknown', () => ({ ...good(), account_type: 'admin' }), /config field 'account_type' must be one of network, advertiser, affiliate/],
+  ['page_size too big', () => ({ ...good(), page_size: 5000 }), /config field 'page_size' must be <= 4000/],
+  ['page_size a string', () => ({ ...good(), page_size: 'many' }), /config field 'page_size' must be an integer/],
+  ['start_date not a date', () => ({ ...good(), start_date: 'yesterday' }), /config field 'start_date'/],
+  ['start_date not a real day', () => ({ ...good(), start_date: '2026-02-31' }), /config field 'start_date' is not a real date/],
+  ['include_columns a string', () => ({ ...good(), include_columns: 'a,b' }), /config field 'include_columns' must be an array/],
+  ['request_timeout_seconds negative', () => ({ ...good(), request_timeout_seconds: -1 }), /config field 'request_timeout_seconds' must be > 0/],
+  ['max_retries fractional', () => ({ ...good(), max_retries: 1.5 }), /config field 'max_retries' must be an integer/],
+  ['backfill_concurrency zero', () => ({ ...good(), backfill_concurrency: 0 }), /config field 'backfill_concurrency' must be >= 1/],
+  ['transaction_types unknown', () => ({ ...good(), transaction_types: ['Refund'] }), /config field 'transaction_types/],
+  ['a list instead of an object', () => '[]', /config root must be an object/],
+  ['not JSON', () => '{"api_token": "x",', /the config file \S+ is not valid JSON .*fix or regenerate it/],
+  ['empty', () => '', /is empty; it needs at least api_token and account_id/],
+];
+
+const STATES: readonly [string, string, RegExp][] = [
+  ['not JSON', '{"bookmarks":', /the state file \S+ is not valid JSON/],
+  ['bookmarks a list', '{"bookmarks": []}', /state/],
+  ['cursor a number', '{"bookmarks": {"transactions": {"replication_key_value": 12}}}', /replication_key_value/],
+  ['sequence text', '{"bookmarks": {"transactions": {"replication_key_value": "A-1", "sequence": "x"}}}', /sequence/],
+];
+
+const TARGET_CONFIGS: readonly [string, ConfigText, RegExp][] = [
+  ['engine unknown', { engine: 'oracle' }, /config field 'engine' must be one of duckdb, bigquery, snowflake/],
+  ['duckdb.path empty', { duckdb: { path: '' } }, /config field 'duckdb.path'/],
+  ['batch_size_rows zero', { batch_size_rows: 0 }, /config field 'batch_size_rows' must be >= 1/],
+  ['batch_max_seconds text', { batch_max_seconds: 'soon' }, /config field 'batch_max_seconds' must be a number/],
+  ['memory_limit unreadable', { duckdb: { memory_limit: 'lots' } }, /config field 'duckdb.memory_limit'/],
+  ['bigquery without project_id', { engine: 'bigquery', bigquery: { dataset: 'd' } }, /project_id/],
+  ['snowflake without account', { engine: 'snowflake', snowflake: { user: 'u', password: TEST_PASSWORD, database: 'D', warehouse: 'W' } }, /account/],
+  ['not JSON', '{"engine": ', /the config file \S+ is not valid JSON/],
+];
+
+async function fileFor(config: ConfigText, name = 'config.json'): Promise<string> {
+  return jsonFile(typeof config === 'string' ? config : JSON.stringify(config), name);
+}
+
+/** One CRITICAL line naming the problem, exit 2, no secret. */
+function expectConfigError(result: { code: number | null; stdout: string; stderr: string }, message: RegExp): void {
+  expect(result.code).toBe(2);
+  const critical = lines(result.stderr).filter((line) => line.startsWith('CRITICAL'));
+  expect(critical).toHaveLength(1);
+  expect(critical[0]).toMatch(message);
+  expect(secretLeaks({ stdout: result.stdout, stderr: result.stderr })).toEqual([]);
+}
+
+describe('tap-invoca: invalid config', () => {
+  test.each(TAP_CONFIGS)('%s', async (_name, config, message) => {
+    expectConfigError(await bin('tap-invoca', ['--config', await fileFor(config())]), message);
+  });
+
+  test('a missing config file', async () => {
+    expectConfigError(await bin('tap-invoca', ['--config', '/nonexistent/tap.json']), /cannot read the config file \/nonexistent\/tap\.json \(ENOENT\); check the path/);
+  });
+
+  test('an unknown key warns with the nearest key and the run goes on', async () => {
+    const result = await bin('tap-invoca', ['--config', await fileFor({ ...good(), page_sise: 10 }), '--test']);
+    expect(result.code).toBe(0);
+    expect(lines(result.stderr)[0]).toBe("WARN config has an unknown key 'page_sise' (ignored); did you mean 'page_size'?");
+  });
+});
+
+describe('tap-invoca and source-invoca read: invalid state', () => {
+  test.each(STATES)('%s', async (_name, state, message) => {
+    const stateFile = await jsonFile(state, 'state.json');
+    const config = await fileFor(good());
+    expectConfigError(await bin('tap-invoca', ['--config', config, '--state', stateFile]), message);
+    const catalog = await jsonFile({ streams: [{ stream: { name: 'transactions', json_schema: {}, supported_sync_modes: ['incremental'] }, sync_mode: 'incremental', destination_sync_mode: 'append' }] });
+    const read = await bin('source-invoca', ['read', '--config', config, '--catalog', catalog, '--state', stateFile]);
+    expect(read.code).toBe(2);
+    const trace = lines(read.stdout).map((line) => JSON.parse(line) as { type: string; trace?: { error?: { failure_type?: string } } });
+    expect(trace.at(-1)?.trace?.error?.failure_type).toBe('config_error');
+  });
+});
+
+describe('target-invoca: invalid config', () => {
+  test.each(TARGET_CONFIGS)('%s', async (_name, config, message) => {
+    expectConfigError(await bin('target-invoca', ['--config', await fileFor(config)], ''), message);
+  });
+
+  test('an unknown key warns with the nearest key', async () => {
+    const result = await bin('target-invoca', ['--config', await fileFor({ batch_size_row: 5, duckdb: { path: ':memory:' } })], '');
+    expect(result.code).toBe(0);
+    expect(lines(result.stderr)[0]).toBe("WARN config has an unknown key 'batch_size_row' (ignored); did you mean 'batch_size_rows'?");
+  });
+});
+
+describe('source-invoca check: invalid config is a FAILED connection status, exit 0', () => {
+  test.each(TAP_CONFIGS)('%s', async (_name, config, message) => {
+    const result = await bin('source-invoca', ['check', '--config', await fileFor(config())]);
+    expect(result.code).toBe(0);
+    const status = lines(result.stdout).map((line) => JSON.parse(line) as { type: string; connectionStatus?: { status: string; message?: string } });
+    expect(status.at(-1)?.connectionStatus?.status).toBe('FAILED');
+    expect(status.at(-1)?.connectionStatus?.message).toMatch(message);
+    expect(secretLeaks({ stdout: result.stdout, stderr: result.stderr })).toEqual([]);
+  });
+
+  test('source-invoca discover and read with an invalid config: TRACE config_error, exit 2', async () => {
+    const config = await fileFor({ account_id: TEST_ACCOUNT });
+    for (const args of [['discover', '--config', config], ['read', '--config', config, '--catalog', config]]) {
+      const result = await bin('source-invoca', args);
+      expect(result.code).toBe(2);
+      const last = JSON.parse(lines(result.stdout).at(-1) ?? '{}') as { trace?: { error?: { failure_type?: string; message?: string } } };
+      expect(last.trace?.error).toMatchObject({ failure_type: 'config_error' });
+      expect(last.trace?.error?.message).toMatch(/api_token/);
+    }
+  });
+});
+
+describe('a good config with a secret that must never be printed', () => {
+  test('a wrong token: the 401 is reported without the token, in all three bins', async () => {
+    const config = await fileFor({ ...tapConfig(sim), api_token: `${TEST_TOKEN}_wrong` });
+    const tap = await bin('tap-invoca', ['--config', config]);
+    const check = await bin('source-invoca', ['check', '--config', config]);
+    expect(tap.code).toBe(1);
+    expect(tap.stderr).toMatch(/HTTP 401/);
+    expect(check.stdout).toMatch(/"status":"FAILED"/);
+    expect(secretLeaks({ tap: tap.stdout + tap.stderr, check: check.stdout + check.stderr })).toEqual([]);
+  });
+});
