@@ -1,26 +1,31 @@
 /**
- * The loader's baseline: DuckDB itself reads the records' NDJSON file (`read_ndjson_objects`,
- * DuckDB's own JSON reader, no Node in the way) and then runs the very same merge statements as
- * target-invoca, batch by batch, through the same Loader. Only how the stage is filled differs.
+ * The loader's baseline: DuckDB itself reads the same NDJSON file target-invoca read (the
+ * tap's Singer messages, with `read_ndjson_objects`, DuckDB's own JSON reader: no Node in the
+ * way) and then runs the very same merge statements, batch by batch, through the same Loader.
+ * Only how the stage is filled differs.
  *
- *   node dist/bench/baseline-loader.js <records.ndjson> <schema.json> <database> <batch_rows> <memory_limit>
+ *   node dist/bench/baseline-loader.js <singer.jsonl> <database> <batch_rows> <memory_limit>
  */
-import { readFileSync } from 'node:fs';
 import type { JsonSchema } from '../src/config/validate.js';
 import { openDuckDb } from '../src/load/duckdb-warehouse.js';
 import { Loader } from '../src/load/loader.js';
 import type { StagedRow, Warehouse } from '../src/load/warehouse.js';
 import { createLogger } from '../src/log.js';
 
-const [recordsPath = '', schemaPath = '', database = '', batchText = '100000', memoryLimit = '1GB'] = process.argv.slice(2);
+const [singerPath = '', database = '', batchText = '100000', memoryLimit = '1GB'] = process.argv.slice(2);
 const batchRows = Number(batchText);
-const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as JsonSchema;
 const duckdb = await openDuckDb({ path: database, schema: 'main', memory_limit: memoryLimit });
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
+await duckdb.execute(`CREATE TEMP TABLE _bench_messages AS SELECT row_number() OVER () AS n, json FROM read_ndjson_objects(${literal(singerPath)})`);
 await duckdb.execute(
-  `CREATE TEMP TABLE _bench_records AS SELECT row_number() OVER () AS n, json FROM read_ndjson_objects(${literal(recordsPath)})`,
+  `CREATE TEMP TABLE _bench_records AS SELECT row_number() OVER (ORDER BY n) AS n, json->'record' AS json FROM _bench_messages WHERE json->>'type' = 'RECORD'`,
 );
+const [{ schemaText } = { schemaText: '{}' }] = (await duckdb.query(
+  `SELECT CAST(json->'schema' AS VARCHAR) AS "schemaText" FROM _bench_messages WHERE json->>'type' = 'SCHEMA' ORDER BY n DESC LIMIT 1`,
+)) as { schemaText: string }[];
+await duckdb.execute('DROP TABLE _bench_messages');
+const schema = JSON.parse(schemaText) as JsonSchema;
 const [{ total } = { total: 0 }] = (await duckdb.query('SELECT COUNT(*) AS total FROM _bench_records')) as { total: number }[];
 let offset = 0;
 // The same warehouse, except that the stage is filled by DuckDB from the file it read.

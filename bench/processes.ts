@@ -1,7 +1,7 @@
 /** Child processes of the benchmark: the simulator, and measured runs (wall time, peak RSS). */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -85,4 +85,56 @@ function readSlowly(stream: NodeJS.ReadableStream, bytesPerSecond: number, count
       setTimeout(() => stream.resume(), aheadMs);
     }
   });
+}
+
+export interface MeasuredPipeline {
+  seconds: number;
+  tapPeakRssMb: number;
+  targetPeakRssMb: number;
+  /** The states target-invoca echoed, in order. */
+  states: string[];
+}
+
+/**
+ * `tap | target` as a shell runs it, optionally with a copy of the tap's output written to a file
+ * on the way (a tee that waits for the slower of the two, so backpressure holds).
+ */
+export async function measurePipeline(tapArgs: string[], targetArgs: string[], teeFile?: string): Promise<MeasuredPipeline> {
+  const rss = (name: string): string => join(tmpdir(), `bench-rss-${process.pid}-${name}-${Date.now()}`);
+  const [tapRss, targetRss] = [rss('tap'), rss('target')];
+  const started = performance.now();
+  const spawnMeasured = (script: string, args: string[], file: string) =>
+    spawn(process.execPath, ['--import', HOOK, script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BENCH_RSS_FILE: file } });
+  const tap = spawnMeasured('dist/src/bin/tap-invoca.js', tapArgs, tapRss);
+  const target = spawnMeasured('dist/src/bin/target-invoca.js', targetArgs, targetRss);
+  let stderr = '';
+  for (const child of [tap, target]) child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
+  let stdout = '';
+  target.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const copy = teeFile ? createWriteStream(teeFile) : undefined;
+  tap.stdout.on('data', (chunk: Buffer) => {
+    const waits = [target.stdin.write(chunk), copy ? copy.write(chunk) : true];
+    if (waits.every(Boolean)) return;
+    tap.stdout.pause();
+    let pending = waits.filter((ok) => !ok).length;
+    const resume = (): void => {
+      if (--pending === 0) tap.stdout.resume();
+    };
+    if (!waits[0]) target.stdin.once('drain', resume);
+    if (!waits[1]) copy?.once('drain', resume);
+  });
+  tap.stdout.on('end', () => {
+    target.stdin.end();
+    copy?.end();
+  });
+  const [[tapCode], [targetCode]] = (await Promise.all([once(tap, 'exit'), once(target, 'exit')])) as [[number | null], [number | null]];
+  if (copy && !copy.closed) await once(copy, 'close');
+  const seconds = (performance.now() - started) / 1000;
+  if (tapCode !== 0 || targetCode !== 0) throw new Error(`tap exited ${tapCode}, target ${targetCode}:\n${stderr.slice(-2000)}`);
+  const peak = (file: string): number => {
+    const kb = Number(readFileSync(file, 'utf8'));
+    rmSync(file, { force: true });
+    return kb / 1024;
+  };
+  return { seconds, tapPeakRssMb: peak(tapRss), targetPeakRssMb: peak(targetRss), states: stdout.split('\n').filter(Boolean) };
 }

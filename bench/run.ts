@@ -6,24 +6,23 @@
  *   node dist/bench/run.js [--tiers 100000,1000000] [--full] [--out bench]
  *
  * Per tier: the tap and its baseline to /dev/null (and, at the first tier, through a pipe to a
- * slow reader); the tap to a file; target-invoca loading that file, and DuckDB loading the same
- * records with read_ndjson_objects and the same merge; then a run adding 1% new rows. Then the
- * backfill at 1, 2, 4 and 8 windows against the sequential cursor walk. `--full` adds a 5M tier.
+ * slow reader); `tap | target` into a DuckDB file with the stream copied to a file, and DuckDB
+ * loading that file with read_ndjson_objects and the same merge; then a run adding 1% new rows.
+ * Then the backfill at 1, 2, 4 and 8 windows against the sequential cursor walk. `--full` adds a
+ * 5M tier (memory and the incremental run; rates are measured up to 1M).
  */
-import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { chart } from './chart.js';
 import { figure, machine, table, type Figure } from './figures.js';
-import { ACCOUNT, measure, startSimulator, TOKEN, type Measured } from './processes.js';
+import { ACCOUNT, measure, measurePipeline, startSimulator, TOKEN, type Measured } from './processes.js';
 
 const TAP = 'dist/src/bin/tap-invoca.js';
 const TARGET = 'dist/src/bin/target-invoca.js';
 const MEMORY_LIMIT = '1GB';
 const BATCH_ROWS = 100_000;
-const SLOW_READER_BYTES_PER_SECOND = 20e6;
+const SLOW_READER_BYTES_PER_SECOND = 25e6;
 
 interface Options {
   tiers: number[];
@@ -38,7 +37,7 @@ function parseArgs(argv: string[]): Options {
   };
   const tiers = (value('--tiers') ?? (argv.includes('--full') ? '100000,1000000,5000000' : '100000,1000000')).split(',').map(Number);
   if (tiers.some((tier) => !Number.isInteger(tier) || tier < 1000)) throw new Error('--tiers takes row counts of at least 1000, e.g. 100000,1000000');
-  return { tiers, backfillDays: Number(value('--backfill-days') ?? 60), out: value('--out') ?? 'bench' };
+  return { tiers, backfillDays: Number(value('--backfill-days') ?? 40), out: value('--out') ?? 'bench' };
 }
 
 const work = join(tmpdir(), `tap-invoca-bench-${process.pid}`);
@@ -51,27 +50,6 @@ function jsonFile(name: string, value: unknown): string {
   const path = join(work, name);
   writeFileSync(path, JSON.stringify(value));
   return path;
-}
-
-/** The tap's Singer file as records NDJSON (for DuckDB's reader) and its last SCHEMA; the last STATE too. */
-async function splitSingerFile(path: string, recordsPath: string): Promise<{ schema: unknown; state: unknown }> {
-  const records = createWriteStream(recordsPath);
-  let schema: unknown;
-  let state: unknown;
-  const prefix = '{"type":"RECORD","stream":"transactions","record":';
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-    if (line.startsWith(prefix)) {
-      // The tap writes `..."record":{...},"time_extracted":"..."}`: cut the record out as is.
-      if (!records.write(`${line.slice(prefix.length, line.lastIndexOf(',"time_extracted":'))}\n`)) await once(records, 'drain');
-    } else if (line.startsWith('{"type":"SCHEMA"')) {
-      schema = (JSON.parse(line) as { schema: unknown }).schema;
-    } else if (line.startsWith('{"type":"STATE"')) {
-      state = (JSON.parse(line) as { value: unknown }).value;
-    }
-  }
-  records.end();
-  await once(records, 'finish');
-  return { schema, state };
 }
 
 async function tier(rows: number, options: Options, figures: Figure[], memory: Map<string, Map<number, number>>): Promise<void> {
@@ -120,30 +98,28 @@ async function tier(rows: number, options: Options, figures: Figure[], memory: M
       remember('tap-invoca', tap.peakRssMb);
     }
 
-    log(`${name}: tap to a file, then target-invoca and the DuckDB baseline load it`);
-    const singer = join(work, `singer-${name}.jsonl`);
-    await measure(TAP, ['--config', tapConfig], { stdout: { kind: 'file', path: singer } });
     const database = join(work, `target-${name}.duckdb`);
     const loaderConfig = jsonFile(`loader-${name}.json`, { duckdb: { path: database, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS });
-    const target = await measure(TARGET, ['--config', loaderConfig], { stdin: singer, stdout: { kind: 'file', path: join(work, `states-${name}.jsonl`) } });
-    remember('target-invoca (DuckDB)', target.peakRssMb);
-    const records = join(work, `records-${name}.ndjson`);
-    const { schema, state } = await splitSingerFile(singer, records);
-    rmSync(singer, { force: true });
-    if (fullRates) {
-      const baseline = await measure('dist/bench/baseline-loader.js', [records, jsonFile('schema.json', schema), join(work, `baseline-${name}.duckdb`), String(BATCH_ROWS), MEMORY_LIMIT], { stdout: { kind: 'null' } });
-      rmSync(join(work, `baseline-${name}.duckdb`), { force: true });
+    const singer = fullRates ? join(work, `singer-${name}.jsonl`) : undefined;
+    log(`${name}: tap-invoca | target-invoca${singer ? ' (the stream copied to a file for the baseline)' : ''}`);
+    const loaded = await measurePipeline(['--config', tapConfig], ['--config', loaderConfig], singer);
+    remember('target-invoca (DuckDB)', loaded.targetPeakRssMb);
+    if (singer) {
+      log(`${name}: the DuckDB baseline loads the same file`);
+      const baselineDatabase = join(work, `baseline-${name}.duckdb`);
+      const baseline = await measure('dist/bench/baseline-loader.js', [singer, baselineDatabase, String(BATCH_ROWS), MEMORY_LIMIT], { stdout: { kind: 'null' } });
+      rmSync(baselineDatabase, { force: true });
+      rmSync(singer, { force: true });
       figures.push(
-        figure({ group: 'loader', label: `${name} into DuckDB (load + merge), rows/s`, value: rows / target.seconds, baseline: rows / baseline.seconds, unit: 'rows/s', baselineLabel: 'DuckDB read_ndjson_objects + same merge', ratio: baseline.seconds / target.seconds, ratioLabel: 'of baseline', target: { atLeast: 0.7 }, detail: `target peak RSS ${target.peakRssMb.toFixed(0)} MB, memory_limit ${MEMORY_LIMIT}` }),
+        figure({ group: 'loader', label: `${name} into DuckDB (load + merge), rows/s`, value: rows / loaded.seconds, baseline: rows / baseline.seconds, unit: 'rows/s', baselineLabel: 'DuckDB read_ndjson_objects + same merge', ratio: baseline.seconds / loaded.seconds, ratioLabel: 'of baseline', target: { atLeast: 0.7 }, detail: `tap | target; target peak RSS ${loaded.targetPeakRssMb.toFixed(0)} MB, memory_limit ${MEMORY_LIMIT}` }),
       );
     }
-    rmSync(records, { force: true });
 
     log(`${name}: a run adding 1% new rows`);
     const added = Math.round(rows / 100);
     await sim.append(added);
     const increment = join(work, `increment-${name}.jsonl`);
-    await measure(TAP, ['--config', tapConfig, '--state', jsonFile(`state-${name}.json`, state)], { stdout: { kind: 'file', path: increment } });
+    await measure(TAP, ['--config', tapConfig, '--state', jsonFile(`state-${name}.json`, JSON.parse(loaded.states.at(-1) ?? '{}'))], { stdout: { kind: 'file', path: increment } });
     const incremental = await measure(TARGET, ['--config', loaderConfig], { stdin: increment, stdout: { kind: 'null' } });
     const emptyDatabase = join(work, `empty-${name}.duckdb`);
     const fresh = await measure(TARGET, ['--config', jsonFile(`loader-empty-${name}.json`, { duckdb: { path: emptyDatabase, memory_limit: MEMORY_LIMIT } })], { stdin: increment, stdout: { kind: 'null' } });

@@ -159,7 +159,7 @@ export async function killAndResume(space: Workspace, clean: Expected, seed: num
     runs++;
     const killing = kills < maxKills;
     const victim = random() < 0.5 ? 'tap' : 'target';
-    const delayMs = 150 + Math.floor(random() * 1200);
+    const delayMs = 80 + Math.floor(random() * 720);
     let killed = false;
     const run = await pipeline(['--config', tapConfig, ...(await space.stateFile(state))], loader, {
       onStart: (processes) => {
