@@ -10,6 +10,7 @@ import { dataColumns } from './columns.js';
 import {
   addMissingColumns,
   createTable,
+  deleteEmptyCalls,
   deleteStaleLineages,
   dropStage,
   insertNewTransactions,
@@ -80,6 +81,7 @@ export class Loader {
         { sql: deleteStaleLineages(plan) },
         { sql: mergeCurrent(plan) },
         { sql: mergeCalls(plan) },
+        { sql: deleteEmptyCalls(plan) },
       ]);
       return { staged: rows.length, inserted, rerooted };
     } finally {
@@ -130,6 +132,7 @@ export class Loader {
         { sql: deleteStaleLineages(plan) },
         { sql: mergeCurrent(plan) },
         { sql: mergeCalls(plan) },
+        { sql: deleteEmptyCalls(plan) },
         ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql })),
       ]);
       return { newTransactions: Number(count?.['n'] ?? 0) };

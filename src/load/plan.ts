@@ -8,7 +8,8 @@
  *     2. re-root corrections whose provisional root arrived in this batch (repeated until stable);
  *     3. delete `transactions_current` rows of provisional roots that were re-rooted;
  *     4. MERGE the latest version of each affected lineage into `transactions_current`;
- *     5. MERGE each affected call (Call lineages: legs counted, money summed) into `calls`.
+ *     5. MERGE each affected call (Call lineages: legs counted, money summed) into `calls`;
+ *     6. delete affected calls left without a Call lineage.
  *   Then drop the stage.
  *
  * The version order (design: "Order"): a correction is later than any original; among
@@ -219,6 +220,16 @@ function affectedRoots(plan: MergePlan): string {
   );
 }
 
+/**
+ * The calls of the lineages this batch touched, through every version of those lineages: a
+ * correction that moves a lineage to another call (or to none) changes the call it left too.
+ */
+function affectedCalls(plan: MergePlan): string {
+  const q = plan.dialect.quote;
+  const callId = col(plan, 'complete_call_id');
+  return `SELECT v.${callId} FROM ${transactionsOf(plan)} AS v WHERE v.${q('root_transaction_id')} IN (${affectedRoots(plan)})`;
+}
+
 /** Step 4: the latest version of each affected lineage into `transactions_current`. */
 export function mergeCurrent(plan: MergePlan): string {
   const { dialect } = plan;
@@ -266,8 +277,7 @@ export function mergeCalls(plan: MergePlan): string {
   const perCall =
     `SELECT c.${callId} AS ${q('_invoca_call')}, ` +
     [...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`), `COUNT(*) AS ${q('call_leg_count')}`].join(', ') +
-    ` FROM ${current} AS c WHERE ${isCall} AND c.${callId} IN ` +
-    `(SELECT ${callId} FROM ${current} WHERE ${q('root_transaction_id')} IN (${affectedRoots(plan)})) GROUP BY c.${callId}`;
+    ` FROM ${current} AS c WHERE ${isCall} AND c.${callId} IN (${affectedCalls(plan)}) GROUP BY c.${callId}`;
   const select = [
     ...names.map((name) => (money.has(name) ? `g.${q(name)} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),
     `g.${q('call_leg_count')} AS ${q('call_leg_count')}`,
@@ -294,6 +304,17 @@ export function mergeCalls(plan: MergePlan): string {
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
     matchedWhen: `(${changed.join(' OR ')})`,
   });
+}
+
+/** Step 6: affected calls that no longer have any Call lineage (all moved to another call or to none). */
+export function deleteEmptyCalls(plan: MergePlan): string {
+  const { dialect } = plan;
+  const callId = col(plan, 'complete_call_id');
+  const calls = dialect.table(TABLES.calls);
+  return (
+    `DELETE FROM ${calls} AS k WHERE k.${callId} IN (${affectedCalls(plan)}) ` +
+    `AND NOT EXISTS (SELECT 1 FROM ${dialect.table(TABLES.current)} AS c WHERE c.${callId} = k.${callId} AND c.${col(plan, 'transaction_type')} = 'Call')`
+  );
 }
 
 function mergeStatement(

@@ -140,7 +140,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       return;
     }
     const body = pageBody(request, url);
-    previousBody = body;
+    // A request its client gave up on (a timeout) delivered nothing: it is no "previous page".
+    if (!request.socket.destroyed) previousBody = body;
     sendJsonText(response, 200, body);
   };
 

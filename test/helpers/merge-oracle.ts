@@ -64,6 +64,8 @@ export class MergeOracle {
     const calls = new Map<string, { legs: number; payin: string | null; transactionId: string; best: Seen }>();
     for (const seen of latest.values()) {
       if (seen.record['transaction_type'] !== 'Call') continue;
+      // A leg whose latest version names no call belongs to none.
+      if (seen.record['complete_call_id'] === null || seen.record['complete_call_id'] === undefined) continue;
       const callId = String(seen.record['complete_call_id']);
       const payin = seen.record['advertiser_payin_localized'];
       const entry = calls.get(callId);

@@ -18,7 +18,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
-import { deleteStaleLineages, insertNewTransactions, mergeCalls, mergeCurrent, rerootCorrections, type MergePlan } from '../../src/load/plan.js';
+import { deleteEmptyCalls, deleteStaleLineages, insertNewTransactions, mergeCalls, mergeCurrent, rerootCorrections, type MergePlan } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
@@ -71,6 +71,7 @@ describeWithEmulator('on goccy/bigquery-emulator', () => {
     await warehouse.execute(deleteStaleLineages(plan));
     await runMerge(mergeCurrent(plan));
     await runMerge(mergeCalls(plan));
+    await warehouse.execute(deleteEmptyCalls(plan));
     return plan;
   }
 

@@ -143,6 +143,24 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     expect(result).toEqual(oracle.expected());
   });
 
+  test('a correction that moves a leg to another call, or to none, updates the call it left and removes an empty one', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const leg1 = call('M1', 'CALL-M', '10.00');
+    const leg2 = call('M2', 'CALL-M', '5.00');
+    const lone = call('N1', 'CALL-N', '7.00');
+    await load([leg1, leg2, lone]);
+    expect((await actual(warehouse)).calls.get('CALL-M')).toEqual({ legs: 2, payin: '15', transactionId: 'M2' });
+    // M2's correction names no call (the field went missing): CALL-M keeps one leg.
+    await load([correction('M2x', leg2, '2026-01-09T00:00:00Z', '5.00', { complete_call_id: null })]);
+    expect((await actual(warehouse)).calls.get('CALL-M')).toEqual({ legs: 1, payin: '10', transactionId: 'M1' });
+    // N1's correction names CALL-M: CALL-N has no leg left and goes.
+    await load([correction('N1x', lone, '2026-01-09T00:00:00Z', '7.00', { complete_call_id: 'CALL-M' })]);
+    const result = await actual(warehouse);
+    expect(result.calls.get('CALL-M')).toEqual({ legs: 2, payin: '17', transactionId: 'N1x' });
+    expect(result.calls.has('CALL-N')).toBe(false);
+    expect(result).toEqual(oracle.expected());
+  });
+
   test('chains: a correction naming a correction, re-rooted when the middle one arrives later', async () => {
     const { warehouse, oracle, load } = await setup(engine);
     const original = call('O8', 'CALL-8', '30.00');

@@ -14,6 +14,7 @@ import {
   dropStage,
   insertNewTransactions,
   mergeCalls,
+  deleteEmptyCalls,
   mergeCurrent,
   rerootCorrections,
   type MergePlan,
@@ -64,6 +65,7 @@ function batchSteps(records: TestRecord[], plan: MergePlan = defaultPlan): Step[
     { sql: deleteStaleLineages(plan) },
     { sql: mergeCurrent(plan) },
     { sql: mergeCalls(plan) },
+    { sql: deleteEmptyCalls(plan) },
     { sql: dropStage(plan) },
   ];
 }

@@ -14,6 +14,7 @@ import {
   dropStage,
   insertNewTransactions,
   mergeCalls,
+  deleteEmptyCalls,
   mergeCurrent,
   rerootCorrections,
   type MergePlan,
@@ -57,6 +58,7 @@ function statements(dialect: Dialect): string {
     deleteStaleLineages(plan),
     mergeCurrent(plan),
     mergeCalls(plan),
+    deleteEmptyCalls(plan),
     dropStage(plan),
   ];
   return `${list.join(';\n\n')};\n`;
