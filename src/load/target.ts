@@ -71,6 +71,8 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
   };
 
   const lines = createInterface({ input, crlfDelay: Infinity });
+  // SIGTERM / SIGINT: stop reading now, even while the tap is quiet; what came is flushed below.
+  options.signal?.addEventListener('abort', () => lines.close(), { once: true });
   let lineNumber = 0;
   try {
     await readMessages();
