@@ -68,6 +68,7 @@ test('password login, array binds for a small batch, the merge between BEGIN and
     'DELETE FROM "ANALYTICS"."INVOCA"."TRANSACTIONS_CURRENT"',
     'MERGE INTO "ANALYTICS"."INVOCA"."TRANSACTIONS_CURRENT"',
     'MERGE INTO "ANALYTICS"."INVOCA"."CALLS"',
+    'DELETE FROM "ANALYTICS"."INVOCA"."CALLS"',
   ]);
   expect(sql.at(-1)).toBe('DROP TABLE IF EXISTS "_INVOCA_STAGE"');
   expect(logger.lines.join('\n')).not.toContain(PASSWORD);
