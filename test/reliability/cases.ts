@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { FaultSpec } from '../../src/simulator/faults.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import type { Expected } from '../helpers/merge-oracle.js';
-import { mergedTables, pipeline, secretLeaks, seededRandom, type PipelineRun, type Workspace } from './harness.js';
+import { mergedTables, PAGE_SIZE, pipeline, secretLeaks, seededRandom, type PipelineRun, type Workspace } from './harness.js';
 
 export interface CaseFigures {
   runs: number;
@@ -75,7 +75,7 @@ function assertNoLeak(run: PipelineRun, space: Workspace, what: string): void {
 /** One recoverable fault at a seeded point of the feed; the run must succeed and equal `clean`. */
 export async function recoverable(sim: RunningSimulator, space: Workspace, clean: Expected, item: RecoverableCase, seed: number): Promise<CaseFigures> {
   const random = seededRandom(seed);
-  const pages = Math.ceil(sim.feed.count / 400);
+  const pages = Math.ceil(sim.feed.count / PAGE_SIZE);
   const after = Math.floor(random() * pages);
   const database = `fault-${seed}-${item.name.replace(/\W+/g, '-')}.duckdb`;
   sim.setFaults(item.faults(after));
@@ -117,7 +117,7 @@ export const FATAL: readonly FatalCase[] = [
  */
 export async function fatal(sim: RunningSimulator, space: Workspace, clean: Expected, item: FatalCase, seed: number): Promise<CaseFigures> {
   const random = seededRandom(seed);
-  const pages = Math.ceil(sim.feed.count / 400);
+  const pages = Math.ceil(sim.feed.count / PAGE_SIZE);
   const after = 1 + Math.floor(random() * (pages - 1));
   const what = `${item.name} (seed ${seed}, after ${after} requests)`;
   const database = `fatal-${seed}-${item.name.replace(/\W+/g, '-')}.duckdb`;
@@ -133,7 +133,7 @@ export async function fatal(sim: RunningSimulator, space: Workspace, clean: Expe
   if (!item.badState) {
     // Every page before the fault was delivered, committed and its state echoed.
     const cursor = (JSON.parse(failed.states.at(-1) ?? '{}') as { bookmarks?: { transactions?: { replication_key_value?: string } } }).bookmarks?.transactions?.replication_key_value;
-    const expected = sim.feed.transactionId(after * 400 - 1);
+    const expected = sim.feed.transactionId(after * PAGE_SIZE - 1);
     if (cursor !== expected) throw new Error(`${what}: the last echoed state points at ${cursor}, not at the last good page's ${expected}`);
   }
   assertNoLeak(failed, space, what);

@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { actual, type Expected } from '../helpers/merge-oracle.js';
-import { TEST_TOKEN } from '../helpers/simulator.js';
-import { jsonFile, tapConfig } from '../helpers/tap.js';
+import { simulator, TEST_TOKEN } from '../helpers/simulator.js';
+import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
 
 /** A warehouse password that is easy to find if it leaks (configs carry it to the target). */
 export const TEST_PASSWORD = 'pw_SECRET_b4d_f00d_9911';
 export const SECRETS = [TEST_TOKEN, TEST_PASSWORD] as const;
+/** The suites' page size: a 2,400-row feed is then six full pages and a short one. */
+export const PAGE_SIZE = 400;
 
 export interface PipelineRun {
   tapCode: number | null;
@@ -87,7 +89,7 @@ export interface Workspace {
 export function workspace(sim: RunningSimulator, dir: string): Workspace {
   return {
     dir,
-    tapConfig: (extra = {}) => jsonFile({ ...tapConfig(sim), page_size: 400, ...extra }, 'tap.json').then((path) => path),
+    tapConfig: (extra = {}) => jsonFile({ ...tapConfig(sim), page_size: PAGE_SIZE, ...extra }, 'tap.json'),
     loaderConfig: (database, extra = {}) => jsonFile({ duckdb: { path: join(dir, database) }, batch_size_rows: 900, ...extra }, 'loader.json'),
     stateFile: async (state) => (state === undefined ? [] : ['--state', await jsonFile(JSON.parse(state) as unknown, 'state.json')]),
   };
@@ -98,6 +100,19 @@ export async function cleanRun(space: Workspace, database: string): Promise<Expe
   const run = await pipeline(['--config', await space.tapConfig()], await space.loaderConfig(database));
   if (run.tapCode !== 0 || run.targetCode !== 0) throw new Error(`the clean run failed:\n${run.tapStderr}\n${run.targetStderr}`);
   return mergedTables(join(space.dir, database));
+}
+
+export interface CleanFixture {
+  sim: RunningSimulator;
+  space: Workspace;
+  clean: Expected;
+}
+
+/** The suites' shared start: a 2,400-row feed, its workspace, and a clean run to compare with. */
+export async function cleanFixture(): Promise<CleanFixture> {
+  const sim = await simulator({ rows: 2_400, seed: 21 });
+  const space = workspace(sim, await tempDir());
+  return { sim, space, clean: await cleanRun(space, 'clean.duckdb') };
 }
 
 /** mulberry32: a small seeded generator, so a failing soak case can be replayed from its seed. */

@@ -8,18 +8,14 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import type { Expected } from '../helpers/merge-oracle.js';
-import { simulator } from '../helpers/simulator.js';
-import { tempDir } from '../helpers/tap.js';
-import { cleanRun, mergedTables, pipeline, workspace, type Workspace } from './harness.js';
+import { cleanFixture, mergedTables, pipeline, type Workspace } from './harness.js';
 
 let sim: RunningSimulator;
 let space: Workspace;
 let clean: Expected;
 
 beforeAll(async () => {
-  sim = await simulator({ rows: 2_400, seed: 21 });
-  space = workspace(sim, await tempDir());
-  clean = await cleanRun(space, 'clean.duckdb');
+  ({ sim, space, clean } = await cleanFixture());
 }, 60_000);
 afterAll(async () => {
   await sim.close();

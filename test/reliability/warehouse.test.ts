@@ -9,24 +9,21 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { WarehouseError } from '../../src/errors.js';
 import { CONCURRENT_DML } from '../../src/load/bigquery-warehouse.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
-import { retryConflicts } from '../../src/load/warehouse.js';
-import type { RunningSimulator } from '../../src/simulator/server.js';
-import type { Expected } from '../helpers/merge-oracle.js';
-import { simulator } from '../helpers/simulator.js';
-import { simulatedFeed, tempDir } from '../helpers/tap.js';
 import { Loader } from '../../src/load/loader.js';
 import { createTable } from '../../src/load/plan.js';
+import { retryConflicts } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
-import { cleanRun, mergedTables, pipeline, workspace, type Workspace } from './harness.js';
+import type { RunningSimulator } from '../../src/simulator/server.js';
+import type { Expected } from '../helpers/merge-oracle.js';
+import { simulatedFeed } from '../helpers/tap.js';
+import { cleanFixture, mergedTables, pipeline, type Workspace } from './harness.js';
 
 let sim: RunningSimulator;
 let space: Workspace;
 let clean: Expected;
 
 beforeAll(async () => {
-  sim = await simulator({ rows: 2_400, seed: 21 });
-  space = workspace(sim, await tempDir());
-  clean = await cleanRun(space, 'clean.duckdb');
+  ({ sim, space, clean } = await cleanFixture());
 }, 60_000);
 afterAll(async () => {
   await sim.close();
