@@ -11,12 +11,12 @@ import type { RunningSimulator } from '../../src/simulator/server.js';
 import { pipeTap } from '../helpers/pipe.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
-import { runProcess, toolsAvailable } from '../helpers/tools.js';
+import { runProcess, requireTools } from '../helpers/tools.js';
 
 const DBT = resolve('.venv-dbt/bin/dbt');
-const available = toolsAvailable([DBT], 'the dbt tests');
+requireTools([DBT], 'the dbt tests');
 
-(available ? describe : describe.skip)('dbt', () => {
+describe('dbt', () => {
   let sim: RunningSimulator;
   let directory: string;
   let database: string;

@@ -9,12 +9,12 @@ import { expect, test } from '@jest/globals';
 import { PACKAGE_VERSION } from '../../src/paths.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, tapConfig } from '../helpers/tap.js';
-import { runProcess, toolsAvailable } from '../helpers/tools.js';
+import { requireTools, runProcess } from '../helpers/tools.js';
 
 const HADOLINT = '.venv/bin/hadolint';
 
 test('hadolint finds no warning or error in the Dockerfile', async () => {
-  if (!toolsAvailable([HADOLINT], 'hadolint')) return;
+  requireTools([HADOLINT], 'hadolint');
   const result = await runProcess(HADOLINT, ['--failure-threshold', 'warning', '--no-color', 'Dockerfile']);
   expect([result.code, result.stdout.split('\n').filter((line) => /warning|error/.test(line))]).toEqual([0, []]);
 });

@@ -10,13 +10,13 @@ import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { simulator, TEST_ACCOUNT, TEST_TOKEN } from '../helpers/simulator.js';
 import { tempDir } from '../helpers/tap.js';
-import { runProcess, toolsAvailable } from '../helpers/tools.js';
+import { runProcess, requireTools } from '../helpers/tools.js';
 
 const MELTANO = resolve('.venv-meltano/bin/meltano');
 const JSONL = resolve('.venv-target-jsonl/bin/target-jsonl');
-const available = toolsAvailable([MELTANO, JSONL], 'the Meltano tests');
+requireTools([MELTANO, JSONL], 'the Meltano tests');
 
-(available ? describe : describe.skip)('meltano', () => {
+describe('meltano', () => {
   let sim: RunningSimulator;
   let project: string;
   let env: NodeJS.ProcessEnv;

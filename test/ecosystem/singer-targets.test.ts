@@ -1,6 +1,6 @@
 /**
  * tap-invoca piped into real Python Singer targets from PyPI (each in its own venv, made by
- * .ci/run): target-jsonl, and target-duckdb (an SQL target), with a custom column that appears
+ * scripts/setup-tools.sh): target-jsonl, and target-duckdb (an SQL target), with a custom column that appears
  * mid-feed; then `target-invoca merge` over the raw table target-duckdb loaded.
  */
 import { readdir, readFile } from 'node:fs/promises';
@@ -14,13 +14,13 @@ import { actual, MergeOracle, type TestRecord } from '../helpers/merge-oracle.js
 import { pipeTap } from '../helpers/pipe.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { requireTools } from '../helpers/tools.js';
 
 const JSONL = '.venv-target-jsonl/bin/target-jsonl';
 const DUCKDB = '.venv-target-duckdb/bin/target-duckdb';
-const available = toolsAvailable([JSONL, DUCKDB], 'the Singer target tests');
+requireTools([JSONL, DUCKDB], 'the Singer target tests');
 
-(available ? describe : describe.skip)('real Python Singer targets', () => {
+describe('real Python Singer targets', () => {
   let sim: RunningSimulator;
   let config: string;
   beforeAll(async () => {

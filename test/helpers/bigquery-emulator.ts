@@ -1,18 +1,14 @@
 /**
- * goccy/bigquery-emulator on loopback, for the BigQuery tests. `.ci/run` builds it into
- * .tools/bin (BIGQUERY_EMULATOR_BIN overrides the path).
+ * goccy/bigquery-emulator on loopback, for the BigQuery tests. scripts/setup-tools.sh (run by
+ * `npm test`) builds it into .tools/bin (BIGQUERY_EMULATOR_BIN overrides the path).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OAuth2Client } from 'google-auth-library';
 
 export const EMULATOR_BIN = process.env['BIGQUERY_EMULATOR_BIN'] ?? '.tools/bin/bigquery-emulator';
-
-export function emulatorAvailable(): boolean {
-  return existsSync(EMULATOR_BIN);
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,7 +33,11 @@ export async function startEmulator(project = 'p1', dataset = 'invoca'): Promise
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 100; attempt++) {
+  let stderr = '';
+  child.stderr?.on('data', (data: Buffer) => (stderr = (stderr + data.toString()).slice(-2000)));
+  // Ready is an answer to a request: poll for it until the emulator answers or exits.
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the BigQuery emulator exited before it was ready: ${stderr}`);
     try {
       const response = await fetch(`${endpoint}/bigquery/v2/projects/${project}/datasets`);
       if (response.ok) break;
@@ -51,8 +51,10 @@ export async function startEmulator(project = 'p1', dataset = 'invoca'): Promise
     project,
     process: child,
     stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
       child.kill('SIGTERM');
-      await sleep(50);
+      await exited;
     },
   };
 }

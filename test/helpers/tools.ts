@@ -2,15 +2,12 @@ import { spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /**
- * Whether the external tools a suite needs are installed (.ci/run installs them all). In CI a
- * missing tool fails the run; on a developer's machine the suite is skipped with the reason.
+ * Fails the suite when an external tool it runs is missing. `npm test` installs them all first
+ * (scripts/setup-tools.sh), so a suite is never skipped in silence.
  */
-export function toolsAvailable(paths: readonly string[], suite: string): boolean {
+export function requireTools(paths: readonly string[], suite: string): void {
   const missing = paths.filter((path) => !existsSync(path));
-  if (missing.length === 0) return true;
-  if (process.env['CI']) throw new Error(`${suite}: ${missing.join(', ')} missing; .ci/run must install it`);
-  console.warn(`skipping ${suite}: ${missing.join(', ')} missing (.ci/run installs it)`);
-  return false;
+  if (missing.length > 0) throw new Error(`${suite}: ${missing.join(', ')} missing; run scripts/setup-tools.sh (npm test runs it)`);
 }
 
 export interface ProcessResult {

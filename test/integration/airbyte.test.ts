@@ -8,10 +8,10 @@ import { run } from '../../src/cli/source.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { simulator, TEST_TOKEN } from '../helpers/simulator.js';
 import { jsonFile, tapConfig } from '../helpers/tap.js';
-import { runProcess, toolsAvailable } from '../helpers/tools.js';
+import { requireTools, runProcess } from '../helpers/tools.js';
 
 const PYTHON = '.venv/bin/python';
-const canValidate = toolsAvailable([PYTHON], 'validating Airbyte messages against the protocol models');
+requireTools([PYTHON], 'validating Airbyte messages against the protocol models');
 
 let sim: RunningSimulator | undefined;
 afterEach(async () => {
@@ -145,7 +145,6 @@ describe('source-invoca', () => {
 });
 
 afterAll(async () => {
-  if (!canValidate) return;
   const { code, stdout } = await runProcess(PYTHON, ['test/airbyte/validate_messages.py'], { input: `${seen.join('\n')}\n` });
   const result = JSON.parse(stdout) as { valid: number; errors: string[] };
   if (code !== 0 || result.errors.length > 0) throw new Error(`invalid Airbyte messages: ${result.errors.slice(0, 3).join('; ')}`);

@@ -22,24 +22,20 @@ import { deleteEmptyCalls, deleteStaleLineages, insertNewTransactions, mergeCall
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
-import { emulatorAvailable, EMULATOR_BIN, startEmulator, staticAuth, type RunningEmulator } from '../helpers/bigquery-emulator.js';
+import { EMULATOR_BIN, startEmulator, staticAuth, type RunningEmulator } from '../helpers/bigquery-emulator.js';
 import { recordMaker } from '../helpers/records.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { simulatedFeed } from '../helpers/tap.js';
+import { requireTools } from '../helpers/tools.js';
 
-const available = emulatorAvailable();
-if (!available) {
-  if (process.env['CI']) throw new Error(`the BigQuery emulator is missing at ${EMULATOR_BIN}: .ci/run must build it`);
-  console.warn(`skipping the BigQuery emulator tests: no emulator at ${EMULATOR_BIN} (.ci/run builds it; or set BIGQUERY_EMULATOR_BIN)`);
-}
-const describeWithEmulator = available ? describe : describe.skip;
+requireTools([EMULATOR_BIN], 'the BigQuery emulator tests');
 
 test('the batch is one script: BEGIN TRANSACTION, the steps (a repeated one written out), COMMIT', () => {
   const script = transactionScript([{ sql: 'INSERT 1' }, { sql: 'MERGE R', repeat: true }, { sql: 'DELETE 2' }]);
   expect(script).toBe(['BEGIN TRANSACTION', 'INSERT 1', ...Array(SCRIPT_REPEATS).fill('MERGE R'), 'DELETE 2', 'COMMIT TRANSACTION'].join(';\n') + ';');
 });
 
-describeWithEmulator('on goccy/bigquery-emulator', () => {
+describe('on goccy/bigquery-emulator', () => {
   let emulator: RunningEmulator;
   let warehouse: Warehouse;
   let sourceCount = 0;

@@ -1,6 +1,6 @@
 /**
  * Snowflake: the generated Snowflake SQL, exactly as generated, executed on fakesnow (Snowflake's
- * Python connector patched onto DuckDB; installed by .ci/run in .venv). No emulator serves the
+ * Python connector patched onto DuckDB; installed in .venv by scripts/setup-tools.sh). No emulator serves the
  * Node snowflake-sdk's JSON result format, so this proves the dialect and the semantics; the
  * stage is filled with bound rows (`executemany`), as the driver's array binds fill it. fakesnow
  * cannot run a MERGE inside BEGIN ... COMMIT, so the steps run in autocommit here (see below).
@@ -24,10 +24,10 @@ import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { recordMaker } from '../helpers/records.js';
 import { fromNanos, MergeOracle, toNanos, type Expected, type TestRecord } from '../helpers/merge-oracle.js';
 import { simulatedFeed, tempDir } from '../helpers/tap.js';
-import { runProcess, toolsAvailable } from '../helpers/tools.js';
+import { requireTools, runProcess } from '../helpers/tools.js';
 
 const PYTHON = '.venv/bin/python';
-const available = toolsAvailable([PYTHON], 'the fakesnow tests');
+requireTools([PYTHON], 'the fakesnow tests');
 
 interface Step {
   sql: string;
@@ -96,7 +96,7 @@ function toExpected(results: unknown[]): Expected {
   };
 }
 
-(available ? describe : describe.skip)('the generated Snowflake SQL on fakesnow', () => {
+describe('the generated Snowflake SQL on fakesnow', () => {
   test('create, stage with binds, the merge steps, read back: equal to the model', async () => {
     const dbPath = await tempDir();
     const oracle = new MergeOracle();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { FaultSpec } from '../../src/simulator/faults.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import type { Expected } from '../helpers/merge-oracle.js';
-import { mergedTables, PAGE_SIZE, pipeline, secretLeaks, seededRandom, type PipelineRun, type Workspace } from './harness.js';
+import { mergedTables, PAGE_SIZE, pipeline, secretLeaks, seededRandom, onOccurrences, withFaults, type PipelineRun, type Workspace } from './harness.js';
 
 export interface CaseFigures {
   runs: number;
@@ -78,9 +78,9 @@ export async function recoverable(sim: RunningSimulator, space: Workspace, clean
   const pages = Math.ceil(sim.feed.count / PAGE_SIZE);
   const after = Math.floor(random() * pages);
   const database = `fault-${seed}-${item.name.replace(/\W+/g, '-')}.duckdb`;
-  sim.setFaults(item.faults(after));
-  const run = await pipeline(['--config', await space.tapConfig({ max_retries: 4, ...item.tapConfig })], await space.loaderConfig(database));
-  sim.setFaults([]);
+  const tapConfig = await space.tapConfig({ max_retries: 4, ...item.tapConfig });
+  const loader = await space.loaderConfig(database);
+  const run = await withFaults(sim, item.faults(after), () => pipeline(['--config', tapConfig], loader));
   const what = `${item.name} (seed ${seed}, after ${after} requests)`;
   if (run.tapCode !== 0 || run.targetCode !== 0) throw new Error(`${what}: tap exited ${run.tapCode}, target ${run.targetCode}:\n${run.tapStderr.slice(-600)}\n${run.targetStderr.slice(-600)}`);
   const retries = retriesOf(run);
@@ -123,9 +123,8 @@ export async function fatal(sim: RunningSimulator, space: Workspace, clean: Expe
   const database = `fatal-${seed}-${item.name.replace(/\W+/g, '-')}.duckdb`;
   const loader = await space.loaderConfig(database);
   const tapConfig = await space.tapConfig();
-  sim.setFaults(item.faults?.(after) ?? []);
-  const failed = await pipeline(['--config', tapConfig, ...(await space.stateFile(item.badState))], loader);
-  sim.setFaults([]);
+  const stateArgs = await space.stateFile(item.badState);
+  const failed = await withFaults(sim, item.faults?.(after) ?? [], () => pipeline(['--config', tapConfig, ...stateArgs], loader));
   const critical = failed.tapStderr.split('\n').filter((line) => line.startsWith('CRITICAL'));
   if (failed.tapCode !== 1) throw new Error(`${what}: the tap exited ${failed.tapCode}, not 1`);
   if (critical.length !== 1 || !item.message.test(critical[0] ?? '')) throw new Error(`${what}: expected one CRITICAL line matching ${item.message}, got: ${critical.join(' | ')}`);
@@ -144,8 +143,9 @@ export async function fatal(sim: RunningSimulator, space: Workspace, clean: Expe
 }
 
 /**
- * SIGKILL the tap or the target at seeded moments, resume each time from the last state the
- * target echoed, until a run completes; the result must equal `clean`.
+ * SIGKILL the tap or the target at seeded points of the stream (after the tap has written a
+ * seeded number of lines: an event, so a seed replays the same kill on any machine), resume each
+ * time from the last state the target echoed, until a run completes; the result must equal `clean`.
  */
 export async function killAndResume(space: Workspace, clean: Expected, seed: number, maxKills = 4): Promise<CaseFigures> {
   const random = seededRandom(seed);
@@ -159,15 +159,15 @@ export async function killAndResume(space: Workspace, clean: Expected, seed: num
     runs++;
     const killing = kills < maxKills;
     const victim = random() < 0.5 ? 'tap' : 'target';
-    const delayMs = 80 + Math.floor(random() * 720);
+    // A feed of 2,400 rows is ~2,410 lines: a point past the end is a run that is not killed.
+    const afterLines = 1 + Math.floor(random() * 2_400);
     let killed = false;
     const run = await pipeline(['--config', tapConfig, ...(await space.stateFile(state))], loader, {
       onStart: (processes) => {
         if (!killing) return;
-        const timer = setTimeout(() => {
+        onOccurrences(processes.tap.stdout, '\n', afterLines, () => {
           killed = processes[victim].kill('SIGKILL');
-        }, delayMs);
-        processes[victim].on('exit', () => clearTimeout(timer));
+        });
       },
     });
     state = run.states.at(-1) ?? state;

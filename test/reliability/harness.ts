@@ -3,11 +3,13 @@
  * DuckDB file, as processes) that may fail or be killed, the merged tables of a DuckDB file for
  * comparison, a seeded random source, and the secret scan every suite runs over its outputs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
+import type { FaultSpec } from '../../src/simulator/faults.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { actual, type Expected } from '../helpers/merge-oracle.js';
 import { simulator, TEST_TOKEN } from '../helpers/simulator.js';
@@ -33,7 +35,7 @@ export interface PipelineRun {
 
 export interface PipelineOptions {
   /** Called once both processes run; may kill either. */
-  onStart?: (processes: { tap: ChildProcess; target: ChildProcess; states: string[] }) => void;
+  onStart?: (processes: { tap: ChildProcessWithoutNullStreams; target: ChildProcessWithoutNullStreams; states: string[] }) => void;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -67,6 +69,32 @@ export async function pipeline(tapArgs: string[], loaderConfig: string, options:
   const [[tapCode, tapSignal], [targetCode, targetSignal]] = (await exits) as [[number | null, NodeJS.Signals | null], [number | null, NodeJS.Signals | null]];
   if (targetStdout) states.push(targetStdout);
   return { tapCode, tapSignal, targetCode, targetSignal, tapStdoutLines, tapStderr, targetStderr, states };
+}
+
+/** Runs `body` with the simulator's faults set, and clears them however it ends. */
+export async function withFaults<T>(sim: RunningSimulator, faults: FaultSpec[], body: () => Promise<T>): Promise<T> {
+  sim.setFaults(faults);
+  try {
+    return await body();
+  } finally {
+    sim.setFaults([]);
+  }
+}
+
+/** Calls `action` once, when `marker` has passed `count` times in `stream` (markers split across chunks count). */
+export function onOccurrences(stream: Readable, marker: string, count: number, action: () => void): void {
+  let seen = 0;
+  let tail = '';
+  const onData = (chunk: Buffer): void => {
+    const text = tail + chunk.toString('latin1');
+    for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, at + marker.length)) seen++;
+    tail = text.slice(Math.max(0, text.length - marker.length + 1));
+    if (seen >= count) {
+      stream.off('data', onData);
+      action();
+    }
+  };
+  stream.on('data', onData);
 }
 
 /** The merged tables of a DuckDB file, in the merge model's shape (order-free). */

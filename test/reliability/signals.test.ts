@@ -2,13 +2,18 @@
  * SIGTERM and SIGINT (design: "Exit codes and signals"): the process stops reading, flushes what
  * is complete, emits the state for it and ends by the same signal; a resume from that state
  * completes and equals a clean run. Real bins in a pipe, the simulator with 300 ms per page.
+ *
+ * The signal is sent on an event, never after a fixed time: the tap is signalled once it has
+ * written two pages and their states, the target once it has committed a batch and echoed its
+ * state (so it has more to flush). Four pages of 300 ms are still to come then, so the victim is
+ * mid-run however fast or slow the machine is.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import type { Expected } from '../helpers/merge-oracle.js';
-import { cleanFixture, mergedTables, pipeline, type Workspace } from './harness.js';
+import { cleanFixture, mergedTables, onOccurrences, pipeline, withFaults, type Workspace } from './harness.js';
 
 let sim: RunningSimulator;
 let space: Workspace;
@@ -24,16 +29,19 @@ afterAll(async () => {
 describe.each([['target', 'SIGTERM'], ['target', 'SIGINT'], ['tap', 'SIGINT']] as const)('%s receives %s mid-run', (victim, signal) => {
   test('it ends by that signal after the state of what is committed; the resume equals a clean run', async () => {
     const database = `${victim}-${signal}.duckdb`;
-    // One big batch: records pend in the target until the signal makes it flush.
-    const loader = await space.loaderConfig(database, { batch_size_rows: 100_000 });
+    // Batches of 500 rows: the first commit comes during the second page of 400, and the rows
+    // after it pend in the target until the signal makes it flush.
+    const loader = await space.loaderConfig(database, { batch_size_rows: 500 });
     const tapConfig = await space.tapConfig();
-    sim.setFaults([{ kind: 'latency', delayMs: 300, times: 20 }]);
-    const stopped = await pipeline(['--config', tapConfig], loader, {
-      onStart: (processes) => {
-        setTimeout(() => processes[victim].kill(signal), 900);
-      },
-    });
-    sim.setFaults([]);
+    const stopped = await withFaults(sim, [{ kind: 'latency', delayMs: 300, times: 20 }], () =>
+      pipeline(['--config', tapConfig], loader, {
+        onStart: (processes) => {
+          const signalVictim = (): boolean => processes[victim].kill(signal);
+          if (victim === 'tap') onOccurrences(processes.tap.stdout, '"type":"STATE"', 2, signalVictim);
+          else onOccurrences(processes.target.stdout, '\n', 1, signalVictim);
+        },
+      }),
+    );
     if (victim === 'target') {
       expect([stopped.targetCode, stopped.targetSignal]).toEqual([null, signal]);
     } else {
