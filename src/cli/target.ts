@@ -2,15 +2,19 @@
  * `target-invoca`: a Singer target that loads the `transactions` stream into a warehouse and runs
  * the correction merge there. `run` is what the bin calls and what tests call directly.
  */
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { loadLoaderConfig } from '../config/loader-config.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
-import { ConfigError } from '../errors.js';
+import { readJsonFile } from '../config/files.js';
+import type { JsonSchema } from '../config/validate.js';
+import { ConfigError, UsageError } from '../errors.js';
+import { describeAsText, describeSql } from '../load/describe.js';
 import { Loader } from '../load/loader.js';
 import { openWarehouse } from '../load/open.js';
 import { runTarget } from '../load/target.js';
 import { createLogger, type LineSink } from '../log.js';
-import { PACKAGE_VERSION } from '../paths.js';
+import { PACKAGE_ROOT, PACKAGE_VERSION } from '../paths.js';
 import { StreamWriter } from '../protocol/writer.js';
 import { cliParser } from './parser.js';
 import { reportFatal } from './report.js';
@@ -31,7 +35,8 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
     const parser = cliParser(
       args,
       BIN,
-      '$0 --config loader.json < singer-messages\n$0 merge --config loader.json   (merge a raw table another target loaded: source_table)',
+      '$0 --config loader.json < singer-messages\n$0 merge --config loader.json   (merge a raw table another target loaded: source_table)\n' +
+        '$0 sql --config loader.json [--catalog catalog.json] [--format text|json]   (print the SQL it runs, connecting to nothing)',
       targetOptions,
     );
     const mode = check((await parser.parseAsync()) as unknown as TargetArgv);
@@ -45,9 +50,14 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
       return 0;
     }
     const { config, warnings, raw } = await loadLoaderConfig(mode.configPath);
-    redact = createRedactor([secretOf(raw)]);
+    redact = createRedactor(secretsOf(raw));
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);
+    if (mode.kind === 'sql') {
+      const description = describeSql(config, await transactionsSchema(mode.catalogPath));
+      await writer.write(mode.format === 'json' ? `${JSON.stringify(description, null, 2)}\n` : describeAsText(description));
+      return 0;
+    }
     if (mode.kind === 'merge' && !config.source_table) {
       throw new ConfigError(`config field 'source_table' is required for target-invoca merge: the raw table another target loaded; add it to ${mode.configPath}`);
     }
@@ -76,7 +86,19 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
   }
 }
 
-function secretOf(raw: unknown): string | undefined {
-  const password = (raw as { snowflake?: { password?: unknown } } | undefined)?.snowflake?.password;
-  return typeof password === 'string' ? password : undefined;
+/** The schema of the `transactions` stream of a Singer catalog (the shipped catalog.json by default). */
+async function transactionsSchema(catalogPath: string | undefined): Promise<JsonSchema> {
+  const path = catalogPath ?? join(PACKAGE_ROOT, 'catalog.json');
+  const catalog = await readJsonFile(path, 'catalog', (message, options) => new UsageError(message, options));
+  const streams = (catalog as { streams?: unknown }).streams;
+  const stream = Array.isArray(streams)
+    ? (streams as { tap_stream_id?: unknown; stream?: unknown; schema?: unknown }[]).find((entry) => (entry.tap_stream_id ?? entry.stream) === 'transactions')
+    : undefined;
+  if (!stream || !stream.schema || typeof stream.schema !== 'object') throw new UsageError(`--catalog ${path} has no transactions stream with a schema; make one with tap-invoca --discover`);
+  return stream.schema as JsonSchema;
+}
+
+function secretsOf(raw: unknown): string[] {
+  const snowflake = (raw as { snowflake?: { password?: unknown; private_key_passphrase?: unknown } } | undefined)?.snowflake;
+  return [snowflake?.password, snowflake?.private_key_passphrase].filter((secret): secret is string => typeof secret === 'string');
 }

@@ -20,7 +20,7 @@ export interface LoaderConfig {
   engine: 'duckdb' | 'bigquery' | 'snowflake';
   duckdb: DuckDbSettings;
   bigquery?: Record<string, unknown>;
-  snowflake?: Record<string, unknown> & { password?: string };
+  snowflake?: Record<string, unknown> & { password?: string; private_key_passphrase?: string };
   batch_size_rows: number;
   batch_max_seconds: number;
   source_table?: string;

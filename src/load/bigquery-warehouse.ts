@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
 import { WarehouseError } from '../errors.js';
 import type { MergePlan } from './plan.js';
-import { bigqueryDialect } from './sql/bigquery.js';
+import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql/bigquery.js';
+
+export { SCRIPT_REPEATS, transactionScript } from './sql/bigquery.js';
 import type { Logger } from '../log.js';
 import { retryConflicts, type MergeStep, type StagedRow, type Warehouse } from './warehouse.js';
 
@@ -23,8 +25,6 @@ export interface BigQuerySettings {
   api_endpoint?: string | undefined;
 }
 
-/** A repeated step (re-rooting) is written out this many times in the script: chains up to 4 links per batch. */
-export const SCRIPT_REPEATS = 4;
 const STAGE_TTL_MS = 6 * 3_600_000;
 /** Errors BigQuery answers when concurrent DML on a table collide: the batch is safe to run again. */
 export const CONCURRENT_DML = /Could not serialize access|concurrent update|Transaction is aborted due to concurrent update/i;
@@ -94,13 +94,7 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
           rows.map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw })).join('\n'),
         );
         const [table] = await dataset.createTable(stageTable, {
-          schema: {
-            fields: [
-              { name: 'transaction_id', type: 'STRING' },
-              { name: '_invoca_sequence', type: 'INT64' },
-              { name: '_invoca_raw', type: 'STRING' },
-            ],
-          },
+          schema: { fields: BIGQUERY_STAGE_FIELDS.map((field) => ({ ...field })) },
           // A crashed run leaves no stage behind for long.
           expirationTime: String(Date.now() + STAGE_TTL_MS),
         });
@@ -139,11 +133,6 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
   };
 }
 
-/** The batch as one BigQuery script: BEGIN TRANSACTION; the steps; COMMIT TRANSACTION. */
-export function transactionScript(steps: readonly MergeStep[]): string {
-  const statements = steps.flatMap((step) => (step.repeat ? Array.from({ length: SCRIPT_REPEATS }, () => step.sql) : [step.sql]));
-  return ['BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n') + ';';
-}
 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';

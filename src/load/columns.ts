@@ -7,7 +7,7 @@
  * loader adds its own columns; `_invoca_raw` keeps the whole record as delivered.
  */
 import type { JsonSchema } from '../config/validate.js';
-import type { ColumnKind, Dialect } from './sql/dialect.js';
+import { hashOf, type ColumnKind, type Dialect } from './sql/dialect.js';
 
 export interface DataColumn {
   /** The record's key. */
@@ -66,16 +66,48 @@ export function columnKind(schema: JsonSchema | undefined): ColumnKind {
   }
 }
 
-/** The data columns for a stream schema, merge fields first, in a stable order. */
-export function dataColumns(schema: JsonSchema, dialect: Dialect): DataColumn[] {
+/**
+ * The data columns for a stream schema, merge fields first, in a stable order. `existing` are
+ * the column names of the `transactions` table as the warehouse stores them (none before the
+ * first load): they keep their fields (see columnNames).
+ */
+export function dataColumns(schema: JsonSchema, dialect: Dialect, existing: Iterable<string> = []): DataColumn[] {
   const properties = schema.properties ?? {};
-  const columns = new Map<string, DataColumn>();
-  for (const [field, kind] of MERGE_FIELDS) columns.set(field, { field, column: dialect.columnName(field), kind });
+  const kinds = new Map<string, ColumnKind>(MERGE_FIELDS);
   for (const [field, property] of Object.entries(properties)) {
-    if (columns.has(field) || SYSTEM_FIELDS.has(field)) continue;
-    columns.set(field, { field, column: dialect.columnName(field), kind: columnKind(property) });
+    if (!kinds.has(field) && !SYSTEM_FIELDS.has(field)) kinds.set(field, columnKind(property));
   }
-  return [...columns.values()];
+  const names = columnNames([...kinds.keys()], dialect, existing);
+  return [...kinds].map(([field, kind]) => ({ field, column: names.get(field) ?? field, kind }));
+}
+
+/**
+ * A column name for each field, one column per field, whatever the engine folds together:
+ * `Email` and `email` are one name to DuckDB, BigQuery and (upper-cased) Snowflake. Each field
+ * first gets the dialect's name (its character rules and length limit); where two fields (or a
+ * field and a loader column) would then meet, one keeps the name and each other gets the name of
+ * `<field>_<8 hex digits of a hash of the field>`. Who keeps it, deterministically:
+ *   1. the merge fields (Invoca's own names, never renamed);
+ *   2. a field whose name the table already has exactly as stored (DuckDB and BigQuery keep the
+ *      case a column was created with, so a column stays with its field across runs);
+ *   3. then the others; within 2 and 3, fields spelt in lower case first, then in code-point order.
+ */
+export function columnNames(fields: readonly string[], dialect: Dialect, existing: Iterable<string> = []): Map<string, string> {
+  const stored = new Set(existing);
+  const taken = new Set([...SYSTEM_FIELDS].map((name) => dialect.nameKey(dialect.columnName(name))));
+  const names = new Map<string, string>();
+  const mergeFields = new Set(MERGE_FIELDS.map(([field]) => field));
+  const rank = (field: string): number => (mergeFields.has(field) ? 0 : stored.has(dialect.columnName(field)) ? 1 : 2);
+  const lowerFirst = (field: string): number => (field === field.toLowerCase() ? 0 : 1);
+  const order = [...fields].sort((a, b) => rank(a) - rank(b) || lowerFirst(a) - lowerFirst(b) || (a < b ? -1 : a > b ? 1 : 0));
+  for (const field of order) {
+    let name = dialect.columnName(field);
+    if (taken.has(dialect.nameKey(name))) name = dialect.columnName(`${field}_${hashOf(field, 8)}`);
+    for (let extra = 2; taken.has(dialect.nameKey(name)); extra++) name = dialect.columnName(`${field}_${hashOf(field, 8)}_${extra}`);
+    taken.add(dialect.nameKey(name));
+    names.set(field, name);
+  }
+  return names;
 }
 
 /** Money: the decimal columns, summed over the legs of a call. */

@@ -5,7 +5,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
-import { duckdbDialect } from './sql/duckdb.js';
+import { DUCKDB_STAGE, DUCKDB_TRANSACTION, duckdbDialect, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
 import { runSequentially, type StagedRow, type Warehouse } from './warehouse.js';
 
 export interface DuckDbSettings {
@@ -14,8 +14,6 @@ export interface DuckDbSettings {
   memory_limit?: string | undefined;
   threads?: number | undefined;
 }
-
-const STAGE = '_invoca_stage';
 
 export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   let instance: DuckDBInstance;
@@ -38,7 +36,7 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       throw new WarehouseError(`DuckDB failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, { cause: error, outOfMemory: isOutOfMemory(error) });
     }
   };
-  await run(`CREATE SCHEMA IF NOT EXISTS ${dialect.quote(settings.schema)}`);
+  for (const statement of duckdbOpenStatements(settings.schema)) await run(statement);
 
   return {
     dialect,
@@ -51,11 +49,10 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       return names.length === 0 ? undefined : new Set(names);
     },
     execute: run,
-    stageName: () => dialect.quote(STAGE),
+    stageName: () => dialect.quote(DUCKDB_STAGE),
     async stage(plan: MergePlan, rows: readonly StagedRow[]) {
-      await run(`DROP TABLE IF EXISTS temp.main.${dialect.quote(STAGE)}`);
-      await run(createStage(plan, true));
-      const appender = await connection.createAppender(STAGE, 'main', 'temp');
+      for (const statement of duckdbStageStatements(createStage(plan, true))) await run(statement);
+      const appender = await connection.createAppender(DUCKDB_STAGE, 'main', 'temp');
       try {
         for (const row of rows) {
           appender.appendVarchar(row.transactionId);
@@ -68,7 +65,7 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
         appender.closeSync();
       }
     },
-    runInTransaction: (steps) => runSequentially(run, steps, { begin: 'BEGIN TRANSACTION', commit: 'COMMIT', rollback: 'ROLLBACK' }),
+    runInTransaction: (steps) => runSequentially(run, steps, DUCKDB_TRANSACTION),
     async query(sql) {
       try {
         return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];

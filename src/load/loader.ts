@@ -9,19 +9,18 @@ import type { Logger } from '../log.js';
 import { dataColumns } from './columns.js';
 import {
   addMissingColumns,
+  batchSteps,
   createTable,
   deleteEmptyCalls,
   deleteStaleLineages,
   dropStage,
-  insertNewTransactions,
   mergeCalls,
   mergeCurrent,
-  rerootCorrections,
   TABLES,
   type MergePlan,
   type OutputTable,
 } from './plan.js';
-import { createFirsts, createMergeState, createNewRows, createSourceTransactions, mapSourceColumns, MERGE_STATE_TABLE, readWatermark, writeWatermark, type SourcePlan } from './merge-source.js';
+import { createFirsts, createMergeState, createNewRows, createSourceTransactions, mapSourceColumns, MERGE_STATE_TABLE, readWatermark, sequenceColumn, writeWatermark, type SourcePlan } from './merge-source.js';
 import type { StagedRow, Warehouse } from './warehouse.js';
 
 export interface BatchResult {
@@ -45,8 +44,19 @@ export class Loader {
     this.#logger = logger;
   }
 
-  plan(schema: JsonSchema): MergePlan {
-    return { dialect: this.#warehouse.dialect, columns: dataColumns(schema, this.#warehouse.dialect), stage: this.#warehouse.stageName() };
+  /** The merge plan of a schema, given the columns the `transactions` table has (none: a first load). */
+  plan(schema: JsonSchema, existing: Iterable<string> = this.#known.get('transactions') ?? []): MergePlan {
+    const { dialect } = this.#warehouse;
+    return { dialect, columns: dataColumns(schema, dialect, existing), stage: this.#warehouse.stageName() };
+  }
+
+  /** The plan of a batch: the column names depend on the columns the table already has. */
+  async #planFor(schema: JsonSchema): Promise<MergePlan> {
+    if (!this.#known.has('transactions')) {
+      const existing = await this.#warehouse.columns(TABLES.transactions);
+      if (existing) this.#known.set('transactions', existing);
+    }
+    return this.plan(schema);
   }
 
   /**
@@ -70,19 +80,12 @@ export class Loader {
   }
 
   async #loadOnce(schema: JsonSchema, rows: readonly StagedRow[]): Promise<BatchResult> {
-    const plan = this.plan(schema);
+    const plan = await this.#planFor(schema);
     await this.ensureTables(plan);
     const warehouse = this.#warehouse;
     try {
       await warehouse.stage(plan, rows);
-      const [inserted, rerooted] = await warehouse.runInTransaction([
-        { sql: insertNewTransactions(plan) },
-        { sql: rerootCorrections(plan), repeat: true },
-        { sql: deleteStaleLineages(plan) },
-        { sql: mergeCurrent(plan) },
-        { sql: mergeCalls(plan) },
-        { sql: deleteEmptyCalls(plan) },
-      ]);
+      const [inserted, rerooted] = await warehouse.runInTransaction(batchSteps(plan));
       return { staged: rows.length, inserted, rerooted };
     } finally {
       await warehouse.execute(dropStage(plan)).catch(() => 0);
@@ -103,7 +106,8 @@ export class Loader {
     }
     const sourceColumns = await warehouse.columns(sourceName, sourceSchema);
     if (!sourceColumns) throw new ConfigError(`config field 'source_table': there is no table '${sourceTable}'${sourceSchema ? '' : ' in the configured schema'}`);
-    if (!sourceColumns.has('_invoca_sequence')) {
+    const sequence = sequenceColumn(sourceColumns);
+    if (!sequence) {
       throw new ConfigError(`config field 'source_table': '${sourceTable}' has no _invoca_sequence column (was it loaded from tap-invoca?)`);
     }
     let columns;
@@ -113,7 +117,7 @@ export class Loader {
       throw new ConfigError(`config field 'source_table': ${error instanceof Error ? error.message : String(error)}`);
     }
     const plan: MergePlan = { dialect, columns, stage: warehouse.stageName(), transactions: dialect.quote('_invoca_source_transactions') };
-    const source: SourcePlan = { plan, firsts: dialect.quote('_invoca_source_firsts'), columns, source: sourceSchema ? `${dialect.quote(sourceSchema)}.${dialect.quote(sourceName)}` : dialect.table(sourceName) };
+    const source: SourcePlan = { plan, firsts: dialect.quote('_invoca_source_firsts'), columns, sequence, source: sourceSchema ? `${dialect.quote(sourceSchema)}.${dialect.quote(sourceName)}` : dialect.table(sourceName) };
     await this.ensureTables(plan, ['current', 'calls']);
     await warehouse.execute(createMergeState(dialect));
     const [state] = await warehouse.query(readWatermark(dialect, sourceTable));

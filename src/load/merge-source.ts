@@ -17,7 +17,7 @@
 import { BASE_SCHEMA } from '../tap/stream-schema.js';
 import { columnKind, MERGE_FIELDS, type DataColumn } from './columns.js';
 import type { MergePlan } from './plan.js';
-import { stringLiteral, type ColumnKind, type Dialect } from './sql/dialect.js';
+import type { ColumnKind, Dialect } from './sql/dialect.js';
 
 export const MERGE_STATE_TABLE = '_invoca_merge_state';
 
@@ -40,8 +40,8 @@ const KNOWN_BY_NORMAL = new Map([...KNOWN_KINDS.keys()].map((field) => [normalis
 export function mapSourceColumns(sourceColumns: readonly string[], dialect: Dialect): SourceColumn[] {
   const mapped = new Map<string, SourceColumn>();
   for (const source of sourceColumns) {
-    if (source.toLowerCase().startsWith('_sdc_') || (source.startsWith('_invoca_') && source !== '_invoca_sequence')) continue;
-    if (source === '_invoca_sequence') continue;
+    // The other target's own columns, and ours (any case: a Snowflake target writes _INVOCA_SEQUENCE).
+    if (source.toLowerCase().startsWith('_sdc_') || source.toLowerCase().startsWith('_invoca_')) continue;
     const field = KNOWN_KINDS.has(source) ? source : (KNOWN_BY_NORMAL.get(normalise(source)) ?? source);
     if (mapped.has(field)) continue;
     mapped.set(field, { field, source, column: dialect.columnName(field), kind: KNOWN_KINDS.get(field) ?? 'string' });
@@ -58,6 +58,13 @@ export interface SourcePlan {
   firsts: string;
   columns: SourceColumn[];
   source: string;
+  /** The source's `_invoca_sequence` column, as the warehouse stores it. */
+  sequence: string;
+}
+
+/** The source's `_invoca_sequence` column as stored (a Snowflake target upper-cases it), if it has one. */
+export function sequenceColumn(sourceColumns: Iterable<string>): string | undefined {
+  return [...sourceColumns].find((name) => name.toLowerCase() === '_invoca_sequence');
 }
 
 /** CREATE TEMPORARY TABLE <firsts>: each transaction's first delivery, typed, with its raw row. */
@@ -65,8 +72,8 @@ export function createFirsts(source: SourcePlan): string {
   const { dialect } = source.plan;
   const q = dialect.quote;
   const select = [
-    ...source.columns.map((column) => `${dialect.cast(`s.${q(column.source)}`, column.kind)} AS ${q(column.column)}`),
-    `s.${q('_invoca_sequence')} AS ${q('_invoca_sequence')}`,
+    ...source.columns.map((column) => `${dialect.cast(`s.${dialect.quoteStored(column.source)}`, column.kind)} AS ${q(column.column)}`),
+    `s.${dialect.quoteStored(source.sequence)} AS ${q('_invoca_sequence')}`,
     `${dialect.rowToJson('s')} AS ${q('_invoca_raw')}`,
   ];
   const names = [...source.columns.map((column) => column.column), '_invoca_sequence', '_invoca_raw'];
@@ -77,9 +84,9 @@ export function createFirsts(source: SourcePlan): string {
       select,
       names,
       from: `${source.source} AS s`,
-      where: `s.${q(id)} IS NOT NULL`,
-      partitionBy: `s.${q(id)}`,
-      orderBy: `s.${q('_invoca_sequence')} ASC`,
+      where: `s.${dialect.quoteStored(id)} IS NOT NULL`,
+      partitionBy: `s.${dialect.quoteStored(id)}`,
+      orderBy: `s.${dialect.quoteStored(source.sequence)} ASC`,
     })
   );
 }
@@ -121,11 +128,12 @@ export function createSourceTransactions(source: SourcePlan): string {
 export function createNewRows(source: SourcePlan, watermark: number): string {
   const { dialect } = source.plan;
   const q = dialect.quote;
-  const id = source.columns.find((column) => column.field === 'transaction_id')?.source ?? 'transaction_id';
+  const id = dialect.quoteStored(source.columns.find((column) => column.field === 'transaction_id')?.source ?? 'transaction_id');
+  const sequence = dialect.quoteStored(source.sequence);
   return (
-    `CREATE TEMPORARY TABLE ${source.plan.stage} AS SELECT s.${q(id)} AS ${q('transaction_id')}, ` +
-    `MAX(s.${q('_invoca_sequence')}) AS ${q('_invoca_sequence')} FROM ${source.source} AS s ` +
-    `WHERE s.${q('_invoca_sequence')} > ${Math.trunc(watermark)} AND s.${q(id)} IS NOT NULL GROUP BY s.${q(id)}`
+    `CREATE TEMPORARY TABLE ${source.plan.stage} AS SELECT s.${id} AS ${q('transaction_id')}, ` +
+    `MAX(s.${sequence}) AS ${q('_invoca_sequence')} FROM ${source.source} AS s ` +
+    `WHERE s.${sequence} > ${Math.trunc(watermark)} AND s.${id} IS NOT NULL GROUP BY s.${id}`
   );
 }
 
@@ -139,7 +147,7 @@ export function createMergeState(dialect: Dialect): string {
 export function readWatermark(dialect: Dialect, sourceName: string): string {
   return (
     `SELECT MAX(${dialect.quote('max_sequence')}) AS ${dialect.quote('watermark')} FROM ${dialect.table(MERGE_STATE_TABLE)} ` +
-    `WHERE ${dialect.quote('source_table')} = ${stringLiteral(sourceName)}`
+    `WHERE ${dialect.quote('source_table')} = ${dialect.literal(sourceName)}`
   );
 }
 
@@ -149,8 +157,8 @@ export function writeWatermark(source: SourcePlan, sourceName: string, watermark
   const q = dialect.quote;
   const state = dialect.table(MERGE_STATE_TABLE);
   return [
-    `DELETE FROM ${state} WHERE ${q('source_table')} = ${stringLiteral(sourceName)}`,
+    `DELETE FROM ${state} WHERE ${q('source_table')} = ${dialect.literal(sourceName)}`,
     `INSERT INTO ${state} (${q('source_table')}, ${q('max_sequence')}, ${q('merged_at')}) ` +
-      `SELECT ${stringLiteral(sourceName)}, COALESCE(MAX(${q('_invoca_sequence')}), ${Math.trunc(watermark)}), ${dialect.now} FROM ${source.plan.stage}`,
+      `SELECT ${dialect.literal(sourceName)}, COALESCE(MAX(${q('_invoca_sequence')}), ${Math.trunc(watermark)}), ${dialect.now} FROM ${source.plan.stage}`,
   ];
 }

@@ -317,6 +317,18 @@ export function deleteEmptyCalls(plan: MergePlan): string {
   );
 }
 
+/** One batch's merge, in the order it runs (steps 1-6 above), in one transaction. */
+export function batchSteps(plan: MergePlan): { sql: string; repeat?: boolean }[] {
+  return [
+    { sql: insertNewTransactions(plan) },
+    { sql: rerootCorrections(plan), repeat: true },
+    { sql: deleteStaleLineages(plan) },
+    { sql: mergeCurrent(plan) },
+    { sql: mergeCalls(plan) },
+    { sql: deleteEmptyCalls(plan) },
+  ];
+}
+
 function mergeStatement(
   plan: MergePlan,
   merge: { target: string; source: string; key: string; names: string[]; sourceValue: (name: string) => string; matchedWhen: string },

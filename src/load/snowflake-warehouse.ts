@@ -12,13 +12,26 @@ import { gzipSync } from 'node:zlib';
 import snowflake from 'snowflake-sdk';
 import { ConfigError, WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
-import { snowflakeDialect } from './sql/snowflake.js';
+import type { Dialect } from './sql/dialect.js';
+import {
+  createSchema,
+  schemaExists,
+  sessionSetup,
+  SNOWFLAKE_STAGE,
+  SNOWFLAKE_TRANSACTION,
+  snowflakeDialect,
+  snowflakeLiteral,
+  snowflakeStageInsert,
+  snowflakeStageStatements,
+  storedName,
+} from './sql/snowflake.js';
 import { runSequentially, type StagedRow, type Warehouse } from './warehouse.js';
 
 export interface SnowflakeSettings {
   account: string;
   user: string;
   private_key_path?: string | undefined;
+  private_key_passphrase?: string | undefined;
   password?: string | undefined;
   warehouse?: string | undefined;
   database: string;
@@ -32,7 +45,7 @@ export interface SnowflakeSettings {
 /** Up to this many rows a batch is staged with array binds; above it with PUT + COPY. */
 export const BIND_ROWS_LIMIT = 20_000;
 const BIND_CHUNK_ROWS = 5_000;
-const STAGE = '_INVOCA_STAGE';
+const STAGE = SNOWFLAKE_STAGE;
 
 
 export async function openSnowflake(settings: SnowflakeSettings): Promise<Warehouse> {
@@ -52,7 +65,11 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
     ...(settings.port ? { port: settings.port } : {}),
     ...(settings.protocol ? { protocol: settings.protocol } : {}),
     ...(settings.private_key_path
-      ? { authenticator: 'SNOWFLAKE_JWT', privateKeyPath: settings.private_key_path }
+      ? {
+          authenticator: 'SNOWFLAKE_JWT',
+          privateKeyPath: settings.private_key_path,
+          ...(settings.private_key_passphrase ? { privateKeyPass: settings.private_key_passphrase } : {}),
+        }
       : { authenticator: 'SNOWFLAKE', password: settings.password ?? '' }),
   });
   // connectAsync hands a failed login to its callback and still resolves: keep that error.
@@ -69,7 +86,8 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
   }
   const dialect = snowflakeDialect(settings.database, settings.schema);
   const runId = randomBytes(4).toString('hex');
-  const execute = (sql: string, binds?: unknown[][]): Promise<{ rows: Record<string, unknown>[]; updated: number }> =>
+  // `binds`: one row of values (a query), or rows of values (array binding, INSERT only).
+  const execute = (sql: string, binds?: unknown[] | unknown[][]): Promise<{ rows: Record<string, unknown>[]; updated: number }> =>
     new Promise((resolve, reject) => {
       connection.execute({
         sqlText: sql,
@@ -86,32 +104,36 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
     });
   const run = async (sql: string): Promise<number> => (await execute(sql)).updated;
 
-  await run(`CREATE SCHEMA IF NOT EXISTS ${dialect.quote(settings.database)}.${dialect.quote(settings.schema)}`);
+  for (const statement of sessionSetup()) await run(statement);
+  // CREATE SCHEMA IF NOT EXISTS needs the CREATE SCHEMA privilege even when the schema exists:
+  // a least-privilege role (USAGE on the schema) must be able to start, so look first.
+  const schemaName = storedName(settings.schema);
+  const { rows: schemas } = await execute(schemaExists(settings.database), [schemaName]);
+  if (Number(schemas[0]?.['N'] ?? 0) === 0) await run(createSchema(settings.database, settings.schema));
 
   return {
     dialect,
-    async columns(table) {
+    async columns(table, schema = settings.schema) {
       const { rows } = await execute(
         'SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-        [[settings.schema, table.toUpperCase()]],
+        [storedName(schema), storedName(table)],
       );
       return rows.length === 0 ? undefined : new Set(rows.map((row) => String(row['COLUMN_NAME'])));
     },
     execute: run,
     stageName: () => dialect.quote(STAGE),
     async stage(plan: MergePlan, rows: readonly StagedRow[]) {
-      await run(`DROP TABLE IF EXISTS ${dialect.quote(STAGE)}`);
-      await run(createStage(plan, true));
+      for (const statement of snowflakeStageStatements(createStage(plan, true))) await run(statement);
       if (rows.length <= BIND_ROWS_LIMIT) {
         for (let start = 0; start < rows.length; start += BIND_CHUNK_ROWS) {
           const chunk = rows.slice(start, start + BIND_CHUNK_ROWS).map((row) => [row.transactionId, row.sequence, row.raw]);
-          await execute(`INSERT INTO ${dialect.quote(STAGE)} VALUES (?, ?, ?)`, chunk);
+          await execute(snowflakeStageInsert(), chunk);
         }
         return;
       }
-      await putAndCopy(run, rows, `@~/target-invoca/${runId}/`);
+      await putAndCopy(run, rows, `@~/target-invoca/${runId}/`, dialect);
     },
-    runInTransaction: (steps) => runSequentially(run, steps, { begin: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' }),
+    runInTransaction: (steps) => runSequentially(run, steps, SNOWFLAKE_TRANSACTION),
     async query(sql) {
       return (await execute(sql)).rows;
     },
@@ -123,15 +145,16 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
 }
 
 /** A large batch: gzipped NDJSON, PUT to the user stage, COPY into the stage table, then REMOVE. */
-async function putAndCopy(run: (sql: string) => Promise<number>, rows: readonly StagedRow[], location: string): Promise<void> {
+async function putAndCopy(run: (sql: string) => Promise<number>, rows: readonly StagedRow[], location: string, dialect: Dialect): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'target-invoca-sf-'));
   const file = join(directory, 'batch.json.gz');
   try {
     const lines = rows.map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw }));
     await writeFile(file, gzipSync(lines.join('\n')));
-    await run(`PUT 'file://${file.replace(/'/g, "''")}' '${location}' AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE`);
+    await run(`PUT ${snowflakeLiteral(`file://${file}`)} '${location}' AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE`);
+    const columns = ['transaction_id', '_invoca_sequence', '_invoca_raw'].map(dialect.quote).join(', ');
     await run(
-      `COPY INTO "${STAGE}" ("transaction_id", "_invoca_sequence", "_invoca_raw") FROM ` +
+      `COPY INTO ${dialect.quote(STAGE)} (${columns}) FROM ` +
         `(SELECT $1:transaction_id::VARCHAR, $1:_invoca_sequence::NUMBER(38, 0), $1:_invoca_raw::VARCHAR FROM '${location}') ` +
         `FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP) PURGE = TRUE`,
     );

@@ -43,7 +43,8 @@ function column(name: string, type: string): Record<string, unknown> {
   return { name, database: '', schema: '', table: '', type, nullable: true, byteLength: 16777216, length: 16777216, scale: 0, precision: 38 };
 }
 
-export async function startSnowflakeRecorder(stageDirectory: string): Promise<SnowflakeRecorder> {
+/** `schemas`: the schemas that exist (their INFORMATION_SCHEMA.SCHEMATA count is 1). */
+export async function startSnowflakeRecorder(stageDirectory: string, schemas: readonly string[] = []): Promise<SnowflakeRecorder> {
   const logins: Record<string, unknown>[] = [];
   // Tables the loader created, with their columns: enough to answer INFORMATION_SCHEMA.COLUMNS.
   const tables = new Map<string, string[]>();
@@ -100,6 +101,11 @@ export async function startSnowflakeRecorder(stageDirectory: string): Promise<Sn
               statementTypeId: 0x7000,
             },
           });
+          return;
+        }
+        if (/INFORMATION_SCHEMA\.SCHEMATA/i.test(sqlText)) {
+          const exists = schemas.includes(String(bindings?.['1']?.value));
+          send({ success: true, data: { parameters: [], rowtype: [column('N', 'fixed')], rowset: [[exists ? '1' : '0']], total: 1, returned: 1, queryId, statementTypeId: 0x1000, queryResultFormat: 'json', version: 1 } });
           return;
         }
         const isColumns = /INFORMATION_SCHEMA\.COLUMNS/i.test(sqlText);

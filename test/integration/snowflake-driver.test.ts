@@ -31,15 +31,16 @@ const rows = (count: number): TestRecord[] =>
     _invoca_sequence: index + 1,
   }));
 
-test('password login, array binds for a small batch, the merge between BEGIN and COMMIT', async () => {
-  recorder = await startSnowflakeRecorder(await tempDir());
+test('password login, session settings pinned, an existing schema not created again, array binds for a small batch, the merge between BEGIN and COMMIT', async () => {
+  recorder = await startSnowflakeRecorder(await tempDir(), ['INVOCA']);
   const logger = createMemoryLogger();
   const warehouse = await openSnowflake({
     account: 'acme',
     user: 'LOADER',
     password: PASSWORD,
-    database: 'ANALYTICS',
-    schema: 'INVOCA',
+    // As people write them: unquoted SQL resolves both in upper case.
+    database: 'analytics',
+    schema: 'invoca',
     warehouse: 'WH',
     host: '127.0.0.1',
     port: recorder.port,
@@ -52,7 +53,11 @@ test('password login, array binds for a small batch, the merge between BEGIN and
   expect(recorder.logins[0]).toMatchObject({ LOGIN_NAME: 'LOADER', PASSWORD, ACCOUNT_NAME: 'acme' });
   const sql = recorder.queries.map((query) => query.sqlText);
   const first = (pattern: RegExp): number => sql.findIndex((text) => pattern.test(text));
-  expect(sql[0]).toBe('CREATE SCHEMA IF NOT EXISTS "ANALYTICS"."INVOCA"');
+  expect(sql[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', .*QUOTED_IDENTIFIERS_IGNORE_CASE = FALSE$/);
+  expect(sql[1]).toBe('SELECT COUNT(*) AS "N" FROM "ANALYTICS".INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ?');
+  expect(recorder.queries[1]?.bindings?.['1']?.value).toBe('INVOCA');
+  // A least-privilege role has USAGE on the schema, not CREATE SCHEMA: nothing asks for it.
+  expect(sql.some((text) => text.startsWith('CREATE SCHEMA'))).toBe(false);
   expect(first(/^CREATE TABLE IF NOT EXISTS "ANALYTICS"\."INVOCA"\."TRANSACTIONS" /)).toBeGreaterThan(0);
   expect(first(/^CREATE TEMPORARY TABLE "_INVOCA_STAGE"/)).toBeLessThan(first(/^BEGIN$/));
   const insert = recorder.queries.find((query) => query.sqlText.startsWith('INSERT INTO "_INVOCA_STAGE" VALUES (?, ?, ?)'));
@@ -74,16 +79,23 @@ test('password login, array binds for a small batch, the merge between BEGIN and
   expect(logger.lines.join('\n')).not.toContain(PASSWORD);
 });
 
-test('key-pair login sends a JWT the public key verifies; a large batch goes PUT, COPY, REMOVE', async () => {
+test.each([
+  ['an unencrypted key', undefined],
+  ['an encrypted key and its private_key_passphrase', 'key-pass-PHRASE-31'],
+])('key-pair login with %s sends a JWT the public key verifies; a missing schema is created; a large batch goes PUT, COPY, REMOVE', async (_name, passphrase) => {
   const stageDirectory = await tempDir();
   recorder = await startSnowflakeRecorder(stageDirectory);
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPath = join(await tempDir(), 'rsa_key.p8');
-  await writeFile(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  await writeFile(
+    keyPath,
+    passphrase ? privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : privateKey.export({ type: 'pkcs8', format: 'pem' }),
+  );
   const warehouse = await openSnowflake({
     account: 'acme',
     user: 'LOADER',
     private_key_path: keyPath,
+    private_key_passphrase: passphrase,
     database: 'ANALYTICS',
     schema: 'INVOCA',
     host: '127.0.0.1',
@@ -104,6 +116,7 @@ test('key-pair login sends a JWT the public key verifies; a large batch goes PUT
   expect(verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature ?? '', 'base64url'))).toBe(true);
 
   const sql = recorder.queries.map((query) => query.sqlText);
+  expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "ANALYTICS"."INVOCA"');
   const put = sql.findIndex((text) => text.startsWith('PUT '));
   const copy = sql.findIndex((text) => text.startsWith('COPY INTO "_INVOCA_STAGE"'));
   const remove = sql.findIndex((text) => text.startsWith('REMOVE '));
@@ -111,6 +124,7 @@ test('key-pair login sends a JWT the public key verifies; a large batch goes PUT
   expect(copy).toBeGreaterThan(put);
   expect(remove).toBeGreaterThan(copy);
   expect(sql[copy]).toContain('FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP)');
+  expect(sql[copy]).toContain('("TRANSACTION_ID", "_INVOCA_SEQUENCE", "_INVOCA_RAW")');
   expect(sql.some((text) => text.startsWith('INSERT INTO "_INVOCA_STAGE"'))).toBe(false);
   expect(await readdir(stageDirectory)).toEqual(['batch.json.gz']);
 });

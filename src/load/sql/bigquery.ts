@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { extractEach, qualifyFirstPerKey, stringLiteral, type ColumnKind, type Dialect } from './dialect.js';
+import { extractEach, fitName, hashOf, qualifyFirstPerKey, type ColumnKind, type Dialect } from './dialect.js';
 
 const TYPES: Readonly<Record<ColumnKind, string>> = {
   string: 'STRING',
@@ -10,41 +9,63 @@ const TYPES: Readonly<Record<ColumnKind, string>> = {
   json: 'JSON',
 };
 
+/** Column name prefixes BigQuery reserves (https://cloud.google.com/bigquery/docs/schemas#column_names), compared case-insensitively. */
+const RESERVED_PREFIXES = ['_TABLE_', '_FILE_', '_PARTITION', '_ROW_TIMESTAMP', '__ROOT__', '_COLIDENTIFIER'];
+const MAX_NAME = 300;
+
 /**
- * BigQuery column names allow letters, digits and underscores only, and must not start with a
- * digit. The rule: every other character becomes `_`, a leading digit gets a `_` before it; a
+ * BigQuery column names allow letters, digits and underscores only, must not start with a digit
+ * or a reserved prefix, and have at most 300 characters. The rule: every other character
+ * becomes `_`, a leading digit gets a `_` before it, a reserved prefix gets an `f` before it; a
  * name that had to change also ends in `_` and 6 hex digits of a hash of the original, so two
- * originals can never meet in one name (`Purchase Made` -> `Purchase_Made_6d1f0c`). Names that
- * are already valid are kept as they are. The original is always in `_invoca_raw`.
+ * originals can never meet in one name (`Purchase Made` -> `Purchase_Made_6d1f0c`,
+ * `_PARTITIONTIME_x` -> `f_PARTITIONTIME_x_<hash>`). Names that are already valid are kept as
+ * they are. The original is always in `_invoca_raw`.
  */
 export function bigqueryColumnName(field: string): string {
-  if (/^[A-Za-z_][A-Za-z0-9_]{0,299}$/.test(field)) return field;
-  const hash = createHash('sha1').update(field).digest('hex').slice(0, 6);
+  const reserved = (name: string): boolean => RESERVED_PREFIXES.some((prefix) => name.toUpperCase().startsWith(prefix));
+  if (/^[A-Za-z_][A-Za-z0-9_]{0,299}$/.test(field) && !reserved(field)) return field;
   const cleaned = field.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 280);
-  return `${/^[0-9]/.test(cleaned) ? '_' : ''}${cleaned}_${hash}`;
+  const prefix = /^[0-9]/.test(cleaned) ? '_' : reserved(cleaned) ? 'f' : '';
+  return fitName(`${prefix}${cleaned}_${hashOf(field, 6)}`, MAX_NAME, field);
 }
 
 function backtick(identifier: string): string {
   return `\`${identifier.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 }
 
-const extract: Dialect['extract'] = (raw, field, kind) => {
-  const path = stringLiteral(jsonPath(field));
-  if (kind === 'json') return `JSON_QUERY(${raw}, ${path})`;
-  return `SAFE_CAST(JSON_VALUE(${raw}, ${path}) AS ${TYPES[kind]})`;
-};
-
-/** A JSONPath to one key for JSON_VALUE / JSON_QUERY: `$."key"` with `"` and `\` escaped. */
-function jsonPath(field: string): string {
-  return `$."${field.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+/**
+ * A GoogleSQL string literal: a backslash escapes (`'it\'s'`); a doubled `''` is not an escape
+ * there. Control characters are written as `\xhh`, so a literal is always one line.
+ */
+export function bigqueryLiteral(text: string): string {
+  const escaped = text.replace(/[\\'\u0000-\u001f\u007f]/g, (character) =>
+    character === '\\' || character === "'" ? `\\${character}` : `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+  return `'${escaped}'`;
 }
+
+/**
+ * One key of a JSON object with the JSON subscript operator (`raw['key']`): the key is a plain
+ * string, so any character works and there is no JSONPath syntax to escape.
+ */
+const extract: Dialect['extract'] = (raw, field, kind) => {
+  const value = `${raw}[${bigqueryLiteral(field)}]`;
+  if (kind === 'json') return value;
+  return `SAFE_CAST(JSON_VALUE(${value}) AS ${TYPES[kind]})`;
+};
 
 export function bigqueryDialect(project: string, dataset: string): Dialect {
   return {
     name: 'bigquery',
     quote: backtick,
+    quoteStored: backtick,
+    storedName: (name) => name,
+    literal: bigqueryLiteral,
     table: (name) => `${backtick(project)}.${backtick(dataset)}.${backtick(name)}`,
     columnName: bigqueryColumnName,
+    nameKey: (name) => name.toLowerCase(),
+    maxNameLength: MAX_NAME,
     type: (kind) => TYPES[kind],
     tableOptions: (table, column) => {
       // calls: prune by call date, then find a call by its id within the partition.
@@ -65,3 +86,22 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     firstPerKey: qualifyFirstPerKey,
   };
 }
+
+/** A repeated step (re-rooting) is written out this many times in the script: chains up to 4 links per batch. */
+export const SCRIPT_REPEATS = 4;
+
+/**
+ * The batch as one BigQuery script: BEGIN TRANSACTION; the steps; COMMIT TRANSACTION. BigQuery
+ * has no interactive transactions: a multi-statement transaction must be one query.
+ */
+export function transactionScript(steps: readonly { sql: string; repeat?: boolean }[]): string {
+  const statements = steps.flatMap((step) => (step.repeat ? Array.from({ length: SCRIPT_REPEATS }, () => step.sql) : [step.sql]));
+  return ['BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n') + ';';
+}
+
+/** The stage's columns: the load job creates the table with this schema. */
+export const BIGQUERY_STAGE_FIELDS = [
+  { name: 'transaction_id', type: 'STRING' },
+  { name: '_invoca_sequence', type: 'INT64' },
+  { name: '_invoca_raw', type: 'STRING' },
+] as const;

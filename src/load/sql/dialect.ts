@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * What differs between the warehouses' SQL, and nothing else: quoting, names, types, JSON
  * extraction, string and time functions, and how a "first row per key" is written (QUALIFY or a
@@ -27,12 +29,29 @@ export interface Extraction {
 
 export interface Dialect {
   readonly name: DialectName;
-  /** A quoted identifier. */
+  /**
+   * A name the loader creates or refers to by its own spelling, quoted. On Snowflake a simple
+   * name is written as unquoted SQL resolves it (upper case), so `root_transaction_id` in a dbt
+   * model finds the column; elsewhere the name as given.
+   */
   quote(identifier: string): string;
+  /** A name exactly as the warehouse stores it (read from its catalog), quoted. */
+  quoteStored(identifier: string): string;
+  /** The name the warehouse stores for one the loader writes with `quote`. */
+  storedName(identifier: string): string;
+  /** A string literal holding `text` exactly, in the engine's escaping rules. */
+  literal(text: string): string;
   /** A table of the configured schema or dataset, qualified and quoted. */
   table(name: string): string;
-  /** The warehouse column name for a record field (see docs: column names). */
+  /**
+   * The warehouse column name for a record field, before collisions are resolved (see
+   * columns.ts): the engine's character rules and length limit applied.
+   */
   columnName(field: string): string;
+  /** Two column names with the same key are the same column to the engine (case-insensitive engines fold case). */
+  nameKey(name: string): string;
+  /** The longest column name the engine accepts, in characters (PostgreSQL: bytes, handled by its columnName). */
+  readonly maxNameLength: number;
   type(kind: ColumnKind): string;
   /** Clauses after a CREATE TABLE's column list (BigQuery partitioning and clustering), given the column names. */
   tableOptions?(table: 'transactions' | 'current' | 'calls', column: (field: string) => string): string;
@@ -68,9 +87,21 @@ export function doubleQuote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
 }
 
-/** A SQL string literal: `'` is doubled. Used only for names the generator derives, never for values. */
+/** A standard SQL string literal (DuckDB, PostgreSQL): `'` is doubled; a backslash is itself. */
 export function stringLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** `name` if it fits `max` characters, else cut and ended with `_` and 8 hex digits of a hash of the whole. */
+export function fitName(name: string, max: number, whole: string = name): string {
+  const characters = [...name];
+  if (characters.length <= max) return name;
+  return `${characters.slice(0, max - 9).join('')}_${hashOf(whole, 8)}`;
+}
+
+/** A short, stable hash of a field name: what tells apart names that had to change. */
+export function hashOf(text: string, length: number): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, length);
 }
 
 export function qualifyFirstPerKey(query: FirstPerKey): string {

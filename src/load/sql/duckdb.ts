@@ -46,13 +46,33 @@ function duckdbExtractAll(raw: string, fields: readonly { field: string; kind: C
   };
 }
 
+/** The stage: a temporary table of this connection, filled with the appender. */
+export const DUCKDB_STAGE = '_invoca_stage';
+export const DUCKDB_TRANSACTION = { begin: 'BEGIN TRANSACTION', commit: 'COMMIT', rollback: 'ROLLBACK' } as const;
+
+/** Run once when the file is opened. */
+export function duckdbOpenStatements(schema: string): string[] {
+  return [`CREATE SCHEMA IF NOT EXISTS ${doubleQuote(schema)}`];
+}
+
+/** Before the appender fills the stage: the stage of a failed batch goes, a new one is created. */
+export function duckdbStageStatements(createStage: string): string[] {
+  return [`DROP TABLE IF EXISTS temp.main.${doubleQuote(DUCKDB_STAGE)}`, createStage];
+}
+
 /** DuckDB: column names as the API spells them; timestamps are UTC `TIMESTAMP`. */
 export function duckdbDialect(schema: string): Dialect {
   return {
     name: 'duckdb',
     quote: doubleQuote,
+    quoteStored: doubleQuote,
+    storedName: (name) => name,
+    literal: stringLiteral,
     table: (name) => `${doubleQuote(schema)}.${doubleQuote(name)}`,
     columnName: (field) => field,
+    // DuckDB matches names case-insensitively: `Email` and `email` are one column.
+    nameKey: (name) => name.toLowerCase(),
+    maxNameLength: Number.POSITIVE_INFINITY,
     type: (kind) => TYPES[kind],
     rawType: 'JSON',
     parseRaw: (text) => `CAST(${text} AS JSON)`,

@@ -33,8 +33,14 @@ export function postgresDialect(schema: string): Dialect {
   return {
     name: 'postgres',
     quote: doubleQuote,
+    quoteStored: doubleQuote,
+    storedName: (name) => name,
+    literal: stringLiteral,
     table: (name) => `${doubleQuote(schema)}.${doubleQuote(name)}`,
     columnName: postgresName,
+    // Quoted names are case-sensitive in PostgreSQL.
+    nameKey: (name) => name,
+    maxNameLength: 63,
     type: (kind) => TYPES[kind],
     rawType: 'JSONB',
     parseRaw: (text) => `CAST(${text} AS JSONB)`,

@@ -1,4 +1,4 @@
-import { doubleQuote, extractEach, qualifyFirstPerKey, stringLiteral, type ColumnKind, type Dialect } from './dialect.js';
+import { doubleQuote, extractEach, fitName, qualifyFirstPerKey, type ColumnKind, type Dialect } from './dialect.js';
 
 const TYPES: Readonly<Record<ColumnKind, string>> = {
   string: 'VARCHAR',
@@ -9,24 +9,91 @@ const TYPES: Readonly<Record<ColumnKind, string>> = {
   json: 'VARIANT',
 };
 
+const MAX_NAME = 255;
+/** A name unquoted SQL can write: Snowflake stores it in upper case. */
+const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/**
+ * A Snowflake string literal: a backslash is an escape character there (`'back\slash'` reads
+ * `backslash`), so it is doubled, and so is `'`.
+ */
+export function snowflakeLiteral(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/**
+ * A name as unquoted SQL resolves it: a simple name in upper case (`analytics` -> "ANALYTICS",
+ * `root_transaction_id` -> "ROOT_TRANSACTION_ID"), any other name quoted as written.
+ * https://docs.snowflake.com/en/sql-reference/identifiers-syntax
+ */
+export function snowflakeName(name: string): string {
+  return doubleQuote(storedName(name));
+}
+
+/** The name Snowflake stores for `name` written unquoted where it can be: a simple name in upper case. */
+export function storedName(name: string): string {
+  return SIMPLE_NAME.test(name) ? name.toUpperCase() : name;
+}
+
+/**
+ * The session settings the generated SQL relies on, set on every connection so that an
+ * account's or user's defaults cannot change a result: UTC (TIMESTAMP_NTZ columns hold UTC),
+ * ISO timestamps read with AUTO, and quoted names matched by case.
+ */
+export function sessionSetup(): string[] {
+  return [
+    "ALTER SESSION SET TIMEZONE = 'UTC', TIMESTAMP_INPUT_FORMAT = 'AUTO', TIMESTAMP_TYPE_MAPPING = 'TIMESTAMP_NTZ', " +
+      'QUOTED_IDENTIFIERS_IGNORE_CASE = FALSE',
+  ];
+}
+
+/** The stage: a temporary table of this session, filled with binds or PUT + COPY. */
+export const SNOWFLAKE_STAGE = '_INVOCA_STAGE';
+export const SNOWFLAKE_TRANSACTION = { begin: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' } as const;
+
+/** Before the stage is filled: the stage of a failed batch goes, a new one is created. */
+export function snowflakeStageStatements(createStage: string): string[] {
+  return [`DROP TABLE IF EXISTS ${snowflakeName(SNOWFLAKE_STAGE)}`, createStage];
+}
+
+/** A batch of up to BIND_ROWS_LIMIT rows into the stage: array binds, one row of values per record. */
+export function snowflakeStageInsert(): string {
+  return `INSERT INTO ${snowflakeName(SNOWFLAKE_STAGE)} VALUES (?, ?, ?)`;
+}
+
+/** Counts the schemas of that (stored) name in the database; bind the name. */
+export function schemaExists(database: string): string {
+  return `SELECT COUNT(*) AS "N" FROM ${snowflakeName(database)}.INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ?`;
+}
+
+export function createSchema(database: string, schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${snowflakeName(database)}.${snowflakeName(schema)}`;
+}
+
 const extract: Dialect['extract'] = (raw, field, kind) => {
   // Bracket notation takes the key as a string literal: any key works, with no path syntax to
   // escape, and `::VARCHAR` of a JSON string is its text (GET(...)::VARCHAR keeps the quotes on fakesnow).
-  const value = `${raw}[${stringLiteral(field)}]`;
+  const value = `${raw}[${snowflakeLiteral(field)}]`;
   if (kind === 'json') return value;
   return `TRY_CAST(${value}::VARCHAR AS ${TYPES[kind]})`;
 };
 
 /**
  * Snowflake: names are upper-cased (so `select transaction_id from calls` works unquoted) and
- * always quoted (so `Purchase Made` becomes "PURCHASE MADE"). Timestamps are UTC TIMESTAMP_NTZ.
+ * always quoted (so `Purchase Made` becomes "PURCHASE MADE"); the loader's own names and the
+ * configured database and schema too, when they are simple names. Timestamps are UTC TIMESTAMP_NTZ.
  */
 export function snowflakeDialect(database: string, schema: string): Dialect {
   return {
     name: 'snowflake',
-    quote: doubleQuote,
-    table: (name) => `${doubleQuote(database)}.${doubleQuote(schema)}.${doubleQuote(name.toUpperCase())}`,
-    columnName: (field) => field.toUpperCase(),
+    quote: snowflakeName,
+    quoteStored: doubleQuote,
+    storedName,
+    literal: snowflakeLiteral,
+    table: (name) => `${snowflakeName(database)}.${snowflakeName(schema)}.${doubleQuote(name.toUpperCase())}`,
+    columnName: (field) => fitName(field.toUpperCase(), MAX_NAME),
+    nameKey: (name) => name,
+    maxNameLength: MAX_NAME,
     type: (kind) => TYPES[kind],
     rawType: 'VARIANT',
     parseRaw: (text) => `PARSE_JSON(${text})`,
