@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the external tools the test suites run against, idempotently: the Go-built BigQuery
-# emulator in .tools/bin and the Python tools in their venvs. `npm test` runs it first, so a
+# emulator and GoogleSQL checker in .tools/bin and the Python tools in their venvs. `npm test` runs it first, so a
 # fresh clone runs every suite; when everything is in place it takes about a second.
 #
 # Each tool records what it was built from (a hash of its pins and of the toolchain) in a stamp
@@ -45,6 +45,7 @@ venv() { # <venv dir> <requirements file>
 }
 
 go_tool bigquery-emulator bigquery-emulator github.com/goccy/bigquery-emulator/cmd/bigquery-emulator
+go_tool googlesql-check googlesql-check .   # GoogleSQL's parser and analyzer over our BigQuery SQL
 venv .venv test/requirements.txt                                        # fakesnow, sqlglot, airbyte-protocol-models, hadolint
 venv .venv-target-jsonl test/ecosystem/requirements-target-jsonl.txt    # a real Singer target
 venv .venv-target-duckdb test/ecosystem/requirements-target-duckdb.txt  # a real SQL Singer target

@@ -134,6 +134,9 @@ func newChecker(tables []table) (*checker, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := parser.SetLanguageOptions(language); err != nil {
+		return nil, err
+	}
 	return &checker{catalog: catalog, analyzer: analyzer, parser: parser, types: types}, nil
 }
 

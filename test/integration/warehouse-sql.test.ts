@@ -1,0 +1,206 @@
+/**
+ * What the emulators cannot show: every statement target-invoca sends to BigQuery and Snowflake,
+ * for a catalog of hostile custom-field names, checked by the warehouses' own front ends offline
+ * (Google's GoogleSQL parser and analyzer, tools/googlesql-check; sqlglot in each dialect), each
+ * warehouse's name rules, and the same names loaded for real (DuckDB, PGlite) with every value
+ * found in its column. `target-invoca sql` is what is checked; on DuckDB it is compared with
+ * DuckDB's own log of what the loader ran.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+import { parseLoaderConfig, type LoaderConfig } from '../../src/config/loader-config.js';
+import { dataColumns } from '../../src/load/columns.js';
+import { describeSql, type SqlDescription } from '../../src/load/describe.js';
+import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
+import { Loader } from '../../src/load/loader.js';
+import { bigqueryDialect } from '../../src/load/sql/bigquery.js';
+import { duckdbDialect } from '../../src/load/sql/duckdb.js';
+import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
+import type { Warehouse } from '../../src/load/warehouse.js';
+import { createMemoryLogger } from '../../src/log.js';
+import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { staged, type TestRecord } from '../helpers/merge-oracle.js';
+import { openPglite } from '../helpers/pglite-warehouse.js';
+import { tempDir } from '../helpers/tap.js';
+import { requireTools, runProcess } from '../helpers/tools.js';
+
+const GOOGLESQL_CHECK = '.tools/bin/googlesql-check';
+const PYTHON = '.venv/bin/python';
+requireTools([GOOGLESQL_CHECK, PYTHON], 'the warehouse SQL checks');
+
+/** Custom-field names as Invoca customers type them: any character, any case, any length. */
+export const HOSTILE_FIELDS = [
+  "Customer's Name",
+  'Quote "Q"',
+  'back\\slash',
+  'Email',
+  'email',
+  'EMAIL',
+  '_PARTITIONTIME_x',
+  '_table_suffix_y',
+  '1st call',
+  'Ünïcode Feld',
+  'select',
+  'utm.source',
+  'Semi;colon -- x',
+  'a\ttab',
+  'new\nline',
+  'back`tick',
+  '$dollar',
+  'it\'\'s "both"',
+  '📞 emoji',
+  '_INVOCA_RAW',
+  'ROOT_TRANSACTION_ID',
+  'Transaction_Id',
+  `long ${'x'.repeat(315)}`,
+  `long ${'x'.repeat(314)}y`,
+];
+const schema = new StreamSchema(HOSTILE_FIELDS).toJSON();
+
+const CONFIGS: Record<LoaderConfig['engine'], LoaderConfig> = {
+  duckdb: parseLoaderConfig({ engine: 'duckdb', duckdb: { path: 'x.duckdb' } }).config,
+  bigquery: parseLoaderConfig({ engine: 'bigquery', bigquery: { project_id: 'my-project', dataset: 'invoca' } }).config,
+  snowflake: parseLoaderConfig({ engine: 'snowflake', snowflake: { account: 'a', user: 'u', password: 'p', database: 'analytics', schema: 'raw' } }).config,
+};
+const described = (engine: LoaderConfig['engine']): SqlDescription => describeSql(CONFIGS[engine], schema);
+
+async function runChecker(command: string, args: string[], description: SqlDescription): Promise<{ code: number | null; report: { statements: number; errors: unknown[] } }> {
+  const result = await runProcess(command, args, { input: JSON.stringify(description) });
+  if (!result.stdout.trim()) throw new Error(`${command} printed nothing: ${result.stderr}`);
+  return { code: result.code, report: JSON.parse(result.stdout) as { statements: number; errors: unknown[] } };
+}
+
+describe.each(['duckdb', 'bigquery', 'snowflake'] as const)('%s names', (engine) => {
+  test('one column per field: no two names of a table meet in the engine, each within its length limit', () => {
+    const description = described(engine);
+    const fold = engine === 'snowflake' ? (name: string) => name : (name: string) => name.toLowerCase();
+    for (const table of description.tables) {
+      const keys = table.columns.map((column) => fold(column.name));
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+    const transactions = description.tables[0];
+    // Every hostile field has its own column (and the merge fields theirs).
+    expect(transactions?.columns.length).toBeGreaterThanOrEqual(HOSTILE_FIELDS.length + 7);
+    const limit = { duckdb: Infinity, bigquery: 300, snowflake: 255 }[engine];
+    for (const column of transactions?.columns ?? []) expect([...column.name].length).toBeLessThanOrEqual(limit);
+  });
+
+  test('names are stable: the same schema, in another order or after a first run, keeps every column', () => {
+    const dialect = { duckdb: duckdbDialect('main'), bigquery: bigqueryDialect('p', 'd'), snowflake: snowflakeDialect('db', 's') }[engine];
+    const first = dataColumns(schema, dialect);
+    const reversed = new StreamSchema([...HOSTILE_FIELDS].reverse()).toJSON();
+    const again = dataColumns(reversed, dialect, first.map((column) => dialect.storedName(column.column)));
+    const byField = (columns: typeof first) => Object.fromEntries(columns.map((column) => [column.field, column.column]));
+    expect(byField(again)).toEqual(byField(first));
+  });
+});
+
+test('BigQuery names: letters, digits and _, no reserved prefix, at most 300 characters', () => {
+  for (const table of described('bigquery').tables) {
+    for (const { name } of table.columns) {
+      expect(name).toMatch(/^[A-Za-z_][A-Za-z0-9_]{0,299}$/);
+      expect(name.toUpperCase()).not.toMatch(/^(_TABLE_|_FILE_|_PARTITION|_ROW_TIMESTAMP|__ROOT__|_COLIDENTIFIER)/);
+    }
+  }
+});
+
+test('Snowflake: every column the dbt models and the README name unquoted exists under its upper-case name', async () => {
+  const sources = await readFile('dbt/models/sources.yml', 'utf8');
+  const dbtColumns = [...sources.matchAll(/^ {10,}- name: (\w+)/gm)].map((match) => match[1] ?? '');
+  const readme = await readFile('README.md', 'utf8');
+  const readmeColumns = ['transaction_id', 'corrects_transaction_id', 'corrected_at', 'advertiser_payin_localized', '_invoca_version', '_invoca_sequence', 'complete_call_id', 'call_leg_count', 'root_transaction_id'];
+  for (const column of readmeColumns) expect(readme).toContain(column);
+  expect(dbtColumns.length).toBeGreaterThan(3);
+  const byTable = new Map(described('snowflake').tables.map((table) => [table.name, new Set(table.columns.map((column) => column.name))]));
+  for (const table of ['TRANSACTIONS', 'TRANSACTIONS_CURRENT', 'CALLS']) {
+    for (const column of [...dbtColumns, ...readmeColumns]) {
+      if (column === 'call_leg_count' && table !== 'CALLS') continue;
+      expect([table, column, byTable.get(table)?.has(column.toUpperCase())]).toEqual([table, column, true]);
+    }
+  }
+  // The configured database and schema as unquoted SQL resolves them.
+  expect(described('snowflake').tables[0]?.path).toEqual(['ANALYTICS', 'RAW', 'TRANSACTIONS']);
+});
+
+describe('GoogleSQL (Google\'s own parser and analyzer) on every BigQuery statement', () => {
+  test('the set-up DDL and the batch script for the hostile catalog parse and analyze', async () => {
+    const { code, report } = await runChecker(GOOGLESQL_CHECK, [], described('bigquery'));
+    expect(report.errors).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.statements).toBeGreaterThanOrEqual(3 + 8);
+  }, 120_000);
+
+  test('the checker fails a statement BigQuery rejects: a JSON path with a doubled quote, an unknown column', async () => {
+    const table = { name: 't', path: ['p', 'd', 't'], columns: [{ name: 'raw', type: 'JSON' }] };
+    const rejected: SqlDescription = {
+      engine: 'bigquery',
+      tables: [table],
+      setup: [],
+      batch: ["SELECT JSON_VALUE(raw, '$.\"Customer''s Name\"') FROM `p`.`d`.`t`", 'SELECT nope FROM `p`.`d`.`t`'],
+    };
+    const { code, report } = await runChecker(GOOGLESQL_CHECK, [], rejected);
+    expect(code).toBe(1);
+    expect(report.errors).toHaveLength(2);
+  }, 120_000);
+});
+
+describe.each(['bigquery', 'snowflake'] as const)('sqlglot (%s dialect) on every statement', (engine) => {
+  test('every statement for the hostile catalog parses and is understood', async () => {
+    const { code, report } = await runChecker(PYTHON, ['test/sql/sqlglot_check.py'], described(engine));
+    expect(report.errors).toEqual([]);
+    expect(code).toBe(0);
+  }, 60_000);
+});
+
+describe.each([
+  ['duckdb', (dir: string) => openDuckDb({ path: join(dir, 'hostile.duckdb'), schema: 'main' })],
+  ['postgres', () => openPglite()],
+] as const)('the hostile names loaded for real on %s', (_engine, open) => {
+  test('every value is found in its own column, in all three tables', async () => {
+    const warehouse: Warehouse = await open(await tempDir());
+    try {
+      const loader = new Loader(warehouse, createMemoryLogger());
+      const record: TestRecord = {
+        transaction_id: 'T1',
+        transaction_type: 'Call',
+        complete_call_id: 'C1',
+        start_time_utc: 1_767_254_400_000,
+        start_time: '2026-01-01T08:00:00.000Z',
+        _invoca_sequence: 1,
+        ...Object.fromEntries(HOSTILE_FIELDS.map((field, index) => [field, `value ${index} of ${field}`])),
+      };
+      await loader.loadBatch(schema, staged([record]));
+      const { columns } = loader.plan(schema);
+      const q = warehouse.dialect.quote;
+      for (const table of ['transactions', 'transactions_current', 'calls']) {
+        const [row] = await warehouse.query(`SELECT ${columns.map((column) => q(column.column)).join(', ')} FROM ${warehouse.dialect.table(table)}`);
+        HOSTILE_FIELDS.forEach((field, index) => {
+          const column = columns.find((item) => item.field === field)?.column ?? '';
+          expect([table, field, row?.[column]]).toEqual([table, field, `value ${index} of ${field}`]);
+        });
+        expect(row?.[columns.find((item) => item.field === 'transaction_id')?.column ?? '']).toBe('T1');
+      }
+    } finally {
+      await warehouse.close();
+    }
+  }, 60_000);
+});
+
+test('target-invoca sql is what the loader runs: DuckDB\'s own query log of a first batch', async () => {
+  const warehouse = await openDuckDb({ path: join(await tempDir(), 'log.duckdb'), schema: 'main' });
+  try {
+    await warehouse.execute("CALL enable_logging('QueryLog')");
+    const record: TestRecord = { transaction_id: 'T1', transaction_type: 'Call', complete_call_id: 'C1', _invoca_sequence: 1 };
+    await new Loader(warehouse, createMemoryLogger()).loadBatch(schema, staged([record]));
+    const logged = (await warehouse.query("SELECT message FROM duckdb_logs WHERE type = 'QueryLog' ORDER BY timestamp")).map((row) => String(row['message']));
+    const description = describeSql(CONFIGS.duckdb, schema);
+    // The file was opened (CREATE SCHEMA) before logging began; the reads of the catalog are not
+    // listed, nor the appender's rows (DuckDB logs them as an INSERT of its own).
+    const expected = [...description.setup.slice(1), ...description.batch];
+    const ran = logged.filter((sql) => !/information_schema|duckdb_logs|enable_logging|__duckdb_internal_appended_data/i.test(sql));
+    expect(ran).toEqual(expected);
+  } finally {
+    await warehouse.close();
+  }
+});
