@@ -50,9 +50,13 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
   let stageCount = 0;
   let stageTable = '';
 
+  // Jobs run where the dataset is: the configured location, else the dataset's own (a dataset in
+  // the EU cannot be queried from the default US), else BigQuery's default for a new dataset.
+  let location = settings.location;
+
   const run = async (sql: string): Promise<number> => {
     try {
-      const [job] = await client.createQueryJob({ query: sql, ...(settings.location ? { location: settings.location } : {}) });
+      const [job] = await client.createQueryJob({ query: sql, ...(location ? { location } : {}) });
       await job.getQueryResults();
       const affected = job.metadata?.statistics?.query?.numDmlAffectedRows;
       return affected === undefined ? 0 : Number(affected);
@@ -62,8 +66,23 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
     }
   };
 
+  // A script's rows are those of its last statement.
+  const query = async (sql: string): Promise<Record<string, unknown>[]> => {
+    try {
+      const [rows] = await client.query({ query: sql, ...(location ? { location } : {}) });
+      return rows as Record<string, unknown>[];
+    } catch (error) {
+      throw new WarehouseError(`BigQuery failed: ${message(error)}`, { cause: error });
+    }
+  };
+
   try {
-    await dataset.get({ autoCreate: true });
+    const [existing] = await dataset.get({ autoCreate: true, ...(location ? { location } : {}) });
+    const found = (existing.metadata as { location?: unknown } | undefined)?.location;
+    if (!location && typeof found === 'string' && found !== '') {
+      location = found;
+      behaviour.logger?.info(`BigQuery dataset ${settings.project_id}.${settings.dataset} is in ${found}: its jobs run there`);
+    }
   } catch (error) {
     throw new WarehouseError(`cannot open BigQuery dataset ${settings.project_id}.${settings.dataset}: ${message(error)}`, { cause: error });
   }
@@ -119,14 +138,8 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
       // A script reports no per-statement counts; the loader logs them as unknown.
       return [];
     },
-    async query(sql) {
-      try {
-        const [rows] = await client.query({ query: sql, ...(settings.location ? { location: settings.location } : {}) });
-        return rows as Record<string, unknown>[];
-      } catch (error) {
-        throw new WarehouseError(`BigQuery failed: ${message(error)}`, { cause: error });
-      }
-    },
+    runScript: (statements) => query(`${statements.join(';\n')};`),
+    query,
     async close() {
       // The client holds no connection to close.
     },

@@ -8,7 +8,7 @@
 import type { LoaderConfig } from '../config/loader-config.js';
 import type { JsonSchema } from '../config/validate.js';
 import { dataColumns } from './columns.js';
-import { batchSteps, createStage, createTable, dropStage, systemColumns, TABLES, type MergePlan, type OutputTable } from './plan.js';
+import { batchSteps, createLockTable, createStage, createTable, dropStage, LOCK_TABLE, systemColumns, TABLES, type MergePlan, type OutputTable } from './plan.js';
 import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql/bigquery.js';
 import type { Dialect } from './sql/dialect.js';
 import { DUCKDB_STAGE, DUCKDB_TRANSACTION, duckdbDialect, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
@@ -53,7 +53,7 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
       const plan = planOf(dialect, schema, dialect.quote(DUCKDB_STAGE));
       return {
         engine: 'duckdb',
-        tables: [...outputTables(plan, [settings.schema]), stageTable(dialect, ['temp', DUCKDB_STAGE])],
+        tables: [...outputTables(plan, [settings.schema]), lockTable(dialect, [settings.schema]), stageTable(dialect, ['temp', DUCKDB_STAGE])],
         setup: [...duckdbOpenStatements(settings.schema), ...createTables(plan)],
         batch: [
           ...duckdbStageStatements(createStage(plan, true)),
@@ -73,6 +73,7 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
         engine: 'bigquery',
         tables: [
           ...outputTables(plan, [project, dataset]),
+          lockTable(dialect, [project, dataset]),
           { name: BIGQUERY_STAGE_EXAMPLE, path: [project, dataset, BIGQUERY_STAGE_EXAMPLE], columns: BIGQUERY_STAGE_FIELDS.map((field) => ({ ...field })) },
         ],
         // The dataset is looked up (and created when missing) through the API, not SQL.
@@ -89,7 +90,7 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
       const path = [storedName(database), storedName(schemaName)];
       return {
         engine: 'snowflake',
-        tables: [...outputTables(plan, path), stageTable(dialect, [...path, SNOWFLAKE_STAGE])],
+        tables: [...outputTables(plan, path), lockTable(dialect, path), stageTable(dialect, [...path, SNOWFLAKE_STAGE])],
         // CREATE SCHEMA runs only when the SELECT finds no such schema.
         setup: [...sessionSetup(), schemaExists(database), createSchema(database, schemaName), ...createTables(plan)],
         batch: [
@@ -123,12 +124,22 @@ function planOf(dialect: Dialect, schema: JsonSchema, stage: string): MergePlan 
 const OUTPUT_TABLES = Object.keys(TABLES) as OutputTable[];
 
 function createTables(plan: MergePlan): string[] {
-  return OUTPUT_TABLES.map((table) => createTable(plan, table));
+  return [...createLockTable(plan.dialect), ...OUTPUT_TABLES.map((table) => createTable(plan, table))];
 }
 
-function outputTables(plan: MergePlan, prefix: string[]): DescribedTable[] {
+function lockTable(dialect: Dialect, prefix: string[]): DescribedTable {
+  const name = dialect.storedName(dialect.name === 'snowflake' ? LOCK_TABLE.toUpperCase() : LOCK_TABLE);
+  const columns = [
+    { name: dialect.storedName('holder'), type: dialect.type('string') },
+    { name: dialect.storedName('locked_at'), type: dialect.type('timestamp') },
+  ];
+  return { name, path: [...prefix, name], columns };
+}
+
+/** The output tables of a plan as the warehouse stores them, under `prefix` (schema, or project and dataset, ...). */
+export function outputTables(plan: MergePlan, prefix: string[], tables: readonly OutputTable[] = OUTPUT_TABLES): DescribedTable[] {
   const { dialect } = plan;
-  return OUTPUT_TABLES.map((table) => {
+  return tables.map((table) => {
     const name = dialect.name === 'snowflake' ? TABLES[table].toUpperCase() : TABLES[table];
     const columns = [
       ...plan.columns.map((column) => ({ name: dialect.storedName(column.column), type: dialect.type(column.kind) })),

@@ -10,17 +10,20 @@ import { dataColumns } from './columns.js';
 import {
   addMissingColumns,
   batchSteps,
+  createLockTable,
   createTable,
   deleteEmptyCalls,
   deleteStaleLineages,
   dropStage,
   mergeCalls,
   mergeCurrent,
+  takeLock,
   TABLES,
   type MergePlan,
   type OutputTable,
 } from './plan.js';
 import { createFirsts, createMergeState, createNewRows, createSourceTransactions, mapSourceColumns, MERGE_STATE_TABLE, readWatermark, sequenceColumn, writeWatermark, type SourcePlan } from './merge-source.js';
+import { transactionScript } from './sql/bigquery.js';
 import type { StagedRow, Warehouse } from './warehouse.js';
 
 export interface BatchResult {
@@ -38,6 +41,7 @@ export class Loader {
   readonly #logger: Logger;
   /** Columns known to exist, per table: DDL is checked only when the schema brings new ones. */
   readonly #known = new Map<OutputTable, Set<string>>();
+  #lockReady = false;
 
   constructor(warehouse: Warehouse, logger: Logger) {
     this.#warehouse = warehouse;
@@ -85,7 +89,7 @@ export class Loader {
     const warehouse = this.#warehouse;
     try {
       await warehouse.stage(plan, rows);
-      const [inserted, rerooted] = await warehouse.runInTransaction(batchSteps(plan));
+      const [, inserted, rerooted] = await warehouse.runInTransaction(batchSteps(plan));
       return { staged: rows.length, inserted, rerooted };
     } finally {
       await warehouse.execute(dropStage(plan)).catch(() => 0);
@@ -116,29 +120,42 @@ export class Loader {
     } catch (error) {
       throw new ConfigError(`config field 'source_table': ${error instanceof Error ? error.message : String(error)}`);
     }
-    const plan: MergePlan = { dialect, columns, stage: warehouse.stageName(), transactions: dialect.quote('_invoca_source_transactions') };
+    // BigQuery keeps temporary tables only inside one script: there the merge runs as one.
+    const scripted = warehouse.runScript !== undefined;
+    const plan: MergePlan = {
+      dialect,
+      columns,
+      stage: scripted ? dialect.quote('_invoca_new_rows') : warehouse.stageName(),
+      transactions: dialect.quote('_invoca_source_transactions'),
+    };
     const source: SourcePlan = { plan, firsts: dialect.quote('_invoca_source_firsts'), columns, sequence, source: sourceSchema ? `${dialect.quote(sourceSchema)}.${dialect.quote(sourceName)}` : dialect.table(sourceName) };
     await this.ensureTables(plan, ['current', 'calls']);
     await warehouse.execute(createMergeState(dialect));
     const [state] = await warehouse.query(readWatermark(dialect, sourceTable));
     const watermark = state?.['watermark'] === null || state?.['watermark'] === undefined ? -1 : Number(state['watermark']);
+    const prepare = [createNewRows(source, watermark), createFirsts(source), createSourceTransactions(source)];
+    const steps = [
+      { sql: takeLock(dialect) },
+      { sql: deleteStaleLineages(plan) },
+      { sql: mergeCurrent(plan) },
+      { sql: mergeCalls(plan) },
+      { sql: deleteEmptyCalls(plan) },
+      ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql })),
+    ];
+    const countNew = `SELECT COUNT(*) AS ${dialect.quote('n')} FROM ${plan.stage}`;
+    if (warehouse.runScript) {
+      const [count] = await warehouse.runScript([...prepare, transactionScript(steps).replace(/;$/, ''), countNew]);
+      return { newTransactions: Number(count?.['n'] ?? 0) };
+    }
     const temporary = [source.firsts, plan.transactions ?? '', plan.stage];
     const dropAll = async (): Promise<void> => {
       for (const table of temporary) await warehouse.execute(`DROP TABLE IF EXISTS ${table}`).catch(() => 0);
     };
     await dropAll();
     try {
-      await warehouse.execute(createNewRows(source, watermark));
-      await warehouse.execute(createFirsts(source));
-      await warehouse.execute(createSourceTransactions(source));
-      const [count] = await warehouse.query(`SELECT COUNT(*) AS ${dialect.quote('n')} FROM ${plan.stage}`);
-      await warehouse.runInTransaction([
-        { sql: deleteStaleLineages(plan) },
-        { sql: mergeCurrent(plan) },
-        { sql: mergeCalls(plan) },
-        { sql: deleteEmptyCalls(plan) },
-        ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql })),
-      ]);
+      for (const statement of prepare) await warehouse.execute(statement);
+      const [count] = await warehouse.query(countNew);
+      await warehouse.runInTransaction(steps);
       return { newTransactions: Number(count?.['n'] ?? 0) };
     } finally {
       await dropAll();
@@ -147,6 +164,10 @@ export class Loader {
 
   /** Creates the output tables, or adds the plan's new columns to them (DDL, outside any transaction). */
   async ensureTables(plan: MergePlan, tables: readonly OutputTable[] = Object.keys(TABLES) as OutputTable[]): Promise<void> {
+    if (!this.#lockReady) {
+      for (const statement of createLockTable(plan.dialect)) await this.#warehouse.execute(statement);
+      this.#lockReady = true;
+    }
     for (const table of tables) {
       const known = this.#known.get(table);
       if (known && plan.columns.every((column) => known.has(column.column))) continue;

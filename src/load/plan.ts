@@ -317,9 +317,34 @@ export function deleteEmptyCalls(plan: MergePlan): string {
   );
 }
 
-/** One batch's merge, in the order it runs (steps 1-6 above), in one transaction. */
+/**
+ * Two loaders on the same tables (two schedules overlapping) must not both insert a transaction.
+ * Each batch's transaction starts by updating the one row of this table: a second transaction's
+ * UPDATE waits for the first to commit (Snowflake, PostgreSQL) or conflicts and is run again
+ * (BigQuery), so its insert then sees the rows the first committed. DuckDB allows one writer
+ * process per file anyway.
+ */
+export const LOCK_TABLE = '_invoca_lock';
+
+export function createLockTable(dialect: Dialect): string[] {
+  const lock = dialect.table(LOCK_TABLE);
+  const q = dialect.quote;
+  return [
+    `CREATE TABLE IF NOT EXISTS ${lock} (${q('holder')} ${dialect.type('string')}, ${q('locked_at')} ${dialect.type('timestamp')})`,
+    `INSERT INTO ${lock} (${q('holder')}, ${q('locked_at')}) SELECT ${dialect.literal('target-invoca')}, ${dialect.now} ` +
+      `FROM (SELECT 1 AS ${q('one')}) AS o WHERE NOT EXISTS (SELECT 1 FROM ${lock} AS l)`,
+  ];
+}
+
+/** The first statement of every merge transaction: see LOCK_TABLE. */
+export function takeLock(dialect: Dialect): string {
+  return `UPDATE ${dialect.table(LOCK_TABLE)} SET ${dialect.quote('locked_at')} = ${dialect.now} WHERE TRUE`;
+}
+
+/** One batch's merge, in the order it runs (the lock, then steps 1-6 above), in one transaction. */
 export function batchSteps(plan: MergePlan): { sql: string; repeat?: boolean }[] {
   return [
+    { sql: takeLock(plan.dialect) },
     { sql: insertNewTransactions(plan) },
     { sql: rerootCorrections(plan), repeat: true },
     { sql: deleteStaleLineages(plan) },

@@ -94,6 +94,11 @@ export interface Warehouse {
    * changed; a step marked `repeat` runs until it changes no row (at most MAX_REPEATS times).
    */
   runInTransaction(steps: readonly MergeStep[]): Promise<number[]>;
+  /**
+   * Engines whose temporary tables live only inside one script (BigQuery) run work that needs
+   * them as one script of these statements, and return the rows of the last one.
+   */
+  runScript?(statements: readonly string[]): Promise<Record<string, unknown>[]>;
   /** Rows of a query, as objects keyed by column name (for summaries and tests). */
   query(sql: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;

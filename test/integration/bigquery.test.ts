@@ -27,6 +27,7 @@ import { recordMaker } from '../helpers/records.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { simulatedFeed } from '../helpers/tap.js';
 import { requireTools } from '../helpers/tools.js';
+import { BigQuery } from '@google-cloud/bigquery';
 
 requireTools([EMULATOR_BIN], 'the BigQuery emulator tests');
 
@@ -98,6 +99,15 @@ describe('on goccy/bigquery-emulator', () => {
     );
     expect(odd).toEqual([{ u: 'ünï 🦷' }]);
   }, 120_000);
+
+  test('without a location setting, jobs run in the location of the existing dataset', async () => {
+    const client = new BigQuery({ projectId: emulator.project, apiEndpoint: emulator.endpoint, authClient: staticAuth() });
+    await client.createDataset('invoca_eu', { location: 'EU' });
+    const logger = createMemoryLogger();
+    const inEu = await openBigQuery({ project_id: emulator.project, dataset: 'invoca_eu', api_endpoint: emulator.endpoint }, { authClient: staticAuth() }, { logger });
+    expect(logger.lines).toContain(`INFO BigQuery dataset ${emulator.project}.invoca_eu is in EU: its jobs run there`);
+    expect(await inEu.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
 
   test("the simulator's feed, in two runs with late corrections: equal to the model", async () => {
     // A dataset of its own: the emulator ignores ALTER TABLE ADD COLUMN (the columns this feed adds

@@ -163,6 +163,38 @@ describe('target-invoca', () => {
     expect(typo.stderr[0]).toBe("WARN config has an unknown key 'batch_size_row' (ignored); did you mean 'batch_size_rows'?");
   });
 
+  test('two targets at once on one DuckDB file: each commits or fails with a clear line, never a duplicate', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'twice.duckdb');
+    const lines = [schema, ...Array.from({ length: 3_000 }, (_, index) => record(`t${index}`, index + 1)), state(1)];
+    const input = `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`;
+    const config = await jsonFile({ duckdb: { path }, batch_size_rows: 500 });
+    // Two real processes, as two overlapping schedules would start them.
+    const start = () => {
+      const child = spawn(process.execPath, ['dist/src/bin/target-invoca.js', '--config', config]);
+      let stderr = '';
+      child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+      // The one that cannot open the file exits before it reads its input.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+      return once(child, 'exit').then(([code]) => ({ code: code as number | null, stderr }));
+    };
+    const results = await Promise.all([start(), start()]);
+    expect(results.some((result) => result.code === 0)).toBe(true);
+    for (const result of results) {
+      if (result.code === 0) continue;
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^CRITICAL target-invoca: cannot open the DuckDB file .*twice\.duckdb: .*lock/i);
+    }
+    const warehouse = await openDuckDb({ path, schema: 'main' });
+    try {
+      const [counts] = await warehouse.query('SELECT COUNT(*) AS n, COUNT(DISTINCT transaction_id) AS ids FROM transactions');
+      expect(counts).toEqual({ n: '3000', ids: '3000' });
+    } finally {
+      await warehouse.close();
+    }
+  });
+
   test('a locked DuckDB file fails with exit 1 and a clear line', async () => {
     const path = join(await tempDir(), 'locked.duckdb');
     const holder = spawn(process.execPath, ['-e', `const {DuckDBInstance}=require('@duckdb/node-api');DuckDBInstance.create(${JSON.stringify(path)}).then(i=>i.connect()).then(()=>{console.log('ready');setTimeout(()=>{},60000)})`]);

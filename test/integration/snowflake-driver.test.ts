@@ -68,6 +68,7 @@ test('password login, session settings pinned, an existing schema not created ag
   const commit = first(/^COMMIT$/);
   const inTransaction = sql.slice(begin + 1, commit).map((text) => text.split(' ').slice(0, 3).join(' '));
   expect(inTransaction).toEqual([
+    'UPDATE "ANALYTICS"."INVOCA"."_INVOCA_LOCK" SET',
     'INSERT INTO "ANALYTICS"."INVOCA"."TRANSACTIONS"',
     'MERGE INTO "ANALYTICS"."INVOCA"."TRANSACTIONS"',
     'DELETE FROM "ANALYTICS"."INVOCA"."TRANSACTIONS_CURRENT"',

@@ -11,10 +11,13 @@ import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { parseLoaderConfig, type LoaderConfig } from '../../src/config/loader-config.js';
 import { dataColumns } from '../../src/load/columns.js';
-import { describeSql, type SqlDescription } from '../../src/load/describe.js';
+import { describeSql, outputTables, type SqlDescription } from '../../src/load/describe.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
+import { mapSourceColumns } from '../../src/load/merge-source.js';
+import { systemColumns } from '../../src/load/plan.js';
 import { bigqueryDialect } from '../../src/load/sql/bigquery.js';
+import type { ColumnKind } from '../../src/load/sql/dialect.js';
 import { duckdbDialect } from '../../src/load/sql/duckdb.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
@@ -204,3 +207,61 @@ test('target-invoca sql is what the loader runs: DuckDB\'s own query log of a fi
     await warehouse.close();
   }
 });
+
+test('target-invoca merge on BigQuery runs as one script (temporary tables live only in one), which GoogleSQL accepts', async () => {
+  // No engine runs it offline: the emulator cannot run a MERGE over a subquery. So a stand-in
+  // warehouse (a mock, for that reason) records what the Loader sends, and GoogleSQL checks it
+  // against the source table as a BigQuery Singer target writes it (typed columns, `_sdc_*`).
+  const dialect = bigqueryDialect('my-project', 'invoca');
+  const source = ['transaction_id', 'corrects_transaction_id', 'corrected_at_utc', 'complete_call_id', 'transaction_type', 'advertiser_payin_localized', 'customer_s_name', '_sdc_extracted_at', '_invoca_sequence'];
+  const sent: string[] = [];
+  const scripts: string[][] = [];
+  const created = new Set<string>();
+  const standIn: Warehouse = {
+    dialect,
+    columns: async (table) => (table === 'raw_transactions' ? new Set(source) : created.has(table) ? new Set(['created']) : undefined),
+    execute: async (sql) => {
+      sent.push(sql);
+      const table = /^CREATE TABLE IF NOT EXISTS `[^`]+`\.`[^`]+`\.`([^`]+)`/.exec(sql)?.[1];
+      if (table) created.add(table);
+      return 0;
+    },
+    stageName: () => dialect.table('_invoca_stage_x'),
+    stage: async () => undefined,
+    runInTransaction: async () => [],
+    runScript: async (statements) => (scripts.push([...statements]), [{ n: 3 }]),
+    query: async () => [],
+    close: async () => undefined,
+  };
+  expect(await new Loader(standIn, createMemoryLogger()).mergeFromSource('raw_transactions')).toEqual({ newTransactions: 3 });
+  expect(sent.filter((sql) => /TEMPORARY/.test(sql))).toEqual([]);
+  expect(scripts).toHaveLength(1);
+  const script = scripts[0] ?? [];
+  expect(script.slice(0, 3).every((sql) => sql.startsWith('CREATE TEMPORARY TABLE `_invoca_'))).toBe(true);
+
+  const columns = mapSourceColumns(source, dialect);
+  const plan = { dialect, columns, stage: dialect.quote('_invoca_new_rows') };
+  const typeOf = (kind: ColumnKind | 'raw'): string => (kind === 'raw' ? 'JSON' : dialect.type(kind));
+  const sourceTypes: Record<string, string> = { advertiser_payin_localized: 'FLOAT64', _sdc_extracted_at: 'TIMESTAMP', _invoca_sequence: 'INT64' };
+  const tables = [
+    { name: 'raw_transactions', path: ['my-project', 'invoca', 'raw_transactions'], columns: source.map((name) => ({ name, type: sourceTypes[name] ?? 'STRING' })) },
+    ...outputTables(plan, ['my-project', 'invoca'], ['current', 'calls']),
+    { name: '_invoca_lock', path: ['my-project', 'invoca', '_invoca_lock'], columns: [{ name: 'holder', type: 'STRING' }, { name: 'locked_at', type: 'TIMESTAMP' }] },
+    { name: '_invoca_merge_state', path: ['my-project', 'invoca', '_invoca_merge_state'], columns: [{ name: 'source_table', type: 'STRING' }, { name: 'max_sequence', type: 'INT64' }, { name: 'merged_at', type: 'TIMESTAMP' }] },
+    // The script's temporary tables, as it creates them.
+    { name: '_invoca_new_rows', path: ['_invoca_new_rows'], columns: [{ name: 'transaction_id', type: 'STRING' }, { name: '_invoca_sequence', type: 'INT64' }] },
+    {
+      name: '_invoca_source_firsts',
+      path: ['_invoca_source_firsts'],
+      columns: [...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })), { name: '_invoca_sequence', type: 'INT64' }, { name: '_invoca_raw', type: 'JSON' }],
+    },
+    {
+      name: '_invoca_source_transactions',
+      path: ['_invoca_source_transactions'],
+      columns: [...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })), ...systemColumns('transactions').map((column) => ({ name: column.name, type: typeOf(column.kind) }))],
+    },
+  ];
+  const { code, report } = await runChecker(GOOGLESQL_CHECK, [], { engine: 'bigquery', tables, setup: [], batch: [`${script.join(';\n')};`] });
+  expect(report.errors).toEqual([]);
+  expect(code).toBe(0);
+}, 120_000);
