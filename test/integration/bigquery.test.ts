@@ -23,6 +23,7 @@ import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { EMULATOR_BIN, startEmulator, staticAuth, type RunningEmulator } from '../helpers/bigquery-emulator.js';
+import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { recordMaker } from '../helpers/records.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { simulatedFeed } from '../helpers/tap.js';
@@ -124,4 +125,24 @@ describe('on goccy/bigquery-emulator', () => {
     expect(feed.filter((record) => record['corrects_transaction_id']).length).toBeGreaterThan(100);
     expect(await actual(warehouse)).toEqual(oracle.expected());
   }, 300_000);
+
+  test('the hostile names: every value is found in its own column of all three tables', async () => {
+    // The emulator turns a JSON subscript into a JSON path of its own, which breaks on a key with
+    // `"`, `'`, `$`, `\` or a control character (BigQuery takes any string): those names are
+    // checked by GoogleSQL and loaded on DuckDB and PGlite only.
+    const EMULATOR_FIELDS = HOSTILE_FIELDS.filter((field) => !/["'$\\\u0000-\u001f]/.test(field));
+    warehouse = await openBigQuery({ project_id: emulator.project, dataset: 'invoca_hostile', api_endpoint: emulator.endpoint }, { authClient: staticAuth() });
+    const loader = new Loader(warehouse, createMemoryLogger());
+    const schema = new StreamSchema(EMULATOR_FIELDS).toJSON();
+    const { call } = recordMaker(() => Object.fromEntries(EMULATOR_FIELDS.map((field, index) => [field, `value ${index} of ${field}`])));
+    const plan = await loadStepwise(loader, schema, [call('T1', 'C1', '1.00')]);
+    const q = warehouse.dialect.quote;
+    for (const table of ['transactions', 'transactions_current', 'calls']) {
+      const [row] = await warehouse.query(`SELECT ${plan.columns.map((column, index) => `${q(column.column)} AS c${index}`).join(', ')} FROM ${warehouse.dialect.table(table)}`);
+      EMULATOR_FIELDS.forEach((field, index) => {
+        const position = plan.columns.findIndex((column) => column.field === field);
+        expect([table, field, row?.[`c${position}`]]).toEqual([table, field, `value ${index} of ${field}`]);
+      });
+    }
+  }, 120_000);
 });

@@ -24,6 +24,7 @@ import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { staged, type TestRecord } from '../helpers/merge-oracle.js';
+import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';
 import { tempDir } from '../helpers/tap.js';
 import { requireTools, runProcess } from '../helpers/tools.js';
@@ -32,33 +33,7 @@ const GOOGLESQL_CHECK = '.tools/bin/googlesql-check';
 const PYTHON = '.venv/bin/python';
 requireTools([GOOGLESQL_CHECK, PYTHON], 'the warehouse SQL checks');
 
-/** Custom-field names as Invoca customers type them: any character, any case, any length. */
-export const HOSTILE_FIELDS = [
-  "Customer's Name",
-  'Quote "Q"',
-  'back\\slash',
-  'Email',
-  'email',
-  'EMAIL',
-  '_PARTITIONTIME_x',
-  '_table_suffix_y',
-  '1st call',
-  'Ünïcode Feld',
-  'select',
-  'utm.source',
-  'Semi;colon -- x',
-  'a\ttab',
-  'new\nline',
-  'back`tick',
-  '$dollar',
-  'it\'\'s "both"',
-  '📞 emoji',
-  '_INVOCA_RAW',
-  'ROOT_TRANSACTION_ID',
-  'Transaction_Id',
-  `long ${'x'.repeat(315)}`,
-  `long ${'x'.repeat(314)}y`,
-];
+
 const schema = new StreamSchema(HOSTILE_FIELDS).toJSON();
 
 const CONFIGS: Record<LoaderConfig['engine'], LoaderConfig> = {

@@ -34,14 +34,14 @@ function backtick(identifier: string): string {
   return `\`${identifier.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 }
 
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', "'": "\\'", '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
 /**
  * A GoogleSQL string literal: a backslash escapes (`'it\'s'`); a doubled `''` is not an escape
- * there. Control characters are written as `\xhh`, so a literal is always one line.
+ * there. Control characters are escaped (`\n`, `\t`, else `\xhh`), so a literal is one line.
  */
 export function bigqueryLiteral(text: string): string {
-  const escaped = text.replace(/[\\'\u0000-\u001f\u007f]/g, (character) =>
-    character === '\\' || character === "'" ? `\\${character}` : `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  const escaped = text.replace(/[\\'\u0000-\u001f\u007f]/g, (character) => NAMED_ESCAPES[character] ?? `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return `'${escaped}'`;
 }
 
