@@ -21,7 +21,10 @@ import {
   rerootCorrections,
   type MergePlan,
 } from '../../src/load/plan.js';
+import { Loader } from '../../src/load/loader.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
+import type { Warehouse } from '../../src/load/warehouse.js';
+import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { recordMaker } from '../helpers/records.js';
@@ -182,4 +185,50 @@ test('the hostile names: what target-invoca sql prints runs on fakesnow, and eve
       expect([field, rows[0]?.[`C${position}`]]).toEqual([field, `value ${index} of ${field}`]);
     });
   }
+}, 120_000);
+
+test('target-invoca merge over a table a Snowflake target wrote (upper-case names, _SDC_* columns) runs on fakesnow and merges', async () => {
+  // The Loader's statements are recorded by a stand-in warehouse (a mock: no engine speaks the
+  // Node driver's protocol offline), then run on fakesnow in that order, against a source table
+  // shaped as MeltanoLabs' target-snowflake writes it.
+  const sfDialect = snowflakeDialect('analytics', 'invoca');
+  const source = ['TRANSACTION_ID', 'TRANSACTION_TYPE', 'COMPLETE_CALL_ID', 'CORRECTS_TRANSACTION_ID', 'CORRECTED_AT_UTC', 'ADVERTISER_PAYIN_LOCALIZED', '_SDC_EXTRACTED_AT', '_INVOCA_SEQUENCE'];
+  const statements: string[] = [];
+  const created = new Set<string>();
+  const standIn: Warehouse = {
+    dialect: sfDialect,
+    columns: async (table) => (table === 'raw_transactions' ? new Set(source) : created.has(table) ? new Set(['created']) : undefined),
+    execute: async (sql) => {
+      statements.push(sql);
+      const table = /^CREATE TABLE IF NOT EXISTS "[^"]+"\."[^"]+"\."([^"]+)"/.exec(sql)?.[1];
+      if (table) created.add(table.toLowerCase());
+      return 0;
+    },
+    stageName: () => sfDialect.quote('_INVOCA_STAGE'),
+    stage: async () => undefined,
+    runInTransaction: async (steps) => (statements.push(...steps.map((step) => step.sql)), []),
+    query: async (sql) => (statements.push(sql), []),
+    close: async () => undefined,
+  };
+  await new Loader(standIn, createMemoryLogger()).mergeFromSource('raw_transactions');
+  expect(statements.some((sql) => sql.includes('"_INVOCA_SEQUENCE"'))).toBe(true);
+  expect(statements.some((sql) => sql.includes('"_invoca_sequence"'))).toBe(false);
+
+  const row = (id: string, corrects: string, correctedAt: string, payin: number, sequence: number): string =>
+    `('${id}', 'Call', 'CALL-A', '${corrects}', ${correctedAt ? `'${correctedAt}'` : 'NULL'}, ${payin}, CURRENT_TIMESTAMP(), ${sequence})`;
+  const steps: Step[] = [
+    { sql: 'CREATE SCHEMA IF NOT EXISTS ANALYTICS.INVOCA' },
+    {
+      sql:
+        'CREATE TABLE ANALYTICS.INVOCA.RAW_TRANSACTIONS (TRANSACTION_ID VARCHAR, TRANSACTION_TYPE VARCHAR, COMPLETE_CALL_ID VARCHAR, CORRECTS_TRANSACTION_ID VARCHAR, ' +
+        'CORRECTED_AT_UTC VARCHAR, ADVERTISER_PAYIN_LOCALIZED FLOAT, _SDC_EXTRACTED_AT TIMESTAMP_NTZ, _INVOCA_SEQUENCE NUMBER(38, 0))',
+    },
+    { sql: `INSERT INTO ANALYTICS.INVOCA.RAW_TRANSACTIONS VALUES ${row('A', '', '', 10.5, 1)}, ${row('A1', 'A', '2026-01-02T00:00:00Z', 8.25, 2)}` },
+    ...statements.map((sql) => ({ sql, ...(/^SELECT/.test(sql) ? { fetch: true } : {}) })),
+    { sql: 'SELECT ROOT_TRANSACTION_ID AS R, TRANSACTION_ID AS ID FROM ANALYTICS.INVOCA.TRANSACTIONS_CURRENT', fetch: true },
+    { sql: 'SELECT COMPLETE_CALL_ID AS C, CALL_LEG_COUNT AS LEGS, ADVERTISER_PAYIN_LOCALIZED AS PAYIN FROM ANALYTICS.INVOCA.CALLS', fetch: true },
+  ];
+  const results = (await fakesnow(await tempDir(), steps)) as Record<string, unknown>[][];
+  expect(results.at(-2)).toEqual([{ R: 'A', ID: 'A1' }]);
+  expect(results.at(-1)).toEqual([{ C: 'CALL-A', LEGS: 1, PAYIN: '8.250000000' }]);
 }, 120_000);

@@ -6,10 +6,14 @@
  * found in its column. `target-invoca sql` is what is checked; on DuckDB it is compared with
  * DuckDB's own log of what the loader ran.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
+import { run as runTarget } from '../../src/cli/target.js';
 import { parseLoaderConfig, type LoaderConfig } from '../../src/config/loader-config.js';
+import type { JsonSchema } from '../../src/config/validate.js';
 import { dataColumns } from '../../src/load/columns.js';
 import { describeSql, outputTables, type SqlDescription } from '../../src/load/describe.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
@@ -26,7 +30,7 @@ import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';
-import { tempDir } from '../helpers/tap.js';
+import { jsonFile, tempDir } from '../helpers/tap.js';
 import { requireTools, runProcess } from '../helpers/tools.js';
 
 const GOOGLESQL_CHECK = '.tools/bin/googlesql-check';
@@ -240,3 +244,24 @@ test('target-invoca merge on BigQuery runs as one script (temporary tables live 
   expect(report.errors).toEqual([]);
   expect(code).toBe(0);
 }, 120_000);
+
+test.each(['duckdb', 'bigquery', 'snowflake'] as const)('target-invoca sql --format json on %s: no credentials, no connection, the description of the shipped catalog', async (engine) => {
+  const settings = {
+    duckdb: { duckdb: { path: join(await tempDir(), 'never-created.duckdb') } },
+    bigquery: { bigquery: { project_id: 'my-project', dataset: 'invoca', credentials_path: '/nonexistent/key.json' } },
+    snowflake: { snowflake: { account: 'nowhere', user: 'u', private_key_path: '/nonexistent/key.p8', database: 'analytics', schema: 'raw' } },
+  }[engine];
+  const out: string[] = [];
+  const stdout = new Writable({ write: (chunk: Buffer, _encoding, callback) => (out.push(chunk.toString()), callback()) });
+  const code = await runTarget(['sql', '--config', await jsonFile({ engine, ...settings }), '--format', 'json'], { stdin: Readable.from([]), stdout, stderr: () => undefined });
+  expect(code).toBe(0);
+  const document = JSON.parse(out.join('')) as SqlDescription;
+  const catalog = JSON.parse(await readFile('catalog.json', 'utf8')) as { streams: { schema: JsonSchema }[] };
+  expect(document).toEqual(describeSql(parseLoaderConfig({ engine, ...settings }).config, catalog.streams[0]?.schema ?? {}));
+  expect(document.tables.map((table) => table.name).slice(0, 3)).toEqual(engine === 'snowflake' ? ['TRANSACTIONS', 'TRANSACTIONS_CURRENT', 'CALLS'] : ['transactions', 'transactions_current', 'calls']);
+  if (engine === 'duckdb') expect(existsSync(settings.duckdb?.path ?? '')).toBe(false);
+  // The text format is the same, as commented SQL.
+  out.length = 0;
+  expect(await runTarget(['sql', '--config', await jsonFile({ engine, ...settings })], { stdin: Readable.from([]), stdout, stderr: () => undefined })).toBe(0);
+  expect(out.join('')).toContain(`${document.batch.at(-1) ?? ''};`);
+});
