@@ -43,7 +43,7 @@ describe('a hostile feed', () => {
     expect(secretLeaks({ tap: first.tapStderr, target: first.targetStderr, states: first.states.join('\n') }, [space.dir])).toEqual([]);
   });
 
-  test('every distinct transaction lands once; only our tables exist (the three and the lock row's), no stage left', async () => {
+  test('every distinct transaction lands once; only our tables exist (the three and the lock table), no stage left', async () => {
     const duplicates = rowsOfCase(8).length;
     expect(Number((await one('SELECT COUNT(*) AS n, COUNT(DISTINCT transaction_id) AS d FROM transactions'))['n'])).toBe(ROWS - duplicates);
     const tables = await warehouse.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name");
