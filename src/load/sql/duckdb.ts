@@ -21,27 +21,36 @@ const extract: Dialect['extract'] = (raw, field, kind) => {
 };
 
 /**
- * All fields with one JSON parse per row: `json_extract_string(raw, [paths])` returns a list
- * (extracting field by field parses the document once per field, about 20 times slower here).
+ * All fields with one JSON parse per row. `json_transform(raw, '{"key": "VARCHAR", ...}')` parses
+ * the document once into a struct of text values (JSON for the JSON fields), each then TRY_CAST
+ * to its type: about twice as fast as extracting a list of strings. (Transforming straight to
+ * BIGINT would read `true` as 1; through text it is NULL, as everywhere else.) A struct
+ * matches names without case, so fields whose names differ only in case (`Email`, `email`) are
+ * read with `json_extract_string(raw, [JSON pointers])` instead, which matches keys exactly.
  */
 function duckdbExtractAll(raw: string, fields: readonly { field: string; kind: ColumnKind }[]): Extraction {
-  const paths = (kinds: (kind: ColumnKind) => boolean): string =>
-    `[${fields.filter((item) => kinds(item.kind)).map((item) => stringLiteral(jsonPointer(item.field))).join(', ')}]`;
-  const scalarIndex = new Map<number, number>();
-  const jsonIndex = new Map<number, number>();
-  fields.forEach((item, index) => {
-    const positions = item.kind === 'json' ? jsonIndex : scalarIndex;
-    positions.set(index, positions.size + 1);
-  });
-  const prepare = [`json_extract_string(${raw}, ${paths((kind) => kind !== 'json')}) AS "_invoca_scalars"`];
-  if (jsonIndex.size > 0) prepare.push(`json_extract(${raw}, ${paths((kind) => kind === 'json')}) AS "_invoca_jsons"`);
+  const folded = new Map<string, number>();
+  for (const { field } of fields) folded.set(field.toLowerCase(), (folded.get(field.toLowerCase()) ?? 0) + 1);
+  const exact = (field: string): boolean => (folded.get(field.toLowerCase()) ?? 0) > 1;
+  const structured = fields.filter((item) => !exact(item.field));
+  const pointed = fields.filter((item) => exact(item.field));
+  const prepare: string[] = [];
+  if (structured.length > 0) {
+    const structure = `{${structured.map((item) => `${JSON.stringify(item.field)}: ${item.kind === 'json' ? '"JSON"' : '"VARCHAR"'}`).join(', ')}}`;
+    prepare.push(`json_transform(${raw}, ${stringLiteral(structure)}) AS "_invoca_fields"`);
+  }
+  if (pointed.length > 0) prepare.push(`json_extract_string(${raw}, [${pointed.map((item) => stringLiteral(jsonPointer(item.field))).join(', ')}]) AS "_invoca_exact"`);
   return {
     prepare,
     value: (index) => {
       const item = fields[index];
       if (!item) throw new Error(`no field ${index} to extract`);
-      if (item.kind === 'json') return `"_invoca_jsons"[${jsonIndex.get(index)}]`;
-      return `TRY_CAST("_invoca_scalars"[${scalarIndex.get(index)}] AS ${TYPES[item.kind]})`;
+      if (!exact(item.field)) {
+        const value = `struct_extract("_invoca_fields", ${stringLiteral(item.field)})`;
+        return item.kind === 'json' || item.kind === 'string' ? value : `TRY_CAST(${value} AS ${TYPES[item.kind]})`;
+      }
+      const position = pointed.indexOf(item) + 1;
+      return item.kind === 'json' ? `json_extract(${raw}, ${stringLiteral(jsonPointer(item.field))})` : `TRY_CAST("_invoca_exact"[${position}] AS ${TYPES[item.kind]})`;
     },
   };
 }
