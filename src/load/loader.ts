@@ -17,6 +17,7 @@ import {
   dropStage,
   mergeCalls,
   mergeCurrent,
+  RETIRED_COPY,
   takeLock,
   TABLES,
   type MergePlan,
@@ -176,6 +177,11 @@ export class Loader {
         await this.#warehouse.execute(createTable(plan, table));
         this.#logger.info(`created table ${TABLES[table]}`);
       } else {
+        const retired = table === 'transactions' ? undefined : [...existing].find((name) => name.toLowerCase() === RETIRED_COPY);
+        if (retired) {
+          await this.#warehouse.execute(`ALTER TABLE ${plan.dialect.table(TABLES[table])} DROP COLUMN ${plan.dialect.quoteStored(retired)}`);
+          this.#logger.info(`dropped ${retired} from ${TABLES[table]}: the record as delivered is kept once, in transactions`);
+        }
         for (const statement of addMissingColumns(plan, table, existing)) {
           await this.#warehouse.execute(statement);
           this.#logger.info(`added a column to ${TABLES[table]}: ${statement.split(' ADD COLUMN ')[1] ?? ''}`);

@@ -34,13 +34,17 @@ export interface SystemColumn {
   kind: ColumnKind | 'raw';
 }
 
-const TRANSACTION_SYSTEM: SystemColumn[] = [
+/** The loader's columns of a lineage's version, in every table. */
+const VERSION_SYSTEM: SystemColumn[] = [
   { name: 'root_transaction_id', kind: 'string' },
   { name: '_invoca_sequence', kind: 'integer' },
   { name: '_invoca_version', kind: 'string' },
   { name: '_invoca_loaded_at', kind: 'timestamp' },
-  { name: '_invoca_raw', kind: 'raw' },
 ];
+/** The record as delivered is kept once, in `transactions`: the other tables are read by its key. */
+const TRANSACTION_SYSTEM: SystemColumn[] = [...VERSION_SYSTEM, { name: '_invoca_raw', kind: 'raw' }];
+/** Written by an earlier version into `transactions_current` and `calls` too; dropped there now. */
+export const RETIRED_COPY = '_invoca_raw';
 
 /** The loader's own columns of each table, after the data columns. */
 export function systemColumns(table: OutputTable): SystemColumn[] {
@@ -48,9 +52,9 @@ export function systemColumns(table: OutputTable): SystemColumn[] {
     case 'transactions':
       return TRANSACTION_SYSTEM;
     case 'current':
-      return [...TRANSACTION_SYSTEM, { name: '_invoca_merged_at', kind: 'timestamp' }];
+      return [...VERSION_SYSTEM, { name: '_invoca_merged_at', kind: 'timestamp' }];
     case 'calls':
-      return [{ name: 'call_leg_count', kind: 'integer' }, ...TRANSACTION_SYSTEM, { name: '_invoca_merged_at', kind: 'timestamp' }];
+      return [{ name: 'call_leg_count', kind: 'integer' }, ...VERSION_SYSTEM, { name: '_invoca_merged_at', kind: 'timestamp' }];
   }
 }
 
@@ -79,6 +83,11 @@ function col(plan: MergePlan, field: string): string {
   const column = plan.columns.find((item) => item.field === field);
   if (!column) throw new Error(`the merge plan has no column for ${field}`);
   return plan.dialect.quote(column.column);
+}
+
+/** The columns a lineage's current version carries into `transactions_current` and `calls`. */
+function lineageColumnNames(plan: MergePlan): string[] {
+  return [...plan.columns.map((column) => column.column), ...VERSION_SYSTEM.map((column) => column.name)];
 }
 
 function allColumnNames(plan: MergePlan, table: OutputTable): string[] {
@@ -234,7 +243,7 @@ function affectedCalls(plan: MergePlan): string {
 export function mergeCurrent(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
-  const names = allColumnNames(plan, 'transactions');
+  const names = lineageColumnNames(plan);
   const root = q('root_transaction_id');
   const version = q('_invoca_version');
   const source = dialect.firstPerKey({
@@ -266,7 +275,7 @@ export function mergeCurrent(plan: MergePlan): string {
 export function mergeCalls(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
-  const names = allColumnNames(plan, 'transactions');
+  const names = lineageColumnNames(plan);
   const callId = col(plan, 'complete_call_id');
   const money = new Set(moneyColumns(plan.columns).map((column) => column.column));
   const version = q('_invoca_version');

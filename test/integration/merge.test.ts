@@ -245,3 +245,23 @@ test('a failing statement rolls the whole batch back (DuckDB)', async () => {
   expect(Number(after[0]?.['n'])).toBe(1);
   expect(before).toContain('R1');
 });
+
+test('DuckDB: a transactions_current or calls table from before keeps its rows and loses its copy of _invoca_raw', async () => {
+  const warehouse = await openDuckDb({ path: ':memory:', schema: 'main' });
+  try {
+    const first = new Loader(warehouse, createMemoryLogger());
+    await first.loadBatch(schema, staged([call('OLD', 'CALL-OLD', '1.00')]));
+    // As an earlier version created them: with a copy of the record.
+    for (const table of ['transactions_current', 'calls']) await warehouse.execute(`ALTER TABLE ${table} ADD COLUMN _invoca_raw JSON`);
+    const logger = createMemoryLogger();
+    await new Loader(warehouse, logger).loadBatch(schema, staged([call('NEW', 'CALL-NEW', '2.00')]));
+    for (const table of ['transactions_current', 'calls']) {
+      expect(await warehouse.columns(table)).not.toContain('_invoca_raw');
+      expect((await warehouse.query(`SELECT COUNT(*) AS n FROM ${table}`))[0]?.['n']).toBe('2');
+    }
+    expect(logger.lines).toContain('INFO dropped _invoca_raw from calls: the record as delivered is kept once, in transactions');
+    expect(await warehouse.columns('transactions')).toContain('_invoca_raw');
+  } finally {
+    await warehouse.close();
+  }
+});
