@@ -133,33 +133,38 @@ function isCorrection(expression: string): string {
   return `(${expression} IS NOT NULL AND ${expression} <> '')`;
 }
 
-/** Step 1: the staged rows not yet in `transactions`, each with its first-seen sequence, version and root. */
+/**
+ * Step 1: the staged rows not yet in `transactions`, each with its first-seen sequence, version
+ * and root. The narrow stage (id, sequence, text) is reduced first, to the first delivery of each
+ * transaction that is new; only those rows are parsed and typed.
+ */
 export function insertNewTransactions(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
   const transactions = dialect.table(TABLES.transactions);
-  const raw = dialect.parseRaw(`s.${q('_invoca_raw')}`);
+  const stageId = q('transaction_id');
+  const sequence = q('_invoca_sequence');
+  const rawText = q('_invoca_raw');
+  // A transaction delivered twice in one batch keeps its first sequence.
+  const newFirsts = dialect.firstPerKey({
+    select: [`s.${stageId} AS ${stageId}`, `s.${sequence} AS ${sequence}`, `s.${rawText} AS ${rawText}`],
+    names: ['transaction_id', '_invoca_sequence', '_invoca_raw'],
+    from: `${plan.stage} AS s`,
+    where: `NOT EXISTS (SELECT 1 FROM ${transactions} AS e WHERE e.${col(plan, 'transaction_id')} = s.${stageId})`,
+    partitionBy: `s.${stageId}`,
+    orderBy: `s.${sequence} ASC`,
+  });
   const extracted = plan.columns.filter((column) => column.field !== 'transaction_id');
   const extraction = dialect.extractAll('s.raw_json', extracted);
   const typed = [
-    `s.${q('transaction_id')} AS ${q(plan.columns.find((column) => column.field === 'transaction_id')?.column ?? 'transaction_id')}`,
+    `s.${stageId} AS ${col(plan, 'transaction_id')}`,
     ...extracted.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`),
-    `s.${q('_invoca_sequence')} AS ${q('_invoca_sequence')}`,
-    `s.raw_json AS ${q('_invoca_raw')}`,
+    `s.${sequence} AS ${sequence}`,
+    `s.raw_json AS ${rawText}`,
   ];
-  const idColumn = plan.columns.find((column) => column.field === 'transaction_id')?.column ?? 'transaction_id';
-  const typedNames = [idColumn, ...extracted.map((column) => column.column), '_invoca_sequence', '_invoca_raw'];
-  const parsed = `(SELECT ${q('transaction_id')}, ${q('_invoca_sequence')}, ${q('_invoca_raw')}, ${raw} AS raw_json FROM ${plan.stage} AS s) AS s`;
+  const parsed = `(SELECT n.${stageId}, n.${sequence}, ${dialect.parseRaw(`n.${rawText}`)} AS raw_json FROM (${newFirsts}) AS n) AS s`;
   const parsedStage = extraction.prepare.length === 0 ? parsed : `(SELECT s.*, ${extraction.prepare.join(', ')} FROM ${parsed}) AS s`;
-  // A transaction delivered twice in one batch keeps its first sequence.
-  const firsts = dialect.firstPerKey({
-    select: typed,
-    names: typedNames,
-    from: parsedStage,
-    where: 'TRUE',
-    partitionBy: `s.${q('transaction_id')}`,
-    orderBy: `s.${q('_invoca_sequence')} ASC`,
-  });
+  const firsts = `SELECT ${typed.join(', ')} FROM ${parsedStage}`;
   const id = col(plan, 'transaction_id');
   const corrects = col(plan, 'corrects_transaction_id');
   const correctedAt = col(plan, 'corrected_at_utc');
@@ -182,8 +187,7 @@ export function insertNewTransactions(plan: MergePlan): string {
   return (
     `INSERT INTO ${transactions} (${targetColumns.join(', ')}) ` +
     `SELECT ${values.join(', ')} FROM (${firsts}) AS f ` +
-    `LEFT JOIN ${transactions} AS p ON p.${id} = f.${corrects} ` +
-    `WHERE NOT EXISTS (SELECT 1 FROM ${transactions} AS e WHERE e.${id} = f.${id})`
+    `LEFT JOIN ${transactions} AS p ON p.${id} = f.${corrects}`
   );
 }
 
@@ -246,14 +250,14 @@ export function mergeCurrent(plan: MergePlan): string {
   const names = lineageColumnNames(plan);
   const root = q('root_transaction_id');
   const version = q('_invoca_version');
-  const source = dialect.firstPerKey({
-    select: names.map((name) => `t.${q(name)} AS ${q(name)}`),
-    names,
-    from: `${transactionsOf(plan)} AS t`,
-    where: `t.${root} IN (${affectedRoots(plan)})`,
-    partitionBy: `t.${root}`,
-    orderBy: `t.${version} DESC`,
-  });
+  // The latest version per lineage, found on the narrow key columns and joined back (a version
+  // names its transaction, so it is unique): no sort of whole rows.
+  const latest =
+    `SELECT l.${root} AS ${q('_invoca_root')}, MAX(l.${version}) AS ${q('_invoca_latest')} FROM ${transactionsOf(plan)} AS l ` +
+    `WHERE l.${root} IN (${affectedRoots(plan)}) GROUP BY l.${root}`;
+  const source =
+    `SELECT ${names.map((name) => `t.${q(name)} AS ${q(name)}`).join(', ')} FROM ${transactionsOf(plan)} AS t ` +
+    `JOIN (${latest}) AS w ON t.${root} = w.${q('_invoca_root')} AND t.${version} = w.${q('_invoca_latest')}`;
   return mergeStatement(plan, {
     target: dialect.table(TABLES.current),
     source,
@@ -281,24 +285,20 @@ export function mergeCalls(plan: MergePlan): string {
   const version = q('_invoca_version');
   const current = dialect.table(TABLES.current);
   const isCall = `c.${col(plan, 'transaction_type')} = 'Call'`;
-  // Legs and sums per call with GROUP BY, joined back to the legs (window sums over NUMERIC are
-  // wrong on the BigQuery emulator; this shape is right everywhere).
+  // Legs, sums and the latest leg's version per call with GROUP BY, joined back to that leg
+  // (a version is unique). Window sums over NUMERIC are wrong on the BigQuery emulator, and a
+  // window would sort whole rows; this shape is right everywhere and narrow.
   const perCall =
     `SELECT c.${callId} AS ${q('_invoca_call')}, ` +
-    [...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`), `COUNT(*) AS ${q('call_leg_count')}`].join(', ') +
+    [...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`), `COUNT(*) AS ${q('call_leg_count')}`, `MAX(c.${version}) AS ${q('_invoca_latest')}`].join(', ') +
     ` FROM ${current} AS c WHERE ${isCall} AND c.${callId} IN (${affectedCalls(plan)}) GROUP BY c.${callId}`;
   const select = [
     ...names.map((name) => (money.has(name) ? `g.${q(name)} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),
     `g.${q('call_leg_count')} AS ${q('call_leg_count')}`,
   ];
-  const source = dialect.firstPerKey({
-    select,
-    names: [...names, 'call_leg_count'],
-    from: `${current} AS c JOIN (${perCall}) AS g ON c.${callId} = g.${q('_invoca_call')}`,
-    where: isCall,
-    partitionBy: `c.${callId}`,
-    orderBy: `c.${version} DESC`,
-  });
+  const source =
+    `SELECT ${select.join(', ')} FROM ${current} AS c ` +
+    `JOIN (${perCall}) AS g ON c.${callId} = g.${q('_invoca_call')} AND c.${version} = g.${q('_invoca_latest')} WHERE ${isCall}`;
   const changed = [
     `s.${version} > t.${version}`,
     `s.${q('call_leg_count')} <> t.${q('call_leg_count')}`,
