@@ -46,14 +46,39 @@ export interface Measured {
   stderr: string;
 }
 
+interface MeasureOptions {
+  stdin?: string;
+  stdout: Output;
+  env?: Record<string, string>;
+}
+
 /** Runs `node <script> <args>` with its stdin from a file (or none) and measures it; rejects on a non-zero exit. */
-export async function measure(script: string, args: string[], options: { stdin?: string; stdout: Output; env?: Record<string, string> }): Promise<Measured> {
+export async function measure(script: string, args: string[], options: MeasureOptions): Promise<Measured> {
+  return measureCommand(script, process.execPath, ['--import', HOOK, script, ...args], options);
+}
+
+/**
+ * Runs the `main()` of a Python module (a Singer target's entry point) with `python`, measured
+ * like a Node program: the wrapper writes the process's peak RSS at exit, as rss-hook does.
+ */
+export async function measurePython(python: string, module: string, args: string[], options: MeasureOptions): Promise<Measured> {
+  const wrapper = [
+    'import atexit, importlib, os, resource, sys',
+    'module = sys.argv[1]',
+    'sys.argv = [module] + sys.argv[2:]',
+    "atexit.register(lambda: open(os.environ['BENCH_RSS_FILE'], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))",
+    "sys.exit(importlib.import_module(module).main())",
+  ].join('\n');
+  return measureCommand(module, python, ['-c', wrapper, module, ...args], options);
+}
+
+async function measureCommand(name: string, command: string, args: string[], options: MeasureOptions): Promise<Measured> {
   const rssFile = join(tmpdir(), `bench-rss-${process.pid}-${Date.now()}`);
   const stdinFd = options.stdin ? openSync(options.stdin, 'r') : 'ignore';
   const out = options.stdout;
   const stdoutFd = out.kind === 'null' ? openSync('/dev/null', 'w') : out.kind === 'file' ? openSync(out.path, 'w') : 'pipe';
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', HOOK, script, ...args], {
+  const child = spawn(command, args, {
     stdio: [stdinFd, stdoutFd, 'pipe'],
     env: { ...process.env, ...options.env, BENCH_RSS_FILE: rssFile },
   });
@@ -66,7 +91,7 @@ export async function measure(script: string, args: string[], options: { stdin?:
   if (out.kind === 'slow' && child.stdout) readSlowly(child.stdout, out.bytesPerSecond, (bytes) => (stdoutBytes += bytes));
   const [code] = (await once(child, 'exit')) as [number | null];
   const seconds = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`${script} exited ${code}:\n${stderr.slice(-2000)}`);
+  if (code !== 0) throw new Error(`${name} exited ${code}:\n${stderr.slice(-2000)}`);
   const peakKb = Number(readFileSync(rssFile, 'utf8'));
   rmSync(rssFile, { force: true });
   return { seconds, peakRssMb: peakKb / 1024, stdoutBytes, stderr };

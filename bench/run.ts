@@ -6,8 +6,10 @@
  *   node dist/bench/run.js [--tiers 100000,1000000] [--full] [--out bench]
  *
  * Per tier: the tap and its baseline to /dev/null (and, at the first tier, through a pipe to a
- * slow reader); `tap | target` into a DuckDB file with the stream copied to a file, and DuckDB
- * loading that file with read_ndjson_objects and the same merge; then a run adding 1% new rows.
+ * slow reader); `tap | target` into a DuckDB file with the stream copied to a file; then from that
+ * file: target-invoca alone, DuckDB with read_ndjson_objects and the same merge, DuckDB's
+ * read_json_auto into one table, and target-duckdb (a Python Singer target); then a run adding
+ * 1% new rows.
  * Then the backfill at 1, 2, 4 and 8 windows against the sequential cursor walk. `--full` adds a
  * 5M tier (memory and the incremental run; rates are measured up to 1M).
  */
@@ -16,10 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chart } from './chart.js';
 import { figure, machine, table, type Figure } from './figures.js';
-import { ACCOUNT, measure, measurePipeline, startSimulator, TOKEN, type Measured } from './processes.js';
+import { ACCOUNT, measure, measurePipeline, measurePython, startSimulator, TOKEN, type Measured } from './processes.js';
 
 const TAP = 'dist/src/bin/tap-invoca.js';
 const TARGET = 'dist/src/bin/target-invoca.js';
+/** target-duckdb's venv, made by scripts/setup-tools.sh (`npm run bench` runs it). */
+const TARGET_DUCKDB_PYTHON = '.venv-target-duckdb/bin/python';
 const MEMORY_LIMIT = '1GB';
 const BATCH_ROWS = 100_000;
 const SLOW_READER_BYTES_PER_SECOND = 25e6;
@@ -105,13 +109,25 @@ async function tier(rows: number, options: Options, figures: Figure[], memory: M
     const loaded = await measurePipeline(['--config', tapConfig], ['--config', loaderConfig], singer);
     remember('target-invoca (DuckDB)', loaded.targetPeakRssMb);
     if (singer) {
-      log(`${name}: the DuckDB baseline loads the same file`);
+      log(`${name}: target-invoca alone, from that file`);
+      const fromFileDatabase = join(work, `from-file-${name}.duckdb`);
+      const fromFile = await measure(TARGET, ['--config', jsonFile(`loader-file-${name}.json`, { duckdb: { path: fromFileDatabase, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS })], { stdin: singer, stdout: { kind: 'null' } });
+      const ourFileMb = statSync(fromFileDatabase).size / 1e6;
+      log(`${name}: the DuckDB baselines load the same file`);
       const baselineDatabase = join(work, `baseline-${name}.duckdb`);
       const baseline = await measure('dist/bench/baseline-loader.js', [singer, baselineDatabase, String(BATCH_ROWS), MEMORY_LIMIT], { stdout: { kind: 'null' } });
-      rmSync(baselineDatabase, { force: true });
-      rmSync(singer, { force: true });
+      const readJsonDatabase = join(work, `read-json-${name}.duckdb`);
+      const readJson = await measure('dist/bench/baseline-read-json.js', [singer, readJsonDatabase], { stdout: { kind: 'null' } });
+      log(`${name}: target-duckdb (a Python Singer target, one table, no merge) loads the same file`);
+      const targetDuckdbDatabase = join(work, `target-duckdb-${name}.duckdb`);
+      const targetDuckdb = await measurePython(TARGET_DUCKDB_PYTHON, 'target_duckdb', ['--config', jsonFile(`target-duckdb-${name}.json`, { filepath: targetDuckdbDatabase, default_target_schema: 'raw' })], { stdin: singer, stdout: { kind: 'null' } });
+      const theirFileMb = statSync(targetDuckdbDatabase).size / 1e6;
+      for (const path of [fromFileDatabase, baselineDatabase, readJsonDatabase, targetDuckdbDatabase, singer]) rmSync(path, { force: true });
       figures.push(
         figure({ group: 'loader', label: `${name} into DuckDB (load + merge), rows/s`, value: rows / loaded.seconds, baseline: rows / baseline.seconds, unit: 'rows/s', baselineLabel: 'DuckDB read_ndjson_objects + same merge', ratio: baseline.seconds / loaded.seconds, ratioLabel: 'of baseline', target: { atLeast: 0.7 }, detail: `tap | target; target peak RSS ${loaded.targetPeakRssMb.toFixed(0)} MB, memory_limit ${MEMORY_LIMIT}` }),
+        figure({ group: 'loader', label: `${name} from the file into DuckDB, seconds`, value: fromFile.seconds, baseline: readJson.seconds, unit: 's', baselineLabel: 'DuckDB read_json_auto into one table', ratio: fromFile.seconds / readJson.seconds, ratioLabel: 'x its time', target: { atMost: 4 }, detail: `target-invoca peak RSS ${fromFile.peakRssMb.toFixed(0)} MB, read_json_auto ${readJson.peakRssMb.toFixed(0)} MB` }),
+        figure({ group: 'loader', label: `${name} from the file, vs target-duckdb, seconds`, value: fromFile.seconds, baseline: targetDuckdb.seconds, unit: 's', baselineLabel: 'target-duckdb 0.8.0 (no merge)', ratio: targetDuckdb.seconds / fromFile.seconds, ratioLabel: 'x faster', target: { atLeast: 2 }, detail: `target-duckdb peak RSS ${targetDuckdb.peakRssMb.toFixed(0)} MB` }),
+        figure({ group: 'loader', label: `${name} DuckDB file size, MB`, value: ourFileMb, baseline: theirFileMb, unit: 'MB', baselineLabel: "target-duckdb's file", ratio: ourFileMb / theirFileMb, ratioLabel: 'x theirs', target: { atMost: 2.5 } }),
       );
     }
 

@@ -1,6 +1,6 @@
 /**
- * `npm run bench` on tiny tiers: the harness runs end to end (simulator, tap, target, both
- * baselines, backfill) and writes every group of figures with a baseline and a ratio. The real
+ * `npm run bench` on tiny tiers: the harness runs end to end (simulator, tap, target, every
+ * baseline, backfill) and writes every group of figures with a baseline and a ratio. The real
  * figures come from `npm run bench` (docs/performance.md); nothing here asserts a speed.
  */
 import { readFile } from 'node:fs/promises';
@@ -21,6 +21,11 @@ test('the benchmark harness writes results.json and chart.svg with every group, 
     expect(item.ratio).toBeGreaterThan(0);
   }
   expect(results.figures.filter((item) => item.group === 'backfill').map((item) => item.label)).toHaveLength(4);
+  // The loader against DuckDB's own merge, DuckDB's read_json_auto and target-duckdb, per tier.
+  const loaderBaselines = results.figures.filter((item) => item.group === 'loader').map((item) => item.baselineLabel);
+  for (const label of ['DuckDB read_ndjson_objects + same merge', 'DuckDB read_json_auto into one table', 'target-duckdb 0.8.0 (no merge)', "target-duckdb's file"]) {
+    expect(loaderBaselines.filter((baseline) => baseline === label)).toHaveLength(2);
+  }
   expect(results.machine['cpus']).toBeGreaterThan(0);
   expect(await readFile(join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
   expect(result.stdout).toMatch(/baseline \(same run\)/);
