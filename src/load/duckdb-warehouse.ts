@@ -6,7 +6,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
 import { DUCKDB_STAGE, DUCKDB_TRANSACTION, duckdbDialect, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
-import { runSequentially, type StagedRow, type Warehouse } from './warehouse.js';
+import { runSequentially, type StagedRow, type StageWriter, type Warehouse } from './warehouse.js';
 
 export interface DuckDbSettings {
   path: string;
@@ -38,6 +38,30 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   };
   for (const statement of duckdbOpenStatements(settings.schema)) await run(statement);
 
+  /** The stage, filled by the appender as rows arrive. */
+  const openStage = async (plan: MergePlan): Promise<StageWriter> => {
+    for (const statement of duckdbStageStatements(createStage(plan, true))) await run(statement);
+    const appender = await connection.createAppender(DUCKDB_STAGE, 'main', 'temp');
+    let closed = false;
+    return {
+      add(row) {
+        appender.appendVarchar(row.transactionId);
+        appender.appendBigInt(BigInt(row.sequence));
+        appender.appendVarchar(row.raw);
+        appender.endRow();
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+      },
+    };
+  };
+
   return {
     dialect,
     async columns(table, schema = settings.schema) {
@@ -51,20 +75,14 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
     execute: run,
     stageName: () => dialect.quote(DUCKDB_STAGE),
     async stage(plan: MergePlan, rows: readonly StagedRow[]) {
-      for (const statement of duckdbStageStatements(createStage(plan, true))) await run(statement);
-      const appender = await connection.createAppender(DUCKDB_STAGE, 'main', 'temp');
+      const writer = await openStage(plan);
       try {
-        for (const row of rows) {
-          appender.appendVarchar(row.transactionId);
-          appender.appendBigInt(BigInt(row.sequence));
-          appender.appendVarchar(row.raw);
-          appender.endRow();
-        }
-        appender.flushSync();
+        for (const row of rows) writer.add(row);
       } finally {
-        appender.closeSync();
+        await writer.close();
       }
     },
+    openStage,
     runInTransaction: (steps) => runSequentially(run, steps, DUCKDB_TRANSACTION),
     async query(sql) {
       try {

@@ -27,6 +27,14 @@ import { createFirsts, createMergeState, createNewRows, createSourceTransactions
 import { transactionScript } from './sql/bigquery.js';
 import type { StagedRow, Warehouse } from './warehouse.js';
 
+/** A batch being loaded: rows are added as they arrive, then committed at once. */
+export interface Batch {
+  readonly rows: number;
+  add(row: StagedRow): void;
+  /** Stages what is not staged yet, merges it in one transaction and drops the stage. */
+  commit(): Promise<BatchResult>;
+}
+
 export interface BatchResult {
   staged: number;
   /** Undefined where the engine does not report counts (a BigQuery script). */
@@ -64,36 +72,77 @@ export class Loader {
     return this.plan(schema);
   }
 
-  /**
-   * Stages and merges the rows in one transaction. When the engine runs out of its memory limit
-   * (DuckDB's `memory_limit` smaller than the batch needs), the batch was rolled back and is
-   * loaded again in two halves, each its own transaction: every merge step is idempotent, and the
-   * target echoes the state only after the last half is committed.
-   */
+  /** Stages the rows and merges them in one transaction (see `beginBatch`). */
   async loadBatch(schema: JsonSchema, rows: readonly StagedRow[]): Promise<BatchResult> {
-    try {
-      return await this.#loadOnce(schema, rows);
-    } catch (error) {
-      if (!(error instanceof WarehouseError) || !error.outOfMemory || rows.length < 2 * MIN_SPLIT_ROWS) throw error;
-      const half = Math.ceil(rows.length / 2);
-      this.#logger.warn(`a batch of ${rows.length} rows did not fit the warehouse's memory limit; loading it in two halves of ${half} rows (a lower batch_size_rows avoids the retry)`);
-      const first = await this.loadBatch(schema, rows.slice(0, half));
-      const second = await this.loadBatch(schema, rows.slice(half));
-      const sum = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b);
-      return { staged: rows.length, inserted: sum(first.inserted, second.inserted), rerooted: sum(first.rerooted, second.rerooted) };
-    }
+    const batch = await this.beginBatch(schema);
+    for (const row of rows) batch.add(row);
+    return batch.commit();
   }
 
-  async #loadOnce(schema: JsonSchema, rows: readonly StagedRow[]): Promise<BatchResult> {
+  /**
+   * A batch to which records are added as they arrive: into the warehouse's stage at once where
+   * the engine can (DuckDB's appender), so the batch is never held whole in Node; else kept
+   * until `commit`, which stages them and runs the merge in one transaction. A batch that is not
+   * committed leaves nothing behind but its stage, which the next batch replaces.
+   */
+  async beginBatch(schema: JsonSchema): Promise<Batch> {
     const plan = await this.#planFor(schema);
     await this.ensureTables(plan);
     const warehouse = this.#warehouse;
+    const writer = warehouse.openStage ? await warehouse.openStage(plan) : undefined;
+    const held: StagedRow[] = [];
+    let count = 0;
+    return {
+      get rows() {
+        return count;
+      },
+      add(row) {
+        count++;
+        if (writer) writer.add(row);
+        else held.push(row);
+      },
+      commit: async () => {
+        try {
+          if (writer) await writer.close();
+          else await warehouse.stage(plan, held);
+          return await this.#mergeStaged(plan, count);
+        } finally {
+          await warehouse.execute(dropStage(plan)).catch(() => 0);
+        }
+      },
+    };
+  }
+
+  /**
+   * The merge of what is staged, in one transaction. When the engine runs out of its memory
+   * limit (DuckDB's `memory_limit` smaller than the batch needs), the transaction was rolled
+   * back: the staged rows are read back, the stage is dropped (it is what fills the memory), and
+   * the rows are loaded again in two halves of their delivery order, each its own stage and
+   * transaction. Every merge step is idempotent, a transaction's first delivery is in the earlier
+   * half, and the target echoes the state only after the last half is committed.
+   */
+  async #mergeStaged(plan: MergePlan, rows: number): Promise<BatchResult> {
+    const warehouse = this.#warehouse;
     try {
-      await warehouse.stage(plan, rows);
       const [, inserted, rerooted] = await warehouse.runInTransaction(batchSteps(plan));
-      return { staged: rows.length, inserted, rerooted };
-    } finally {
-      await warehouse.execute(dropStage(plan)).catch(() => 0);
+      return { staged: rows, inserted, rerooted };
+    } catch (error) {
+      if (!(error instanceof WarehouseError) || !error.outOfMemory || rows < 2 * MIN_SPLIT_ROWS) throw error;
+      const { dialect } = plan;
+      const q = dialect.quote;
+      const held = (await warehouse.query(`SELECT ${q('transaction_id')} AS id, ${q('_invoca_sequence')} AS seq, ${q('_invoca_raw')} AS raw FROM ${plan.stage} ORDER BY ${q('_invoca_sequence')}`)).map(
+        (row): StagedRow => ({ transactionId: String(row['id']), sequence: Number(row['seq']), raw: String(row['raw']) }),
+      );
+      await warehouse.execute(dropStage(plan));
+      const half = Math.ceil(held.length / 2);
+      this.#logger.warn(`a batch of ${rows} rows did not fit the warehouse's memory limit; loading it in two halves of ${half} rows (a lower batch_size_rows avoids the retry)`);
+      const results: BatchResult[] = [];
+      for (const part of [held.slice(0, half), held.slice(half)]) {
+        await warehouse.stage(plan, part);
+        results.push(await this.#mergeStaged(plan, part.length));
+      }
+      const sum = (key: 'inserted' | 'rerooted'): number | undefined => (results.some((result) => result[key] === undefined) ? undefined : results.reduce((total, result) => total + (result[key] ?? 0), 0));
+      return { staged: rows, inserted: sum('inserted'), rerooted: sum('rerooted') };
     }
   }
 

@@ -9,8 +9,7 @@ import type { JsonSchema } from '../config/validate.js';
 import { InputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SequenceClock } from '../tap/sequence.js';
-import type { Loader } from './loader.js';
-import type { StagedRow } from './warehouse.js';
+import type { Batch, Loader } from './loader.js';
 
 export interface TargetOptions {
   loader: Loader;
@@ -37,7 +36,8 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
   const now = options.nowMs ?? Date.now;
   const summary: TargetSummary = { records: 0, batches: 0, inserted: 0, statesEmitted: 0 };
   let schema: JsonSchema | undefined;
-  let pending: StagedRow[] = [];
+  // The open batch: its rows go into the warehouse's stage as they arrive (see Loader.beginBatch).
+  let batch: Batch | undefined;
   let pendingSince = 0;
   let pendingState: unknown;
   let hasPendingState = false;
@@ -50,12 +50,12 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
     summary.statesEmitted++;
   };
 
+  const pendingRows = (): number => batch?.rows ?? 0;
   const flush = async (): Promise<void> => {
-    if (pending.length > 0) {
-      if (!schema) throw new InputError(`a RECORD of stream ${STREAM} came before its SCHEMA`);
-      const rows = pending;
-      pending = [];
-      const result = await loader.loadBatch(schema, rows);
+    if (batch && batch.rows > 0) {
+      const committing = batch;
+      batch = undefined;
+      const result = await committing.commit();
       summary.batches++;
       summary.inserted += result.inserted ?? 0;
       const seconds = Math.max(0.001, (now() - startedMs) / 1000);
@@ -95,7 +95,7 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
           const next = message['schema'];
           if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
           // Records already pending were written under the old schema: load them with it first.
-          if (pending.length > 0) await flush();
+          if (pendingRows() > 0) await flush();
           schema = next as JsonSchema;
           break;
         }
@@ -119,21 +119,22 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
             if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
             sequence = fallbackClock.next();
           }
-          if (pending.length === 0) pendingSince = now();
-          pending.push({ transactionId: id, sequence: sequence as number, raw: recordJson(fields, id, logger) });
+          if (pendingRows() === 0) pendingSince = now();
+          batch ??= await loader.beginBatch(schema);
+          batch.add({ transactionId: id, sequence: sequence as number, raw: recordJson(fields, id, logger) });
           summary.records++;
-          if (pending.length >= options.batchSizeRows) await flush();
+          if (batch.rows >= options.batchSizeRows) await flush();
           break;
         }
         case 'STATE':
           pendingState = message['value'];
           hasPendingState = true;
-          if (pending.length === 0) await flush();
+          if (pendingRows() === 0) await flush();
           break;
         default:
           break;
       }
-      if (pending.length > 0 && now() - pendingSince >= options.batchMaxSeconds * 1000) await flush();
+      if (pendingRows() > 0 && now() - pendingSince >= options.batchMaxSeconds * 1000) await flush();
       if (options.signal?.aborted) break;
     }
   }

@@ -75,6 +75,12 @@ export interface StagedRow {
   raw: string;
 }
 
+/** Rows into an open stage; `close` makes them visible to the merge. */
+export interface StageWriter {
+  add(row: StagedRow): void;
+  close(): Promise<void>;
+}
+
 /**
  * What the loader needs from a warehouse client. Each engine implements it over its own driver;
  * the SQL comes from plan.ts, so a client only moves statements and rows.
@@ -89,6 +95,12 @@ export interface Warehouse {
   stageName(): string;
   /** Creates the stage table and loads the rows into it. */
   stage(plan: MergePlan, rows: readonly StagedRow[]): Promise<void>;
+  /**
+   * Creates the stage table and returns a writer that adds rows to it as they arrive, so that a
+   * batch is never held whole in memory (DuckDB's appender). Engines without it are given the
+   * batch at once through `stage`.
+   */
+  openStage?(plan: MergePlan): Promise<StageWriter>;
   /**
    * Runs the merge steps in one transaction (all or nothing) and returns the rows each step
    * changed; a step marked `repeat` runs until it changes no row (at most MAX_REPEATS times).

@@ -3,6 +3,7 @@
  * default) and PostgreSQL (PGlite, which raises the duplicate-match error that BigQuery and
  * Snowflake raise). Every scenario ends compared with the TypeScript model in merge-oracle.ts.
  */
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
@@ -12,6 +13,7 @@ import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';
+import { tempDir } from '../helpers/tap.js';
 
 const engines = {
   duckdb: () => openDuckDb({ path: ':memory:', schema: 'main' }),
@@ -265,3 +267,26 @@ test('DuckDB: a transactions_current or calls table from before keeps its rows a
     await warehouse.close();
   }
 });
+
+test('DuckDB: a batch that does not fit memory_limit is merged again in halves, in delivery order, equal to the model', async () => {
+  const warehouse = await openDuckDb({ path: join(await tempDir(), 'small.duckdb'), schema: 'main', memory_limit: '256MB', threads: 1 });
+  try {
+    const logger = createMemoryLogger();
+    const loader = new Loader(warehouse, logger);
+    const oracle = new MergeOracle();
+    // 20,000 rows of 5 KB each do not fit 256 MB in one transaction; a quarter of them does.
+    const padding = 'x'.repeat(5_000);
+    const rows = Array.from({ length: 20_000 }, (_, index) => call(`M${index}`, `CALL-M${index % 1_000}`, '1.00', { 'Purchase Made': `${index}${padding}` }));
+    const corrections = rows.slice(0, 500).map((row, index) => correction(`M${index}c`, row, '2026-02-01T00:00:00Z', '0.50'));
+    const redelivered = rows.slice(0, 200).map((row) => ({ ...row, _invoca_sequence: sequence++ }));
+    const batch = [...rows, ...corrections, ...redelivered];
+    const result = await loader.loadBatch(schema, staged(batch));
+    oracle.load(batch);
+    expect(logger.lines.some((line) => line.includes('did not fit the warehouse\'s memory limit'))).toBe(true);
+    expect(result.staged).toBe(batch.length);
+    expect(result.inserted).toBe(20_500);
+    expect(await actual(warehouse)).toEqual(oracle.expected());
+  } finally {
+    await warehouse.close();
+  }
+}, 120_000);
