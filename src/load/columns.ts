@@ -100,9 +100,11 @@ export function columnNames(fields: readonly string[], dialect: Dialect, existin
   const rank = (field: string): number => (mergeFields.has(field) ? 0 : stored.has(dialect.columnName(field)) ? 1 : 2);
   const lowerFirst = (field: string): number => (field === field.toLowerCase() ? 0 : 1);
   const order = [...fields].sort((a, b) => rank(a) - rank(b) || lowerFirst(a) - lowerFirst(b) || (a < b ? -1 : a > b ? 1 : 0));
+  // Names that start with `_invoca_` are the loader's (its columns and the aliases in its SQL).
+  const reserved = (name: string): boolean => taken.has(dialect.nameKey(name)) || name.toLowerCase().startsWith('_invoca_');
   for (const field of order) {
     let name = dialect.columnName(field);
-    if (taken.has(dialect.nameKey(name))) name = dialect.columnName(`${field}_${hashOf(field, 8)}`);
+    if (reserved(name)) name = dialect.columnName(`${field}_${hashOf(field, 8)}`);
     for (let extra = 2; taken.has(dialect.nameKey(name)); extra++) name = dialect.columnName(`${field}_${hashOf(field, 8)}_${extra}`);
     taken.add(dialect.nameKey(name));
     names.set(field, name);

@@ -22,6 +22,7 @@ import {
   snowflakeStageInsert,
   snowflakeStageStatements,
   storedName,
+  useSchema,
 } from './sql/snowflake.js';
 
 export interface DescribedTable {
@@ -92,7 +93,7 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
         engine: 'snowflake',
         tables: [...outputTables(plan, path), lockTable(dialect, path), stageTable(dialect, [...path, SNOWFLAKE_STAGE])],
         // CREATE SCHEMA runs only when the SELECT finds no such schema.
-        setup: [...sessionSetup(), schemaExists(database), createSchema(database, schemaName), ...createTables(plan)],
+        setup: [...sessionSetup(), schemaExists(database), createSchema(database, schemaName), useSchema(database, schemaName), ...createTables(plan)],
         batch: [
           ...snowflakeStageStatements(createStage(plan, true)),
           snowflakeStageInsert(),

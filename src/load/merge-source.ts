@@ -84,7 +84,8 @@ export function createFirsts(source: SourcePlan): string {
       select,
       names,
       from: `${source.source} AS s`,
-      where: `s.${dialect.quoteStored(id)} IS NOT NULL`,
+      // A row without a sequence has no place in the version order: it is not merged.
+      where: `s.${dialect.quoteStored(id)} IS NOT NULL AND s.${dialect.quoteStored(source.sequence)} IS NOT NULL`,
       partitionBy: `s.${dialect.quoteStored(id)}`,
       orderBy: `s.${dialect.quoteStored(source.sequence)} ASC`,
     })

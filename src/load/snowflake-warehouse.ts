@@ -14,6 +14,7 @@ import { ConfigError, WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
 import type { Dialect } from './sql/dialect.js';
 import {
+  columnsQuery,
   createSchema,
   schemaExists,
   sessionSetup,
@@ -24,6 +25,7 @@ import {
   snowflakeStageInsert,
   snowflakeStageStatements,
   storedName,
+  useSchema,
 } from './sql/snowflake.js';
 import { runSequentially, type StagedRow, type Warehouse } from './warehouse.js';
 
@@ -110,12 +112,13 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
   const schemaName = storedName(settings.schema);
   const { rows: schemas } = await execute(schemaExists(settings.database), [schemaName]);
   if (Number(schemas[0]?.['N'] ?? 0) === 0) await run(createSchema(settings.database, settings.schema));
+  await run(useSchema(settings.database, settings.schema));
 
   return {
     dialect,
     async columns(table, schema = settings.schema) {
       const { rows } = await execute(
-        'SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+        columnsQuery(settings.database),
         [storedName(schema), storedName(table)],
       );
       return rows.length === 0 ? undefined : new Set(rows.map((row) => String(row['COLUMN_NAME'])));

@@ -20,6 +20,7 @@ export const HOSTILE_FIELDS = [
   'it\'\'s "both"',
   '📞 emoji',
   '_INVOCA_RAW',
+  '_invoca_latest',
   'ROOT_TRANSACTION_ID',
   'Transaction_Id',
   `long ${'x'.repeat(315)}`,

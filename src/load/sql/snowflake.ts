@@ -70,6 +70,20 @@ export function createSchema(database: string, schema: string): string {
   return `CREATE SCHEMA IF NOT EXISTS ${snowflakeName(database)}.${snowflakeName(schema)}`;
 }
 
+/**
+ * The session's schema, by the names the loader resolved: the temporary stage is created
+ * unqualified, in it (the login's own database and schema are taken as written, and a schema
+ * created after login is not the session's yet).
+ */
+export function useSchema(database: string, schema: string): string {
+  return `USE SCHEMA ${snowflakeName(database)}.${snowflakeName(schema)}`;
+}
+
+/** The columns of a table, by its stored schema and name (bind both). */
+export function columnsQuery(database: string): string {
+  return `SELECT COLUMN_NAME FROM ${snowflakeName(database)}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`;
+}
+
 const extract: Dialect['extract'] = (raw, field, kind) => {
   // Bracket notation takes the key as a string literal: any key works, with no path syntax to
   // escape, and `::VARCHAR` of a JSON string is its text (GET(...)::VARCHAR keeps the quotes on fakesnow).
@@ -90,7 +104,7 @@ export function snowflakeDialect(database: string, schema: string): Dialect {
     quoteStored: doubleQuote,
     storedName,
     literal: snowflakeLiteral,
-    table: (name) => `${snowflakeName(database)}.${snowflakeName(schema)}.${doubleQuote(name.toUpperCase())}`,
+    table: (name) => `${snowflakeName(database)}.${snowflakeName(schema)}.${snowflakeName(name)}`,
     columnName: (field) => fitName(field.toUpperCase(), MAX_NAME),
     nameKey: (name) => name,
     maxNameLength: MAX_NAME,
