@@ -8,7 +8,7 @@
 import type { LoaderConfig } from '../config/loader-config.js';
 import type { JsonSchema } from '../config/validate.js';
 import { dataColumns } from './columns.js';
-import { batchSteps, createLockTable, createStage, createTable, dropStage, LOCK_TABLE, systemColumns, TABLES, type MergePlan, type OutputTable } from './plan.js';
+import { batchSteps, createLockTable, createStage, createTable, dropStage, LOCK_TABLE, STAGE_COLUMNS, systemColumns, TABLES, type MergePlan, type OutputTable } from './plan.js';
 import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql/bigquery.js';
 import type { Dialect } from './sql/dialect.js';
 import { DUCKDB_STAGE, DUCKDB_TRANSACTION, duckdbDialect, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
@@ -151,10 +151,6 @@ export function outputTables(plan: MergePlan, prefix: string[], tables: readonly
 }
 
 function stageTable(dialect: Dialect, path: string[]): DescribedTable {
-  const columns = [
-    { name: dialect.storedName('transaction_id'), type: dialect.type('string') },
-    { name: dialect.storedName('_invoca_sequence'), type: dialect.type('integer') },
-    { name: dialect.storedName('_invoca_raw'), type: dialect.type('string') },
-  ];
+  const columns = STAGE_COLUMNS.map((column) => ({ name: dialect.storedName(column.name), type: column.kind === 'raw' ? dialect.rawType : dialect.type(column.kind) }));
   return { name: path.at(-1) ?? '', path, columns };
 }

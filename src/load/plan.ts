@@ -114,13 +114,16 @@ export function addMissingColumns(plan: MergePlan, table: OutputTable, existing:
     .map((column) => `ALTER TABLE ${dialect.table(TABLES[table])} ADD COLUMN ${dialect.quote(column.column)} ${dialect.type(column.kind)}`);
 }
 
+/** The stage's columns: each record's id, sequence and JSON text. */
+export const STAGE_COLUMNS: readonly SystemColumn[] = [
+  { name: 'transaction_id', kind: 'string' },
+  { name: '_invoca_sequence', kind: 'integer' },
+  { name: '_invoca_raw', kind: 'string' },
+];
+
 export function createStage(plan: MergePlan, temporary: boolean): string {
   const { dialect } = plan;
-  const columns = [
-    `${dialect.quote('transaction_id')} ${dialect.type('string')}`,
-    `${dialect.quote('_invoca_sequence')} ${dialect.type('integer')}`,
-    `${dialect.quote('_invoca_raw')} ${dialect.type('string')}`,
-  ];
+  const columns = STAGE_COLUMNS.map((column) => `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}`);
   return `CREATE ${temporary ? 'TEMPORARY ' : ''}TABLE ${plan.stage} (${columns.join(', ')})`;
 }
 

@@ -47,7 +47,6 @@ export interface SnowflakeSettings {
 /** Up to this many rows a batch is staged with array binds; above it with PUT + COPY. */
 export const BIND_ROWS_LIMIT = 20_000;
 const BIND_CHUNK_ROWS = 5_000;
-const STAGE = SNOWFLAKE_STAGE;
 
 
 export async function openSnowflake(settings: SnowflakeSettings): Promise<Warehouse> {
@@ -124,7 +123,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
       return rows.length === 0 ? undefined : new Set(rows.map((row) => String(row['COLUMN_NAME'])));
     },
     execute: run,
-    stageName: () => dialect.quote(STAGE),
+    stageName: () => dialect.quote(SNOWFLAKE_STAGE),
     async stage(plan: MergePlan, rows: readonly StagedRow[]) {
       for (const statement of snowflakeStageStatements(createStage(plan, true))) await run(statement);
       if (rows.length <= BIND_ROWS_LIMIT) {
@@ -157,7 +156,7 @@ async function putAndCopy(run: (sql: string) => Promise<number>, rows: readonly 
     await run(`PUT ${snowflakeLiteral(`file://${file}`)} '${location}' AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE`);
     const columns = ['transaction_id', '_invoca_sequence', '_invoca_raw'].map(dialect.quote).join(', ');
     await run(
-      `COPY INTO ${dialect.quote(STAGE)} (${columns}) FROM ` +
+      `COPY INTO ${dialect.quote(SNOWFLAKE_STAGE)} (${columns}) FROM ` +
         `(SELECT $1:transaction_id::VARCHAR, $1:_invoca_sequence::NUMBER(38, 0), $1:_invoca_raw::VARCHAR FROM '${location}') ` +
         `FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP) PURGE = TRUE`,
     );
