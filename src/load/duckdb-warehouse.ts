@@ -5,7 +5,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
-import { DUCKDB_STAGE, DUCKDB_TRANSACTION, duckdbDialect, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
+import { DUCKDB_STAGE, DUCKDB_STORAGE_VERSION, DUCKDB_TRANSACTION, duckdbDialect, storageHasZstd, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
 import { runSequentially, type StagedRow, type StageWriter, type Warehouse } from './warehouse.js';
 
 export interface DuckDbSettings {
@@ -18,7 +18,8 @@ export interface DuckDbSettings {
 export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   let instance: DuckDBInstance;
   let connection: DuckDBConnection;
-  const options: Record<string, string> = {};
+  // Applies to a new file only; an existing file keeps the format it was written in.
+  const options: Record<string, string> = { storage_compatibility_version: DUCKDB_STORAGE_VERSION };
   if (settings.memory_limit) options['memory_limit'] = settings.memory_limit;
   if (settings.threads) options['threads'] = String(settings.threads);
   try {
@@ -27,7 +28,14 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   } catch (error) {
     throw new WarehouseError(`cannot open the DuckDB file ${settings.path}: ${message(error)}`, { cause: error });
   }
-  const dialect = duckdbDialect(settings.schema);
+  let storageVersion = '';
+  try {
+    const tags = await connection.runAndReadAll("SELECT map_extract_value(tags, 'storage_version') AS version FROM duckdb_databases() WHERE database_name = current_database()");
+    storageVersion = String(tags.getRowObjectsJson()[0]?.['version'] ?? '');
+  } catch (error) {
+    throw new WarehouseError(`cannot read the storage version of the DuckDB file ${settings.path}: ${message(error)}`, { cause: error });
+  }
+  const dialect = duckdbDialect(settings.schema, { compressRaw: storageHasZstd(storageVersion) });
   const run = async (sql: string): Promise<number> => {
     try {
       const result = await connection.run(sql);

@@ -98,7 +98,7 @@ export function createTable(plan: MergePlan, table: OutputTable): string {
   const { dialect } = plan;
   const definitions = [
     ...plan.columns.map((column) => `${dialect.quote(column.column)} ${dialect.type(column.kind)}`),
-    ...systemColumns(table).map((column) => `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}`),
+    ...systemColumns(table).map((column) => `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}${column.kind === 'raw' && dialect.rawStorage ? ` ${dialect.rawStorage}` : ''}`),
   ];
   const columnOf = (field: string): string => plan.columns.find((column) => column.field === field)?.column ?? field;
   const options = dialect.tableOptions?.(table, columnOf);

@@ -4,6 +4,7 @@
  * Snowflake raise). Every scenario ends compared with the TypeScript model in merge-oracle.ts.
  */
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
@@ -265,6 +266,30 @@ test('DuckDB: a transactions_current or calls table from before keeps its rows a
     expect(await warehouse.columns('transactions')).toContain('_invoca_raw');
   } finally {
     await warehouse.close();
+  }
+});
+
+test('DuckDB: a new file keeps _invoca_raw with ZSTD; a file in the storage format of DuckDB 1.0 is loaded as it is', async () => {
+  const directory = await tempDir();
+  const compressionOf = async (warehouse: Warehouse): Promise<string[]> =>
+    (await warehouse.query(`SELECT DISTINCT compression FROM pragma_storage_info('main.transactions') WHERE column_name = '_invoca_raw' AND compression <> 'Constant' ORDER BY 1`)).map((row) => String(row['compression']));
+  const records = Array.from({ length: 3000 }, (_, index) => call(`Z${index}`, `CALL-Z${index}`, '1.00', { advertiser_name: `advertiser ${index % 7}` }));
+  const older = join(directory, 'v1.duckdb');
+  const made = await DuckDBInstance.create(older, { storage_compatibility_version: 'v1.0.0' });
+  made.closeSync();
+  for (const [path, expected] of [
+    [join(directory, 'new.duckdb'), ['ZSTD']],
+    [older, ['FSST']],
+  ] as const) {
+    const warehouse = await openDuckDb({ path, schema: 'main' });
+    try {
+      await new Loader(warehouse, createMemoryLogger()).loadBatch(schema, staged(records));
+      await warehouse.execute('CHECKPOINT');
+      expect(await compressionOf(warehouse)).toEqual(expected);
+      expect((await warehouse.query('SELECT COUNT(*) AS n FROM calls'))[0]?.['n']).toBe('3000');
+    } finally {
+      await warehouse.close();
+    }
   }
 });
 

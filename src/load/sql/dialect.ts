@@ -57,6 +57,8 @@ export interface Dialect {
   tableOptions?(table: 'transactions' | 'current' | 'calls', column: (field: string) => string): string;
   /** The type of the staged raw JSON text and of `_invoca_raw`. */
   readonly rawType: string;
+  /** A clause after `_invoca_raw`'s type in CREATE TABLE (DuckDB: its compression). */
+  readonly rawStorage?: string;
   /** Parses the staged JSON text into the raw JSON type. */
   parseRaw(textExpression: string): string;
   /** A typed value of one field from a parsed raw JSON expression; invalid values become NULL where the engine can. */
