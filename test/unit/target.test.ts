@@ -1,0 +1,41 @@
+import { describe, expect, test } from '@jest/globals';
+import { storageHasZstd } from '../../src/load/sql/duckdb.js';
+import { recordText } from '../../src/load/target.js';
+import { encodeSinger } from '../../src/protocol/singer.js';
+
+const parse = (line: string): Record<string, unknown> => JSON.parse(line) as Record<string, unknown>;
+
+describe('recordText: the record cut out of its line', () => {
+  const records = [
+    { transaction_id: 'a1', 'Customer\'s "Name"': 'Zoë \\ 東京 😀', nested: { record: 1 }, n: 1.5, none: null },
+    { transaction_id: 'a2', text: '},"time_extracted":"x"}', empty: '' },
+  ];
+  const lines = encodeSinger({ type: 'records', records }, '2026-11-30T04:00:00.000Z').trimEnd().split('\n');
+
+  test("tap-invoca's lines: the cut is the record, value for value", () => {
+    const cut = lines.map((line) => recordText(line, parse(line)));
+    // The first record holds an escaped surrogate pair (the tap writes ASCII): left to the caller.
+    expect(cut[0]).toBeUndefined();
+    expect(JSON.parse(cut[1] ?? 'null')).toEqual(records[1]);
+  });
+
+  test('any other layout is left to the caller', () => {
+    const record = '{"transaction_id":"b1"}';
+    const variants = [
+      `{"type": "RECORD", "stream": "transactions", "record": ${record}}`,
+      `{"stream":"transactions","type":"RECORD","record":${record}}`,
+      `{"type":"RECORD","stream":"transactions","record":${record},"version":1}`,
+      `{"type":"RECORD","stream":"transactions","record":${record},"time_extracted":"2026-11-30T04:00:00Z" }`,
+      `{"type":"RECORD","stream":"transactions","record":{"transaction_id":"b0"},"record":${record}}`,
+      `{"type":"RECORD","stream":"transactions","record":{"x":"\\ud800"}}`,
+    ];
+    for (const line of variants) expect(recordText(line, parse(line))).toBeUndefined();
+    const plain = `{"type":"RECORD","stream":"transactions","record":${record}}`;
+    expect(recordText(plain, parse(plain))).toBe(record);
+  });
+});
+
+test('DuckDB storage versions with ZSTD: 1.2 and later', () => {
+  expect(['v1.0.0+', 'v0.10.2', 'v1.1.3', ''].map(storageHasZstd)).toEqual([false, false, false, false]);
+  expect(['v1.2.0+', 'v1.5.0+', 'v2.0.0'].map(storageHasZstd)).toEqual([true, true, true]);
+});
