@@ -3,22 +3,22 @@
  * in the same invocation. Everything runs as real processes over loopback: the simulator, the
  * tap, target-invoca with a DuckDB file, and the baselines (bench/baseline-*.ts).
  *
- *   node dist/bench/run.js [--tiers 100000,1000000] [--full] [--out bench]
+ *   node dist/bench/run.js [--tiers 100000,1000000] [--full] [--increment-base 10000] [--out bench]
  *
  * Per tier: the tap and its baseline to /dev/null (and, at the first tier, through a pipe to a
  * slow reader); `tap | target` into a DuckDB file with the stream copied to a file; then from that
  * file: target-invoca alone, DuckDB with read_ndjson_objects and the same merge, DuckDB's
  * read_json_auto into one table, and target-duckdb (a Python Singer target); then a run adding
- * 1% new rows.
+ * 1,000 new rows, against the same on a 10k-row table (`--increment-base`).
  * Then the backfill at 1, 2, 4 and 8 windows against the sequential cursor walk. `--full` adds a
  * 5M tier (memory and the incremental run; rates are measured up to 1M).
  */
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chart } from './chart.js';
 import { figure, machine, table, type Figure } from './figures.js';
-import { ACCOUNT, measure, measurePipeline, measurePython, startSimulator, TOKEN, type Measured } from './processes.js';
+import { ACCOUNT, measure, measurePipeline, measurePython, startSimulator, TOKEN, type Measured, type SimulatorProcess } from './processes.js';
 
 const TAP = 'dist/src/bin/tap-invoca.js';
 const TARGET = 'dist/src/bin/target-invoca.js';
@@ -27,9 +27,13 @@ const TARGET_DUCKDB_PYTHON = '.venv-target-duckdb/bin/python';
 const MEMORY_LIMIT = '1GB';
 const BATCH_ROWS = 100_000;
 const SLOW_READER_BYTES_PER_SECOND = 25e6;
+/** Issue #13's budget for target-invoca's peak RSS at 100k rows. */
+const RSS_BUDGET_MB = 600;
 
 interface Options {
   tiers: number[];
+  /** The table size the incremental figures are compared with (10k). */
+  incrementBase: number;
   backfillDays: number;
   out: string;
 }
@@ -41,7 +45,7 @@ function parseArgs(argv: string[]): Options {
   };
   const tiers = (value('--tiers') ?? (argv.includes('--full') ? '100000,1000000,5000000' : '100000,1000000')).split(',').map(Number);
   if (tiers.some((tier) => !Number.isInteger(tier) || tier < 1000)) throw new Error('--tiers takes row counts of at least 1000, e.g. 100000,1000000');
-  return { tiers, backfillDays: Number(value('--backfill-days') ?? 40), out: value('--out') ?? 'bench' };
+  return { tiers, incrementBase: Number(value('--increment-base') ?? 10_000), backfillDays: Number(value('--backfill-days') ?? 40), out: value('--out') ?? 'bench' };
 }
 
 const work = join(tmpdir(), `tap-invoca-bench-${process.pid}`);
@@ -127,22 +131,69 @@ async function tier(rows: number, options: Options, figures: Figure[], memory: M
         figure({ group: 'loader', label: `${name} into DuckDB (load + merge), rows/s`, value: rows / loaded.seconds, baseline: rows / baseline.seconds, unit: 'rows/s', baselineLabel: 'DuckDB read_ndjson_objects + same merge', ratio: baseline.seconds / loaded.seconds, ratioLabel: 'of baseline', target: { atLeast: 0.7 }, detail: `tap | target; target peak RSS ${loaded.targetPeakRssMb.toFixed(0)} MB, memory_limit ${MEMORY_LIMIT}` }),
         figure({ group: 'loader', label: `${name} from the file into DuckDB, seconds`, value: fromFile.seconds, baseline: readJson.seconds, unit: 's', baselineLabel: 'DuckDB read_json_auto into one table', ratio: fromFile.seconds / readJson.seconds, ratioLabel: 'x its time', target: { atMost: 4 }, detail: `target-invoca peak RSS ${fromFile.peakRssMb.toFixed(0)} MB, read_json_auto ${readJson.peakRssMb.toFixed(0)} MB` }),
         figure({ group: 'loader', label: `${name} from the file, vs target-duckdb, seconds`, value: fromFile.seconds, baseline: targetDuckdb.seconds, unit: 's', baselineLabel: 'target-duckdb 0.8.0 (no merge)', ratio: targetDuckdb.seconds / fromFile.seconds, ratioLabel: 'x faster', target: { atLeast: 2 }, detail: `target-duckdb peak RSS ${targetDuckdb.peakRssMb.toFixed(0)} MB` }),
+        figure({ group: 'loader', label: `${name} from the file, target-invoca peak RSS, MB`, value: fromFile.peakRssMb, baseline: readJson.peakRssMb, unit: 'MB', baselineLabel: 'DuckDB read_json_auto into one table', ratio: fromFile.peakRssMb / readJson.peakRssMb, ratioLabel: 'x its peak', detail: `budget ${RSS_BUDGET_MB} MB: ${fromFile.peakRssMb <= RSS_BUDGET_MB ? 'met' : 'MISSED'}; target-duckdb ${targetDuckdb.peakRssMb.toFixed(0)} MB` }),
         figure({ group: 'loader', label: `${name} DuckDB file size, MB`, value: ourFileMb, baseline: theirFileMb, unit: 'MB', baselineLabel: "target-duckdb's file", ratio: ourFileMb / theirFileMb, ratioLabel: 'x theirs', target: { atMost: 2.5 } }),
       );
     }
 
-    log(`${name}: a run adding 1% new rows`);
-    const added = Math.round(rows / 100);
-    await sim.append(added);
-    const increment = join(work, `increment-${name}.jsonl`);
-    await measure(TAP, ['--config', tapConfig, '--state', jsonFile(`state-${name}.json`, JSON.parse(loaded.states.at(-1) ?? '{}'))], { stdout: { kind: 'file', path: increment } });
-    const incremental = await measure(TARGET, ['--config', loaderConfig], { stdin: increment, stdout: { kind: 'null' } });
-    const emptyDatabase = join(work, `empty-${name}.duckdb`);
-    const fresh = await measure(TARGET, ['--config', jsonFile(`loader-empty-${name}.json`, { duckdb: { path: emptyDatabase, memory_limit: MEMORY_LIMIT } })], { stdin: increment, stdout: { kind: 'null' } });
+    const added = await increment(sim, tapConfig, database, loaded.states.at(-1), name);
+    incrementalBaseline ??= await incrementOnSmallTable(options.incrementBase);
     figures.push(
-      figure({ group: 'incremental', label: `+${added} rows on ${name}, seconds`, value: incremental.seconds, baseline: fresh.seconds, unit: 's', baselineLabel: 'same rows into an empty file', ratio: incremental.seconds / fresh.seconds, ratioLabel: 'x empty', detail: `database ${(statSync(database).size / 1e6).toFixed(0)} MB` }),
+      figure({ group: 'incremental', label: `+${INCREMENT_ROWS} rows on ${name}, seconds`, value: added.seconds, baseline: incrementalBaseline.seconds, unit: 's', baselineLabel: `+${INCREMENT_ROWS} rows on ${tierName(options.incrementBase)}`, ratio: added.seconds / incrementalBaseline.seconds, ratioLabel: 'x', ...(rows <= 100_000 ? { target: { atMost: 1.5 } } : {}), detail: `median of ${INCREMENT_RUNS} runs; the same rows into an empty file ${added.emptySeconds.toFixed(2)} s; database ${added.databaseMb.toFixed(0)} MB` }),
     );
-    for (const path of [database, emptyDatabase, increment]) rmSync(path, { force: true });
+    rmSync(database, { force: true });
+  } finally {
+    await sim.stop();
+  }
+}
+
+/** The cost of a five-minute poll: a batch of 1,000 new rows (some correcting older calls). */
+const INCREMENT_ROWS = 1000;
+const INCREMENT_RUNS = 3;
+let incrementalBaseline: Incremental | undefined;
+
+interface Incremental {
+  seconds: number;
+  emptySeconds: number;
+  databaseMb: number;
+}
+
+/**
+ * +INCREMENT_ROWS rows into `database` (loaded from `sim`, whose last state is `state`): the
+ * median of INCREMENT_RUNS runs, each on a fresh copy of the file, and the same rows into an
+ * empty file.
+ */
+async function increment(sim: SimulatorProcess, tapConfig: string, database: string, state: string | undefined, name: string): Promise<Incremental> {
+  log(`${name}: +${INCREMENT_ROWS} rows, ${INCREMENT_RUNS} runs`);
+  await sim.append(INCREMENT_ROWS);
+  const rows = join(work, `increment-${name}.jsonl`);
+  await measure(TAP, ['--config', tapConfig, '--state', jsonFile(`state-${name}.json`, JSON.parse(state ?? '{}'))], { stdout: { kind: 'file', path: rows } });
+  const copy = join(work, `increment-${name}.duckdb`);
+  const config = jsonFile(`loader-increment-${name}.json`, { duckdb: { path: copy, memory_limit: MEMORY_LIMIT } });
+  const seconds: number[] = [];
+  for (let run = 0; run < INCREMENT_RUNS; run++) {
+    copyFileSync(database, copy);
+    seconds.push((await measure(TARGET, ['--config', config], { stdin: rows, stdout: { kind: 'null' } })).seconds);
+  }
+  rmSync(copy, { force: true });
+  const fresh = await measure(TARGET, ['--config', config], { stdin: rows, stdout: { kind: 'null' } });
+  const databaseMb = statSync(database).size / 1e6;
+  for (const path of [copy, rows]) rmSync(path, { force: true });
+  return { seconds: seconds.sort((a, b) => a - b)[Math.floor(INCREMENT_RUNS / 2)] ?? Number.NaN, emptySeconds: fresh.seconds, databaseMb };
+}
+
+/** The incremental baseline: the same +INCREMENT_ROWS on a smaller table. */
+async function incrementOnSmallTable(rows: number): Promise<Incremental> {
+  const name = tierName(rows);
+  const sim = await startSimulator({ rows, seed: 42 });
+  try {
+    const tapConfig = jsonFile(`tap-${name}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url });
+    const database = join(work, `target-${name}.duckdb`);
+    log(`${name}: tap-invoca | target-invoca (the table for the incremental baseline)`);
+    const loaded = await measurePipeline(['--config', tapConfig], ['--config', jsonFile(`loader-${name}.json`, { duckdb: { path: database, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS })]);
+    const result = await increment(sim, tapConfig, database, loaded.states.at(-1), name);
+    rmSync(database, { force: true });
+    return result;
   } finally {
     await sim.stop();
   }
