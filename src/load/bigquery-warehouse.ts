@@ -130,7 +130,7 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
     async runInTransaction(steps: readonly MergeStep[]) {
       // Another job's DML on the same table (a second target, a dbt run) aborts the script:
       // BigQuery rolled it back whole, so it runs again after a wait.
-      await retryConflicts(() => run(transactionScript(steps)), {
+      await retryConflicts(() => run(transactionScript(steps, dialect.callDates?.declare)), {
         retries: behaviour.conflictRetries ?? 5,
         initialDelayMs: behaviour.conflictDelayMs ?? 2_000,
         onRetry: (error, retry, delayMs) => behaviour.logger?.warn(`${error.message.split(' (in: ')[0]}; running the batch's merge again (retry ${retry}) in ${(delayMs / 1000).toFixed(1)}s`),

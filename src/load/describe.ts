@@ -80,7 +80,7 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
         // The dataset is looked up (and created when missing) through the API, not SQL.
         setup: createTables(plan),
         // The stage is created and filled by a load job (the API), then the merge runs as one script.
-        batch: [transactionScript(batchSteps(plan)), dropStage(plan)],
+        batch: [transactionScript(batchSteps(plan), dialect.callDates?.declare), dropStage(plan)],
       };
     }
     case 'snowflake': {

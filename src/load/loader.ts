@@ -10,13 +10,10 @@ import { dataColumns } from './columns.js';
 import {
   addMissingColumns,
   batchSteps,
+  callsSteps,
   createLockTable,
   createTable,
-  deleteEmptyCalls,
-  deleteStaleLineages,
   dropStage,
-  mergeCalls,
-  mergeCurrent,
   RETIRED_COPY,
   takeLock,
   TABLES,
@@ -184,17 +181,10 @@ export class Loader {
     const [state] = await warehouse.query(readWatermark(dialect, sourceTable));
     const watermark = state?.['watermark'] === null || state?.['watermark'] === undefined ? -1 : Number(state['watermark']);
     const prepare = [createNewRows(source, watermark), createFirsts(source), createSourceTransactions(source)];
-    const steps = [
-      { sql: takeLock(dialect) },
-      { sql: deleteStaleLineages(plan) },
-      { sql: mergeCurrent(plan) },
-      { sql: mergeCalls(plan) },
-      { sql: deleteEmptyCalls(plan) },
-      ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql })),
-    ];
+    const steps = [{ sql: takeLock(dialect) }, ...callsSteps(plan), ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql }))];
     const countNew = `SELECT COUNT(*) AS ${dialect.quote('n')} FROM ${plan.stage}`;
     if (warehouse.runScript) {
-      const [count] = await warehouse.runScript([...prepare, transactionScript(steps).replace(/;$/, ''), countNew]);
+      const [count] = await warehouse.runScript([...(dialect.callDates?.declare ?? []), ...prepare, transactionScript(steps).replace(/;$/, ''), countNew]);
       return { newTransactions: Number(count?.['n'] ?? 0) };
     }
     const temporary = [source.firsts, plan.transactions ?? '', plan.stage];

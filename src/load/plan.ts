@@ -19,7 +19,7 @@
  */
 import type { DataColumn } from './columns.js';
 import { moneyColumns } from './columns.js';
-import type { ColumnKind, Dialect } from './sql/dialect.js';
+import type { CallDateBounds, ColumnKind, Dialect } from './sql/dialect.js';
 
 export const TABLES = {
   transactions: 'transactions',
@@ -308,14 +308,55 @@ export function mergeCalls(plan: MergePlan): string {
     ...[...money].map((name) => `s.${q(name)} IS DISTINCT FROM t.${q(name)}`),
   ];
   const callNames = [...plan.columns.map((column) => column.column), ...systemColumns('calls').map((column) => column.name)];
+  const within = callDatesFilter(plan, 't');
   return mergeStatement(plan, {
     target: dialect.table(TABLES.calls),
     source,
     key: plan.columns.find((column) => column.field === 'complete_call_id')?.column ?? 'complete_call_id',
+    ...(within ? { alsoOn: within } : {}),
     names: callNames,
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
     matchedWhen: `(${changed.join(' OR ')})`,
   });
+}
+
+/**
+ * Where `calls` is partitioned by call date (BigQuery, see Dialect.callDates): sets the bounds of
+ * the start times of every row steps 5 and 6 can touch. A `calls` row takes its start_time from one leg
+ * of its call, as that leg's current version was when the call was last merged: a version of a
+ * lineage this batch touched (all of them are in `transactions`), or the current version of an
+ * untouched leg of an affected call (in `transactions_current`). The bounds cover both, so no
+ * row steps 5 and 6 must see is outside them; rows without a start_time are always read.
+ */
+export function setCallDates(plan: MergePlan): string | undefined {
+  const query = callDatesQuery(plan);
+  return query === undefined ? undefined : plan.dialect.callDates?.set(query);
+}
+
+/** The query behind setCallDates: one row, (lowest, highest). */
+export function callDatesQuery(plan: MergePlan): string | undefined {
+  const { dialect } = plan;
+  const bounds = prunedCalls(plan);
+  if (!bounds) return undefined;
+  const q = dialect.quote;
+  const start = col(plan, 'start_time');
+  const dates =
+    `SELECT v.${start} AS ${q('d')} FROM ${transactionsOf(plan)} AS v WHERE v.${q('root_transaction_id')} IN (${affectedRoots(plan)}) ` +
+    `UNION ALL SELECT c.${start} AS ${q('d')} FROM ${dialect.table(TABLES.current)} AS c WHERE c.${col(plan, 'complete_call_id')} IN (${affectedCalls(plan)})`;
+  return `SELECT MIN(${q('d')}) AS ${q('lowest')}, MAX(${q('d')}) AS ${q('highest')} FROM (${dates}) AS ${q('dates')}`;
+}
+
+/** The dialect's call-date bounds, where it has them and the plan has a start_time (another target's table may not). */
+function prunedCalls(plan: MergePlan): CallDateBounds | undefined {
+  return plan.columns.some((column) => column.field === 'start_time') ? plan.dialect.callDates : undefined;
+}
+
+/** The partition filter on a `calls` alias, where the dialect has call-date bounds. */
+function callDatesFilter(plan: MergePlan, alias: string): string | undefined {
+  const bounds = prunedCalls(plan);
+  if (!bounds) return undefined;
+  const start = `${alias}.${col(plan, 'start_time')}`;
+  return `(${start} BETWEEN ${bounds.lowest} AND ${bounds.highest} OR ${start} IS NULL)`;
 }
 
 /** Step 6: affected calls that no longer have any Call lineage (all moved to another call or to none). */
@@ -323,8 +364,9 @@ export function deleteEmptyCalls(plan: MergePlan): string {
   const { dialect } = plan;
   const callId = col(plan, 'complete_call_id');
   const calls = dialect.table(TABLES.calls);
+  const within = callDatesFilter(plan, 'k');
   return (
-    `DELETE FROM ${calls} AS k WHERE k.${callId} IN (${affectedCalls(plan)}) ` +
+    `DELETE FROM ${calls} AS k WHERE ${within ? `${within} AND ` : ''}k.${callId} IN (${affectedCalls(plan)}) ` +
     `AND NOT EXISTS (SELECT 1 FROM ${dialect.table(TABLES.current)} AS c WHERE c.${callId} = k.${callId} AND c.${col(plan, 'transaction_type')} = 'Call')`
   );
 }
@@ -359,8 +401,17 @@ export function batchSteps(plan: MergePlan): { sql: string; repeat?: boolean }[]
     { sql: takeLock(plan.dialect) },
     { sql: insertNewTransactions(plan) },
     { sql: rerootCorrections(plan), repeat: true },
+    ...callsSteps(plan),
+  ];
+}
+
+/** Steps 3-6, which `target-invoca merge` runs too: with the call-date bounds where the dialect has them. */
+export function callsSteps(plan: MergePlan): { sql: string }[] {
+  const setDates = setCallDates(plan);
+  return [
     { sql: deleteStaleLineages(plan) },
     { sql: mergeCurrent(plan) },
+    ...(setDates ? [{ sql: setDates }] : []),
     { sql: mergeCalls(plan) },
     { sql: deleteEmptyCalls(plan) },
   ];
@@ -368,12 +419,12 @@ export function batchSteps(plan: MergePlan): { sql: string; repeat?: boolean }[]
 
 function mergeStatement(
   plan: MergePlan,
-  merge: { target: string; source: string; key: string; names: string[]; sourceValue: (name: string) => string; matchedWhen: string },
+  merge: { target: string; source: string; key: string; alsoOn?: string; names: string[]; sourceValue: (name: string) => string; matchedWhen: string },
 ): string {
   const q = plan.dialect.quote;
   const updates = merge.names.filter((name) => name !== merge.key).map((name) => `${q(name)} = ${merge.sourceValue(name)}`);
   return (
-    `MERGE INTO ${merge.target} AS t USING (${merge.source}) AS s ON t.${q(merge.key)} = s.${q(merge.key)} ` +
+    `MERGE INTO ${merge.target} AS t USING (${merge.source}) AS s ON t.${q(merge.key)} = s.${q(merge.key)}${merge.alsoOn ? ` AND ${merge.alsoOn}` : ''} ` +
     `WHEN MATCHED AND ${merge.matchedWhen} THEN UPDATE SET ${updates.join(', ')} ` +
     `WHEN NOT MATCHED THEN INSERT (${merge.names.map(q).join(', ')}) VALUES (${merge.names.map(merge.sourceValue).join(', ')})`
   );

@@ -18,7 +18,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
-import { deleteEmptyCalls, deleteStaleLineages, insertNewTransactions, mergeCalls, mergeCurrent, rerootCorrections, type MergePlan } from '../../src/load/plan.js';
+import { callDatesQuery, deleteEmptyCalls, deleteStaleLineages, insertNewTransactions, mergeCalls, mergeCurrent, rerootCorrections, type MergePlan } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
@@ -60,6 +60,22 @@ describe('on goccy/bigquery-emulator', () => {
     await warehouse.execute(`${head}${source}${tail}`);
   }
 
+  /**
+   * Script variables do not outlive one job, and these steps run one job each: the bounds are
+   * read with the script's own query and written into the statements as TIMESTAMP literals.
+   */
+  async function withCallDates(plan: MergePlan): Promise<(sql: string) => string> {
+    const bounds = plan.dialect.callDates;
+    const query = callDatesQuery(plan);
+    if (!bounds || !query) throw new Error('the BigQuery plan has no call-date bounds');
+    const [row] = await warehouse.query(query);
+    const literal = (value: unknown): string => {
+      const time = value && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value;
+      return typeof time === 'string' ? `TIMESTAMP '${time}'` : 'CAST(NULL AS TIMESTAMP)';
+    };
+    return (sql) => sql.replaceAll(bounds.lowest, literal(row?.['lowest'])).replaceAll(bounds.highest, literal(row?.['highest']));
+  }
+
   async function loadStepwise(loader: Loader, schema: ReturnType<StreamSchema['toJSON']>, batch: readonly TestRecord[]): Promise<MergePlan> {
     const plan = loader.plan(schema);
     await loader.ensureTables(plan);
@@ -68,8 +84,10 @@ describe('on goccy/bigquery-emulator', () => {
     for (let pass = 0; pass < 3; pass++) await runMerge(rerootCorrections(plan));
     await warehouse.execute(deleteStaleLineages(plan));
     await runMerge(mergeCurrent(plan));
-    await runMerge(mergeCalls(plan));
-    await warehouse.execute(deleteEmptyCalls(plan));
+    // The script's call-date variables, set as the script sets them: see withCallDates.
+    const withDates = await withCallDates(plan);
+    await runMerge(withDates(mergeCalls(plan)));
+    await warehouse.execute(withDates(deleteEmptyCalls(plan)));
     return plan;
   }
 
@@ -99,6 +117,28 @@ describe('on goccy/bigquery-emulator', () => {
       `SELECT ${warehouse.dialect.quote(warehouse.dialect.columnName('utm.source'))} AS u FROM ${warehouse.dialect.table('calls')} WHERE complete_call_id = 'CALL-B'`,
     );
     expect(odd).toEqual([{ u: 'ünï 🦷' }]);
+  }, 120_000);
+
+  test('calls are pruned to the start times a batch can touch: a call whose date moves, or whose older leg holds its row, is updated, never duplicated', async () => {
+    warehouse = await openBigQuery({ project_id: emulator.project, dataset: 'invoca_dates', api_endpoint: emulator.endpoint }, { authClient: staticAuth() });
+    const loader = new Loader(warehouse, createMemoryLogger());
+    const schema = new StreamSchema([]).toJSON();
+    const oracle = new MergeOracle();
+    const { call, fix } = recordMaker();
+    const day = (date: string): Record<string, unknown> => ({ start_time: `${date}T08:00:00.000Z`, start_time_utc: Date.parse(`${date}T08:00:00.000Z`) });
+    const moving = call('M', 'CALL-M', '5.00', day('2026-01-01'));
+    const older = call('O1', 'CALL-O', '1.00', day('2026-01-02'));
+    const first = [moving, older];
+    await loadStepwise(loader, schema, first);
+    oracle.load(first);
+    // A correction that moves the call to another day; a second leg, on another day, of a call
+    // whose row so far comes from its first leg (in no partition this batch delivers).
+    const second = [{ ...fix(moving, 'M2', '2026-01-05T00:00:00Z', '6.00'), ...day('2026-01-04') }, call('O2', 'CALL-O', '2.00', day('2026-01-06'))];
+    await loadStepwise(loader, schema, second);
+    oracle.load(second);
+    expect(await actual(warehouse)).toEqual(oracle.expected());
+    const duplicated = await warehouse.query(`SELECT complete_call_id, COUNT(*) AS n FROM ${warehouse.dialect.table('calls')} GROUP BY complete_call_id HAVING COUNT(*) > 1`);
+    expect(duplicated).toEqual([]);
   }, 120_000);
 
   test('without a location setting, jobs run in the location of the existing dataset', async () => {

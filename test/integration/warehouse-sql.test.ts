@@ -216,7 +216,10 @@ test('target-invoca merge on BigQuery runs as one script (temporary tables live 
   expect(sent.filter((sql) => /TEMPORARY/.test(sql))).toEqual([]);
   expect(scripts).toHaveLength(1);
   const script = scripts[0] ?? [];
-  expect(script.slice(0, 3).every((sql) => sql.startsWith('CREATE TEMPORARY TABLE `_invoca_'))).toBe(true);
+  // A script's DECLAREs come first (the call-date bounds that prune `calls`), then its temporary tables.
+  const declared = script.filter((sql) => sql.startsWith('DECLARE '));
+  expect(script.slice(0, declared.length)).toEqual(dialect.callDates?.declare);
+  expect(script.slice(declared.length, declared.length + 3).every((sql) => sql.startsWith('CREATE TEMPORARY TABLE `_invoca_'))).toBe(true);
 
   const columns = mapSourceColumns(source, dialect);
   const plan = { dialect, columns, stage: dialect.quote('_invoca_new_rows') };

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/goccy/go-googlesql"
@@ -244,6 +245,7 @@ func (c *checker) check(sql string) (int, error) {
 	if _, err := googlesql.ParseScript(sql, c.parser, nil); err != nil {
 		return 0, fmt.Errorf("parse: %w", err)
 	}
+	sql = inlineScriptVariables(sql)
 	location, err := googlesql.NewParseResumeLocationFromString(sql)
 	if err != nil {
 		return 0, err
@@ -262,4 +264,27 @@ func (c *checker) check(sql string) (int, error) {
 		}
 		count++
 	}
+}
+
+var (
+	declareStatement = regexp.MustCompile(`(?im)^\s*DECLARE\s+([A-Za-z_][A-Za-z0-9_]*)\s+([A-Za-z0-9_]+)\s*;`)
+	setStatement     = regexp.MustCompile(`(?i)\bSET\s*\([^)]*\)\s*=\s*`)
+)
+
+// inlineScriptVariables makes a script's variables something the statement analyzer can check
+// (it analyzes statements, not scripting): a DECLARE goes (the parser has checked it), each use
+// of a variable becomes a NULL of its declared type, and `SET (a, b) = (query)` is analyzed as
+// `SELECT (query)`. The parse of the whole script above is unchanged.
+func inlineScriptVariables(sql string) string {
+	declared := declareStatement.FindAllStringSubmatch(sql, -1)
+	if len(declared) == 0 {
+		return sql
+	}
+	sql = declareStatement.ReplaceAllString(sql, "")
+	sql = setStatement.ReplaceAllString(sql, "SELECT ")
+	for _, variable := range declared {
+		use := regexp.MustCompile(`\b` + regexp.QuoteMeta(variable[1]) + `\b`)
+		sql = use.ReplaceAllString(sql, "CAST(NULL AS "+variable[2]+")")
+	}
+	return sql
 }

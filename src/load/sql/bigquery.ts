@@ -73,6 +73,12 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
       if (table === 'current') return `CLUSTER BY ${backtick('root_transaction_id')}`;
       return `CLUSTER BY ${backtick(column('transaction_id'))}`;
     },
+    callDates: {
+      declare: ['DECLARE _invoca_calls_from TIMESTAMP', 'DECLARE _invoca_calls_to TIMESTAMP'],
+      set: (boundsQuery) => `SET (_invoca_calls_from, _invoca_calls_to) = (SELECT AS STRUCT * FROM (${boundsQuery}))`,
+      lowest: '_invoca_calls_from',
+      highest: '_invoca_calls_to',
+    },
     rawType: 'JSON',
     parseRaw: (text) => `PARSE_JSON(${text}, wide_number_mode => 'round')`,
     extract,
@@ -94,9 +100,9 @@ export const SCRIPT_REPEATS = 4;
  * The batch as one BigQuery script: BEGIN TRANSACTION; the steps; COMMIT TRANSACTION. BigQuery
  * has no interactive transactions: a multi-statement transaction must be one query.
  */
-export function transactionScript(steps: readonly { sql: string; repeat?: boolean }[]): string {
+export function transactionScript(steps: readonly { sql: string; repeat?: boolean }[], declare: readonly string[] = []): string {
   const statements = steps.flatMap((step) => (step.repeat ? Array.from({ length: SCRIPT_REPEATS }, () => step.sql) : [step.sql]));
-  return ['BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n') + ';';
+  return [...declare, 'BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n') + ';';
 }
 
 /** The stage's columns: the load job creates the table with this schema. */

@@ -27,6 +27,15 @@ export interface Extraction {
   value(index: number): string;
 }
 
+export interface CallDateBounds {
+  /** Statements at the very start of the script that declare the two variables (timestamps). */
+  declare: string[];
+  /** Sets both variables from a query returning one row of (lowest, highest) start time. */
+  set(boundsQuery: string): string;
+  lowest: string;
+  highest: string;
+}
+
 export interface Dialect {
   readonly name: DialectName;
   /**
@@ -55,6 +64,14 @@ export interface Dialect {
   type(kind: ColumnKind): string;
   /** Clauses after a CREATE TABLE's column list (BigQuery partitioning and clustering), given the column names. */
   tableOptions?(table: 'transactions' | 'current' | 'calls', column: (field: string) => string): string;
+  /**
+   * Where `calls` is partitioned by call date (BigQuery): script variables bounding the start
+   * times of the calls a batch can touch. The merge sets them first and filters `calls` on them,
+   * so its MERGE and DELETE read the partitions of those dates only (a partition filter prunes
+   * when it compares the partitioning column itself with constants or variables; a join on the
+   * source's dates does not).
+   */
+  readonly callDates?: CallDateBounds;
   /** The type of the staged raw JSON text and of `_invoca_raw`. */
   readonly rawType: string;
   /** A clause after `_invoca_raw`'s type in CREATE TABLE (DuckDB: its compression). */
