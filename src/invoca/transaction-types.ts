@@ -6,17 +6,20 @@
 export const TRANSACTION_TYPE_FILTERS = ['Call', 'PostCallEvent', 'Sale', 'Signal'] as const;
 export type TransactionTypeFilter = (typeof TRANSACTION_TYPE_FILTERS)[number];
 
+/** By the spelling folded to lower case without spaces and underscores (`Post Call Event`, `post_call_event`). */
 const FILTER_BY_SPELLING: Readonly<Record<string, TransactionTypeFilter>> = {
   call: 'Call',
   postcallevent: 'PostCallEvent',
-  'post call event': 'PostCallEvent',
   sale: 'Sale',
-  'reported conversion': 'Sale',
+  reportedconversion: 'Sale',
   signal: 'Signal',
 };
 
+/** What an error message lists as accepted. */
+export const ACCEPTED_SPELLINGS = 'Call, PostCallEvent (also "post call event", post_call_event), Sale (also "reported conversion"), Signal; in any case';
+
 /** The filter value for a spelling, or undefined when it names no transaction type. */
 export function toTransactionTypeFilter(spelling: string): TransactionTypeFilter | undefined {
-  return FILTER_BY_SPELLING[spelling.trim().toLowerCase()];
+  return FILTER_BY_SPELLING[spelling.toLowerCase().replace(/[\s_]+/g, '')];
 }
 
