@@ -74,16 +74,19 @@ export class ApiStatusError extends TapInvocaError {
   readonly status: number;
   /** Seconds from a `Retry-After` header, when the server sent one. */
   readonly retryAfterSeconds: number | undefined;
+  /** What the server said, from its error body ('' when it said nothing readable). */
+  readonly serverDetail: string;
 
   constructor(
     message: string,
-    details: { status: number; retryable: boolean; retryAfterSeconds?: number | undefined },
+    details: { status: number; retryable: boolean; retryAfterSeconds?: number | undefined; serverDetail?: string },
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.status = details.status;
     this.retryable = details.retryable;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.serverDetail = details.serverDetail ?? '';
   }
 }
 

@@ -9,6 +9,7 @@ export const tapOptions = {
   about: { type: 'boolean', describe: 'Describe the tap: capabilities and settings' },
   format: { choices: ['text', 'json', 'markdown'] as const, describe: 'Format of --about' },
   test: { type: 'boolean', describe: 'Check the connection: read one record, exit 0 or 1 with the reason' },
+  follow: { type: 'boolean', describe: 'After catching up, keep polling every min_poll_interval_seconds until SIGTERM/SIGINT' },
   version: { type: 'boolean', describe: 'Print the version' },
   help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
 } as const satisfies Record<string, Options>;
@@ -22,6 +23,7 @@ export interface TapArgv {
   about?: boolean | undefined;
   format?: 'text' | 'json' | 'markdown' | undefined;
   test?: boolean | undefined;
+  follow?: boolean | undefined;
   version?: boolean | undefined;
   help?: boolean | undefined;
 }
@@ -32,7 +34,7 @@ export type TapMode =
   | { kind: 'about'; format: 'text' | 'json' | 'markdown' }
   | { kind: 'discover'; configPath: string }
   | { kind: 'test'; configPath: string }
-  | { kind: 'sync'; configPath: string; catalogPath: string | undefined; statePath: string | undefined };
+  | { kind: 'sync'; configPath: string; catalogPath: string | undefined; statePath: string | undefined; follow: boolean };
 
 /** What to do, from parsed argv; a contradiction or a missing flag is a UsageError. Pure. */
 export function check(argv: TapArgv): TapMode {
@@ -45,8 +47,9 @@ export function check(argv: TapArgv): TapMode {
     throw new UsageError('--config is required: a JSON file with at least api_token and account_id');
   }
   if (argv.discover && argv.test) throw new UsageError('--discover and --test cannot be combined');
+  if (argv.follow && (argv.discover || argv.test)) throw new UsageError(`--follow goes with a sync, not with --${argv.discover ? 'discover' : 'test'}`);
   // --catalog and --state are ignored here: Meltano passes --state along with --discover.
   if (argv.discover) return { kind: 'discover', configPath: argv.config };
   if (argv.test) return { kind: 'test', configPath: argv.config };
-  return { kind: 'sync', configPath: argv.config, catalogPath: argv.catalog, statePath: argv.state };
+  return { kind: 'sync', configPath: argv.config, catalogPath: argv.catalog, statePath: argv.state, follow: argv.follow === true };
 }

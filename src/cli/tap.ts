@@ -13,7 +13,7 @@ import { encodeSinger } from '../protocol/singer.js';
 import { StreamWriter } from '../protocol/writer.js';
 import { aboutJson, aboutMarkdown, aboutText } from '../tap/about.js';
 import { buildCatalog, selectionFromCatalog, type Selection } from '../tap/catalog.js';
-import { discover, SELECT_ALL, syncEvents } from '../tap/session.js';
+import { discover, followEvents, SELECT_ALL, syncEvents } from '../tap/session.js';
 import { parseState } from '../tap/state.js';
 import { cliParser } from './parser.js';
 import { reportFatal } from './report.js';
@@ -32,7 +32,7 @@ const BIN = 'tap-invoca';
 export async function run(args: string[], io: TapIo): Promise<number> {
   let redact: Redactor = (text) => text;
   try {
-    const parser = cliParser(args, BIN, '$0 --config config.json [--catalog catalog.json] [--state state.json]\n$0 --config config.json --discover', tapOptions);
+    const parser = cliParser(args, BIN, '$0 --config config.json [--catalog catalog.json] [--state state.json] [--follow]\n$0 --config config.json --discover', tapOptions);
     const argv = (await parser.parseAsync()) as unknown as TapArgv;
     const mode = check(argv);
     const writer = new StreamWriter(io.stdout);
@@ -81,7 +81,9 @@ export async function run(args: string[], io: TapIo): Promise<number> {
 
     const isTest = mode.kind === 'test';
     let records = 0;
-    for await (const event of syncEvents({ config, logger, signal: io.signal, selection, bookmark, maxRecords: isTest ? 1 : undefined })) {
+    const session = { config, logger, signal: io.signal, selection, bookmark, maxRecords: isTest ? 1 : undefined };
+    const events = mode.kind === 'sync' && mode.follow ? followEvents(session) : syncEvents(session);
+    for await (const event of events) {
       if (isTest && event.type === 'state') continue;
       if (event.type === 'records') records += event.records.length;
       await writer.write(encodeSinger(event, new Date().toISOString()));

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { AccountType } from '../invoca/columns.js';
-import { toTransactionTypeFilter, type TransactionTypeFilter } from '../invoca/transaction-types.js';
+import { ACCEPTED_SPELLINGS, toTransactionTypeFilter, type TransactionTypeFilter } from '../invoca/transaction-types.js';
 import { packageJson } from '../paths.js';
 import { readJsonFile } from './files.js';
 import { firstSchemaProblem, unknownKeyWarnings, withoutNulls, type JsonSchema } from './validate.js';
@@ -28,6 +28,8 @@ export interface TapConfig {
   requestTimeoutMs: number;
   maxRetries: number;
   retryInitialDelayMs: number;
+  /** Invoca's polling floor between runs, and the interval of `--follow`. */
+  minPollIntervalSeconds: number;
 }
 
 interface RawTapConfig {
@@ -45,7 +47,11 @@ interface RawTapConfig {
   request_timeout_seconds: number;
   max_retries: number;
   retry_initial_delay_seconds: number;
+  min_poll_interval_seconds: number;
 }
+
+/** Invoca's FAQ: poll at any interval above five minutes. */
+export const INVOCA_POLL_FLOOR_SECONDS = 300;
 
 export async function loadTapConfig(path: string): Promise<{ config: TapConfig; warnings: string[] }> {
   const raw = await readJsonFile(path, 'config', (message, options) => new ConfigError(message, options));
@@ -61,6 +67,15 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
   if (problem) throw new ConfigError(`${problem}; fix it in ${source}`);
   const checked = value as RawTapConfig;
   const warnings = unknownKeyWarnings(checked as unknown as Record<string, unknown>, Object.keys(TAP_CONFIG_SCHEMA.properties ?? {}), 'config');
+  const unknownType = checked.transaction_types.find((type) => toTransactionTypeFilter(type) === undefined);
+  if (unknownType !== undefined) {
+    throw new ConfigError(`config field 'transaction_types' has ${JSON.stringify(unknownType)}, which is no transaction type; use ${ACCEPTED_SPELLINGS}; fix it in ${source}`);
+  }
+  if (checked.min_poll_interval_seconds < INVOCA_POLL_FLOOR_SECONDS && isInvocaHost(checked.base_url)) {
+    throw new ConfigError(
+      `config field 'min_poll_interval_seconds' is ${checked.min_poll_interval_seconds}, below Invoca's floor of ${INVOCA_POLL_FLOOR_SECONDS} seconds for ${checked.base_url}; fix it in ${source}`,
+    );
+  }
   if (checked.start_date !== undefined && !isCalendarDay(checked.start_date.slice(0, 10))) {
     throw new ConfigError(`config field 'start_date' is not a real date (got "${checked.start_date}"); fix it in ${source}`);
   }
@@ -80,6 +95,7 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
       requestTimeoutMs: checked.request_timeout_seconds * 1000,
       maxRetries: checked.max_retries,
       retryInitialDelayMs: checked.retry_initial_delay_seconds * 1000,
+      minPollIntervalSeconds: checked.min_poll_interval_seconds,
     },
     warnings,
   };
@@ -90,6 +106,17 @@ export function tokenOf(rawConfig: unknown): string | undefined {
   if (!rawConfig || typeof rawConfig !== 'object') return undefined;
   const token = (rawConfig as Record<string, unknown>)['api_token'];
   return token === undefined || token === null ? undefined : String(token);
+}
+
+/** Invoca itself (invoca.net and its subdomains), where its polling floor applies. */
+function isInvocaHost(baseUrl: string): boolean {
+  let host: string;
+  try {
+    host = new URL(baseUrl).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'invoca.net' || host.endsWith('.invoca.net');
 }
 
 /** A real calendar day: JavaScript's Date.parse rolls 2026-02-31 over into March instead of failing. */

@@ -27,7 +27,23 @@ export function statusError(
   const parts = [`Invoca answered HTTP ${status} to ${request}`];
   if (detail) parts.push(`: ${detail}`);
   if (advice) parts.push(`; ${advice}`);
-  return new ApiStatusError(parts.join(''), { status, retryable, retryAfterSeconds });
+  return new ApiStatusError(parts.join(''), { status, retryable, retryAfterSeconds, serverDetail: detail });
+}
+
+/**
+ * The first request of a run after the state's cursor answered `error`. Invoca answers 403 or 404
+ * for a cursor it no longer knows, and only a new start fixes that; but it answers 403 for other
+ * reasons too (a token that may not read the account). When the server names the cursor the
+ * message says what to do about it; else the usual message gains the cursor as a possible cause.
+ */
+export function cursorError(error: unknown, cursor: string): unknown {
+  if (!(error instanceof ApiStatusError) || (error.status !== 403 && error.status !== 404)) return error;
+  const fix = 'remove the state and set start_date to the day of the last call loaded (SELECT MAX(start_time) FROM calls), then run again';
+  const namesCursor = /start_after_transaction_id/i.test(error.serverDetail) || error.serverDetail.includes(cursor);
+  const message = namesCursor
+    ? `Invoca answered HTTP ${error.status} to the first page after the cursor in the state (${error.serverDetail}): it does not know transaction ${cursor} any more; ${fix}`
+    : `${error.message}; or, if Invoca no longer knows the state's cursor (transaction ${cursor}): ${fix}`;
+  return new ApiStatusError(message, { status: error.status, retryable: false, serverDetail: error.serverDetail }, { cause: error });
 }
 
 /** Rows from a 200 body; anything but a JSON array of objects is an error naming the request. */

@@ -2,12 +2,15 @@
  * What the Singer tap and the Airbyte source share: the client built from config, discovery,
  * and the sync as events. The two bins only encode these events for their protocol.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TapConfig } from '../config/tap-config.js';
+import { TapInvocaError } from '../errors.js';
 import { InvocaClient } from '../invoca/client.js';
 import type { Logger } from '../log.js';
 import type { Selection } from './catalog.js';
 import { discoverSchema } from './discover.js';
-import type { TapBookmark } from './state.js';
+import { pollDecision } from './poll.js';
+import { stateValue, type TapBookmark } from './state.js';
 import { BASE_SCHEMA, DERIVED_FIELDS, StreamSchema } from './stream-schema.js';
 import { syncTransactions, type TapEvent } from './sync.js';
 
@@ -50,28 +53,141 @@ export interface SessionOptions {
   selection: Selection;
   bookmark: TapBookmark;
   maxRecords?: number | undefined;
+  nowMs?: () => number;
 }
 
-/** The sync of the selected stream as events, with its own client. */
+/** The catalog's custom columns are known up front: no SCHEMA change at the first record. */
+function initialSchema(selection: Selection): StreamSchema {
+  return new StreamSchema(selection.catalogFields.filter((field) => !BASE_FIELDS.has(field) && !selection.deselectedFields.has(field)));
+}
+
+/**
+ * One run: the sync of the selected stream as events, with its own client, after Invoca's
+ * polling floor (poll.ts). Too soon after the last poll it waits for the rest (at most a minute)
+ * or makes no request and yields the state unchanged.
+ */
 export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEvent> {
-  const { config, logger, signal, selection } = options;
+  const { config, logger, signal, selection, bookmark } = options;
+  const now = options.nowMs ?? Date.now;
+  const unchanged: TapEvent = { type: 'state', value: stateValue(bookmark), recordCount: 0, bookmark };
+  const floor = options.maxRecords === undefined ? pollDecision(bookmark, config.minPollIntervalSeconds, now()) : ({ kind: 'poll' } as const);
+  if (floor.kind === 'skip') {
+    logger.info(`the last poll started at ${bookmark.lastPollStartedAt ?? ''}, less than min_poll_interval_seconds (${config.minPollIntervalSeconds}) ago: no request now; the next poll is allowed at ${floor.nextPollAt}`);
+    yield unchanged;
+    return;
+  }
+  if (floor.kind === 'wait') {
+    logger.info(`the last poll started at ${bookmark.lastPollStartedAt ?? ''}: waiting ${(floor.ms / 1000).toFixed(1)} s for min_poll_interval_seconds (${config.minPollIntervalSeconds})`);
+    if (!(await pause(floor.ms, signal))) {
+      yield unchanged;
+      return;
+    }
+  }
   const client = newClient(config, logger, signal, [...selection.deselectedFields]);
   try {
     yield* syncTransactions({
       client,
-      // The catalog's custom columns are known up front: no SCHEMA change at the first record.
-      schema: new StreamSchema(selection.catalogFields.filter((field) => !BASE_FIELDS.has(field) && !selection.deselectedFields.has(field))),
-      bookmark: options.bookmark,
+      schema: initialSchema(selection),
+      bookmark,
       startDate: config.startDate,
       backfillConcurrency: config.backfillConcurrency,
       deselectedFields: selection.deselectedFields,
       logger,
       signal,
       maxRecords: options.maxRecords,
+      pollStartedAt: new Date(now()).toISOString(),
     });
   } finally {
     await client.close();
   }
+}
+
+/**
+ * `tap-invoca --follow`: poll, then poll again once `min_poll_interval_seconds` have passed since
+ * the last poll started, until the signal. Each poll yields its records and states and logs one
+ * line (rows, lag of the newest call). A poll that fails with a recoverable error (past
+ * max_retries) is logged and tried again at the next poll; any other error ends the follow.
+ * Ends with a final STATE.
+ */
+export async function* followEvents(options: SessionOptions): AsyncGenerator<TapEvent> {
+  const { config, logger, signal, selection } = options;
+  const now = options.nowMs ?? Date.now;
+  const client = newClient(config, logger, signal, [...selection.deselectedFields]);
+  const schema = initialSchema(selection);
+  // At least a second between polls, even against the simulator with 0.
+  const interval = Math.max(1, config.minPollIntervalSeconds);
+  let bookmark = options.bookmark;
+  let lastWasState = false;
+  try {
+    for (let poll = 1; !signal?.aborted; poll++) {
+      // A first sync starts at once; after it, the floor holds even while the feed is empty (no cursor).
+      const decision = pollDecision(poll === 1 ? bookmark : { ...bookmark, cursor: bookmark.cursor ?? '' }, interval, now());
+      if (decision.kind !== 'poll') {
+        const waitMs = decision.kind === 'wait' ? decision.ms : Date.parse(decision.nextPollAt) - now();
+        if (poll === 1) logger.info(`the last poll started at ${bookmark.lastPollStartedAt ?? ''}: the first poll waits ${(waitMs / 1000).toFixed(1)} s for min_poll_interval_seconds (${interval})`);
+        if (!(await pause(waitMs, signal))) break;
+      }
+      const startedMs = now();
+      let rows = 0;
+      let newestCallMs: number | undefined;
+      try {
+        const events = syncTransactions({
+          client,
+          schema,
+          bookmark,
+          startDate: config.startDate,
+          backfillConcurrency: config.backfillConcurrency,
+          deselectedFields: selection.deselectedFields,
+          logger,
+          signal,
+          pollStartedAt: new Date(startedMs).toISOString(),
+          announceSchema: poll === 1,
+          cursorFromState: poll === 1,
+        });
+        for await (const event of events) {
+          if (event.type === 'records') {
+            rows += event.records.length;
+            for (const record of event.records) {
+              const started = typeof record['start_time'] === 'string' ? Date.parse(record['start_time']) : Number.NaN;
+              if (!Number.isNaN(started) && (newestCallMs === undefined || started > newestCallMs)) newestCallMs = started;
+            }
+          }
+          if (event.type === 'state') bookmark = event.bookmark;
+          lastWasState = event.type === 'state';
+          yield event;
+        }
+        if (signal?.aborted) break;
+        const lag = newestCallMs === undefined ? '' : `, newest call started ${formatSeconds((now() - newestCallMs) / 1000)} ago`;
+        logger.info(`poll ${poll}: ${rows} rows${lag}; next poll in ${interval} s`);
+      } catch (error) {
+        if (signal?.aborted) break;
+        if (!(error instanceof TapInvocaError) || !error.retryable) throw error;
+        logger.error(`poll ${poll} failed: ${error.message}; polling again in ${interval} s`);
+        bookmark = { ...bookmark, lastPollStartedAt: new Date(startedMs).toISOString() };
+      }
+    }
+  } finally {
+    await client.close();
+  }
+  if (!lastWasState) yield { type: 'state', value: stateValue(bookmark), recordCount: 0, bookmark };
+}
+
+/** Sleeps `ms`; false when the signal ended the wait. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return false;
+  try {
+    await sleep(ms, undefined, signal ? { signal } : {});
+    return true;
+  } catch (error) {
+    if (signal?.aborted) return false;
+    throw error;
+  }
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds < 120) return `${Math.max(0, Math.round(seconds))} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 export const SELECT_ALL: Selection = { streamSelected: true, catalogFields: [], deselectedFields: new Set() };

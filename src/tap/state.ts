@@ -1,6 +1,7 @@
 /**
  * The tap's STATE value:
- * {"bookmarks":{"transactions":{"replication_key":"transaction_id","replication_key_value":"<last id>","sequence":<n>}}}
+ * {"bookmarks":{"transactions":{"replication_key":"transaction_id","replication_key_value":"<last id>","sequence":<n>,
+ *   "last_poll_started_at":"<RFC 3339, UTC>"}}}
  * A missing or empty state is a first sync; a malformed one is a StateError naming the field.
  */
 import { StateError } from '../errors.js';
@@ -11,10 +12,12 @@ export interface TapBookmark {
   cursor: string | undefined;
   /** The last `_invoca_sequence` emitted. */
   sequence: number | undefined;
+  /** When the last poll of the API started (RFC 3339, UTC): Invoca's polling floor counts from it. */
+  lastPollStartedAt?: string | undefined;
 }
 
 export interface StateValue {
-  bookmarks: { [STREAM]: { replication_key: 'transaction_id'; replication_key_value?: string; sequence?: number } };
+  bookmarks: { [STREAM]: { replication_key: 'transaction_id'; replication_key_value?: string; sequence?: number; last_poll_started_at?: string } };
 }
 
 export function parseState(raw: unknown): TapBookmark {
@@ -30,7 +33,7 @@ export function parseState(raw: unknown): TapBookmark {
   if (typeof bookmark !== 'object' || Array.isArray(bookmark)) {
     throw new StateError(`state field 'bookmarks.${STREAM}' must be an object; fix or remove the state file`);
   }
-  const { replication_key_value: cursor, sequence } = bookmark as Record<string, unknown>;
+  const { replication_key_value: cursor, sequence, last_poll_started_at: lastPoll } = bookmark as Record<string, unknown>;
   if (cursor !== undefined && cursor !== null && (typeof cursor !== 'string' || cursor.trim() === '')) {
     throw new StateError(
       `state field 'bookmarks.${STREAM}.replication_key_value' must be a transaction id string (got ${JSON.stringify(cursor)}); fix or remove the state file`,
@@ -41,7 +44,16 @@ export function parseState(raw: unknown): TapBookmark {
       `state field 'bookmarks.${STREAM}.sequence' must be a non-negative integer (got ${JSON.stringify(sequence)}); fix or remove the state file`,
     );
   }
-  return { cursor: (cursor as string | null) ?? undefined, sequence: (sequence as number | null) ?? undefined };
+  if (lastPoll !== undefined && lastPoll !== null && (typeof lastPoll !== 'string' || Number.isNaN(Date.parse(lastPoll)))) {
+    throw new StateError(
+      `state field 'bookmarks.${STREAM}.last_poll_started_at' must be an RFC 3339 timestamp (got ${JSON.stringify(lastPoll)}); fix or remove the state file`,
+    );
+  }
+  return {
+    cursor: (cursor as string | null) ?? undefined,
+    sequence: (sequence as number | null) ?? undefined,
+    lastPollStartedAt: (lastPoll as string | null) ?? undefined,
+  };
 }
 
 export function stateValue(bookmark: TapBookmark): StateValue {
@@ -51,6 +63,7 @@ export function stateValue(bookmark: TapBookmark): StateValue {
         replication_key: 'transaction_id',
         ...(bookmark.cursor !== undefined ? { replication_key_value: bookmark.cursor } : {}),
         ...(bookmark.sequence !== undefined ? { sequence: bookmark.sequence } : {}),
+        ...(bookmark.lastPollStartedAt !== undefined ? { last_poll_started_at: bookmark.lastPollStartedAt } : {}),
       },
     },
   };

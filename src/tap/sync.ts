@@ -7,6 +7,7 @@
  */
 import { setImmediate } from 'node:timers/promises';
 import type { InvocaClient, TransactionsPage } from '../invoca/client.js';
+import { cursorError } from '../invoca/responses.js';
 import type { Logger } from '../log.js';
 import { findAnchor } from './anchor.js';
 import { dateWindows, windowPages } from './backfill.js';
@@ -19,7 +20,7 @@ import type { StreamSchema } from './stream-schema.js';
 export type TapEvent =
   | { type: 'schema'; schema: StreamSchema }
   | { type: 'records'; records: TapRecord[] }
-  | { type: 'state'; value: StateValue; recordCount: number };
+  | { type: 'state'; value: StateValue; recordCount: number; bookmark: TapBookmark };
 
 export interface SyncOptions {
   client: InvocaClient;
@@ -35,6 +36,12 @@ export interface SyncOptions {
   /** Stop after this many records (`--test`). */
   maxRecords?: number | undefined;
   nowMs?: number;
+  /** When this poll started (RFC 3339, UTC): written into every state as `last_poll_started_at`. */
+  pollStartedAt?: string | undefined;
+  /** False for the later polls of `--follow`: the SCHEMA is sent again only when it changes. */
+  announceSchema?: boolean;
+  /** False for the later polls of `--follow`: their cursor came from Invoca a poll ago, not from a state file. */
+  cursorFromState?: boolean;
 }
 
 /**
@@ -53,7 +60,12 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
   let cursor = options.bookmark.cursor;
   let recordCount = 0;
   const reachedLimit = (): boolean => options.maxRecords !== undefined && recordCount >= options.maxRecords;
-  yield { type: 'schema', schema };
+  const lastPollStartedAt = options.pollStartedAt ?? options.bookmark.lastPollStartedAt;
+  const state = (): TapEvent => {
+    const bookmark = { cursor, sequence: clock.last, lastPollStartedAt };
+    return { type: 'state', value: stateValue(bookmark), recordCount, bookmark };
+  };
+  if (options.announceSchema !== false) yield { type: 'schema', schema };
 
   /** One page's records in chunks, a SCHEMA before any record that changed the schema. */
   async function* pageEvents(page: TransactionsPage): AsyncGenerator<TapEvent> {
@@ -104,11 +116,11 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
       // No cursor before this point: a backfill cut short starts again, as a first sync.
       if (reachedLimit() || signal?.aborted) {
         progress.done(client.requestCount);
-        yield { type: 'state', value: stateValue({ cursor, sequence: clock.last }), recordCount };
+        yield state();
         return;
       }
       cursor = anchor;
-      yield { type: 'state', value: stateValue({ cursor, sequence: clock.last }), recordCount };
+      yield state();
     } else {
       if (concurrency !== undefined) logger.warn('backfill: no call in the days before today to continue the cursor from; walking the cursor from start_date instead');
       cursor = await findAnchor(client, options.startDate, logger);
@@ -117,9 +129,10 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
     logger.info(`resuming after transaction ${cursor}`);
   }
 
+  const stateCursor = options.cursorFromState !== false && cursor === options.bookmark.cursor ? cursor : undefined;
   const pages = client.pages({ startAfterTransactionId: cursor });
   try {
-    for (;;) {
+    for (let first = true; ; first = false) {
       let page: TransactionsPage;
       try {
         const next = await pages.next();
@@ -127,16 +140,16 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
         page = next.value;
       } catch (error) {
         if (signal?.aborted) break;
-        throw error;
+        throw first && stateCursor !== undefined ? cursorError(error, stateCursor) : error;
       }
       yield* pageEvents(page);
       if (!reachedLimit()) cursor = page.lastTransactionId ?? cursor;
-      if (page.rows.length > 0) yield { type: 'state', value: stateValue({ cursor, sequence: clock.last }), recordCount };
+      if (page.rows.length > 0) yield state();
       if (reachedLimit() || signal?.aborted) break;
     }
   } finally {
     await pages.return(undefined);
   }
   progress.done(client.requestCount);
-  yield { type: 'state', value: stateValue({ cursor, sequence: clock.last }), recordCount };
+  yield state();
 }

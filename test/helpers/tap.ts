@@ -33,6 +33,8 @@ export function tapConfig(sim: RunningSimulator, extra: Record<string, unknown> 
     base_url: sim.url,
     max_retries: 2,
     retry_initial_delay_seconds: 0.01,
+    // Tests run the tap again at once; the polling floor has tests of its own (poll.test.ts).
+    min_poll_interval_seconds: 0,
     ...extra,
   };
 }

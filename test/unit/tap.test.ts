@@ -7,6 +7,7 @@ import { addDays } from '../../src/tap/anchor.js';
 import { selectionFromCatalog } from '../../src/tap/catalog.js';
 import { normalizeRecord } from '../../src/tap/normalize.js';
 import { SequenceClock } from '../../src/tap/sequence.js';
+import { pollDecision } from '../../src/tap/poll.js';
 import { parseState, stateValue } from '../../src/tap/state.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { toRfc3339Utc } from '../../src/tap/timestamps.js';
@@ -65,6 +66,7 @@ describe('normalizeRecord', () => {
       corrects_transaction_id: null,
       corrected_at: '2019-01-25 09:00:00 -0700',
       start_time: '2019-01-24T13:43:15.000Z',
+      start_date_local: null,
       corrected_at_utc: '2019-01-25T16:00:00.000Z',
       _invoca_sequence: 42,
     });
@@ -83,6 +85,10 @@ describe('normalizeRecord', () => {
       none,
     );
     expect(record['start_time']).toBe('2019-01-24T13:43:15.000Z');
+    // The day the Invoca UI shows (the token's time zone), not the UTC day.
+    expect(record['start_date_local']).toBe('2019-01-24');
+    expect(normalizeRecord({ transaction_id: 'B', start_time_local: '2019-01-24 23:30:00 -07:00' }, new StreamSchema(), 2, none).record['start_date_local']).toBe('2019-01-24');
+    expect(normalizeRecord({ transaction_id: 'C', start_time_local: '' }, new StreamSchema(), 3, none).record['start_date_local']).toBeNull();
     expect(record['start_time_network_timezone_utc']).toBe('2019-01-24T13:43:15.000Z');
     expect(record['signal_occurred_at_utc']).toBe('2019-01-24T13:43:15.000Z');
   });
@@ -117,7 +123,7 @@ describe('normalizeRecord', () => {
       1,
       new Set(['city', 'start_time']),
     );
-    expect(record).toEqual({ transaction_id: 'A', start_time_utc: 1, corrected_at_utc: null, _invoca_sequence: 1 });
+    expect(record).toEqual({ transaction_id: 'A', start_time_utc: 1, start_date_local: null, corrected_at_utc: null, _invoca_sequence: 1 });
   });
 });
 
@@ -135,6 +141,7 @@ describe('state', () => {
     [{ bookmarks: { transactions: 'x' } }, "state field 'bookmarks.transactions' must be an object"],
     [{ bookmarks: { transactions: { replication_key_value: 12 } } }, 'replication_key_value\' must be a transaction id string (got 12)'],
     [{ bookmarks: { transactions: { sequence: -1 } } }, "sequence' must be a non-negative integer (got -1)"],
+    [{ bookmarks: { transactions: { last_poll_started_at: 'yesterday' } } }, "last_poll_started_at' must be an RFC 3339 timestamp (got \"yesterday\")"],
   ])('malformed %j', (raw, message) => {
     expect(() => parseState(raw)).toThrow(message);
   });
@@ -143,6 +150,9 @@ describe('state', () => {
     expect(stateValue({ cursor: 'C', sequence: 9 })).toEqual({
       bookmarks: { transactions: { replication_key: 'transaction_id', replication_key_value: 'C', sequence: 9 } },
     });
+    const polled = { cursor: 'C', sequence: 9, lastPollStartedAt: '2026-11-30T04:00:00.000Z' };
+    expect(stateValue(polled).bookmarks.transactions.last_poll_started_at).toBe('2026-11-30T04:00:00.000Z');
+    expect(parseState(stateValue(polled))).toEqual(polled);
     expect(stateValue({ cursor: undefined, sequence: undefined })).toEqual({ bookmarks: { transactions: { replication_key: 'transaction_id' } } });
   });
 });
@@ -191,7 +201,8 @@ describe('tap args check()', () => {
     [{ config: 'c.json', test: true }, { kind: 'test', configPath: 'c.json' }],
     // Meltano runs `--discover` with `--state`: accepted, and the state is not read.
     [{ config: 'c.json', discover: true, state: 's.json' }, { kind: 'discover', configPath: 'c.json' }],
-    [{ config: 'c.json', catalog: 'k.json', state: 's.json' }, { kind: 'sync', configPath: 'c.json', catalogPath: 'k.json', statePath: 's.json' }],
+    [{ config: 'c.json', catalog: 'k.json', state: 's.json' }, { kind: 'sync', configPath: 'c.json', catalogPath: 'k.json', statePath: 's.json', follow: false }],
+    [{ config: 'c.json', follow: true }, { kind: 'sync', configPath: 'c.json', catalogPath: undefined, statePath: undefined, follow: true }],
   ])('%j', (argv, mode) => {
     expect(check(argv)).toEqual(mode);
   });
@@ -201,6 +212,7 @@ describe('tap args check()', () => {
     [{ format: 'json' as const, config: 'c' }, '--format goes with --about'],
     [{ config: 'c', discover: true, test: true }, 'cannot be combined'],
     [{ config: 'c', _: ['sync'] }, "unexpected argument 'sync'"],
+    [{ config: 'c', discover: true, follow: true }, '--follow goes with a sync, not with --discover'],
   ])('%j is a usage error', (argv, message) => {
     expect(() => check(argv)).toThrow(message);
   });
@@ -223,6 +235,43 @@ test('config defaults, transaction type spellings and numeric account ids', () =
   expect(parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-01T10:00:00-07:00' }).config.startDate).toBe('2026-02-01');
   expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-31' })).toThrow("'start_date' is not a real date");
   expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-99-01' })).toThrow("'start_date' is not a real date");
+});
+
+test('transaction_types: the FAQ spellings in any case; an unknown one lists the accepted ones', () => {
+  const types = (values: string[]): unknown => parseTapConfig({ api_token: 't', account_id: '1', transaction_types: values }).config.transactionTypes;
+  expect(types(['call', 'Call', 'CALL'])).toEqual(['Call']);
+  expect(types(['post call event', 'post_call_event', 'PostCallEvent', 'Post Call Event'])).toEqual(['PostCallEvent']);
+  expect(types(['sale', 'reported conversion', 'Reported_Conversion'])).toEqual(['Sale']);
+  expect(types(['signal'])).toEqual(['Signal']);
+  expect(() => types(['Refund'])).toThrow(/config field 'transaction_types' has "Refund", which is no transaction type; use Call, PostCallEvent .*Signal; in any case/);
+});
+
+test('min_poll_interval_seconds: 300 by default, at least 300 against invoca.net, any value from 0 elsewhere', () => {
+  const parse = (extra: Record<string, unknown>): number => parseTapConfig({ api_token: 't', account_id: '1', ...extra }).config.minPollIntervalSeconds;
+  expect(parse({})).toBe(300);
+  expect(parse({ base_url: 'https://acme.invoca.net', min_poll_interval_seconds: 600 })).toBe(600);
+  expect(() => parse({ min_poll_interval_seconds: 60 })).toThrow(/config field 'min_poll_interval_seconds' is 60, below Invoca's floor of 300 seconds for https:\/\/invoca.net/);
+  expect(() => parse({ base_url: 'https://ACME.Invoca.net/', min_poll_interval_seconds: 299 })).toThrow("'min_poll_interval_seconds' is 299");
+  expect(parse({ base_url: 'http://127.0.0.1:8080', min_poll_interval_seconds: 0 })).toBe(0);
+  expect(parse({ base_url: 'https://notinvoca.net.example', min_poll_interval_seconds: 5 })).toBe(5);
+  expect(() => parse({ base_url: 'http://127.0.0.1:8080', min_poll_interval_seconds: -1 })).toThrow("'min_poll_interval_seconds'");
+});
+
+describe('the polling floor', () => {
+  const at = '2026-11-30T04:00:00.000Z';
+  const last = Date.parse(at);
+  const bookmark = { cursor: 'C', sequence: 1, lastPollStartedAt: at };
+  test.each([
+    ['a first sync', { ...bookmark, cursor: undefined }, last + 1000, { kind: 'poll' }],
+    ['no last poll in the state', { ...bookmark, lastPollStartedAt: undefined }, last + 1000, { kind: 'poll' }],
+    ['the interval has passed', bookmark, last + 300_000, { kind: 'poll' }],
+    ['a few seconds short: wait', bookmark, last + 295_000, { kind: 'wait', ms: 5000 }],
+    ['exactly a minute short: wait', bookmark, last + 240_000, { kind: 'wait', ms: 60_000 }],
+    ['more than a minute short: skip', bookmark, last + 60_000, { kind: 'skip', nextPollAt: '2026-11-30T04:05:00.000Z' }],
+    ['a last poll in the future (clock set back): poll', bookmark, last - 1000, { kind: 'poll' }],
+  ] as const)('%s', (_name, state, now, expected) => {
+    expect(pollDecision(state, 300, now)).toEqual(expected);
+  });
 });
 
 test('nearestKey suggests only close keys', () => {
