@@ -51,11 +51,55 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
   };
 
   const pendingRows = (): number => batch?.rows ?? 0;
+  // The batch timer: a batch is committed `batchMaxSeconds` after its first row even when no
+  // more input comes (a quiet `tap-invoca --follow`). Reading input and the timer take turns
+  // through `exclusive`, so one flush runs at a time and none runs in the middle of a message.
+  let turn: Promise<void> = Promise.resolve();
+  const exclusive = (task: () => Promise<void>): Promise<void> => {
+    const run = turn.then(task);
+    turn = run.catch(() => undefined);
+    return run;
+  };
+  let batchTimer: NodeJS.Timeout | undefined;
+  let timerError: unknown;
+  const startBatchTimer = (armedFor: Batch): void => {
+    clearTimeout(batchTimer);
+    batchTimer = setTimeout(
+      () => {
+        exclusive(async () => {
+          if (batch === armedFor && armedFor.rows > 0) await flush();
+        }).catch((error: unknown) => {
+          timerError = error;
+          lines.close();
+        });
+      },
+      // setTimeout fires at once above 2^31 - 1 ms (24.8 days).
+      Math.min(options.batchMaxSeconds * 1000, MAX_TIMER_MS),
+    );
+  };
+  let lastInputMs = now();
+  const heartbeat = setInterval(() => {
+    if (now() - lastInputMs < HEARTBEAT_MS) return;
+    logger.info(`idle: no input for ${Math.round((now() - lastInputMs) / 1000)} s; ${summary.records} records in ${summary.batches} batches so far${pendingRows() > 0 ? `, ${pendingRows()} rows waiting for their batch` : ''}`);
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  // After a failed commit nothing more is flushed and no state is echoed: a state echoed then
+  // would let the next run skip rows that were never committed.
+  let failed = false;
   const flush = async (): Promise<void> => {
+    clearTimeout(batchTimer);
+    if (failed) return;
     if (batch && batch.rows > 0) {
       const committing = batch;
       batch = undefined;
-      const result = await committing.commit();
+      let result: Awaited<ReturnType<Batch['commit']>>;
+      try {
+        result = await committing.commit();
+      } catch (error) {
+        failed = true;
+        hasPendingState = false;
+        throw error;
+      }
       summary.batches++;
       summary.inserted += result.inserted ?? 0;
       const seconds = Math.max(0.001, (now() - startedMs) / 1000);
@@ -76,69 +120,88 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
   let lineNumber = 0;
   try {
     await readMessages();
+    // A flush the timer started may still run: its error ends the run.
+    await turn;
+    if (timerError !== undefined) throw timerError;
   } catch (error) {
     // Bad input ends the run, but what came before it is complete: load it and echo its state.
-    if (error instanceof InputError) await flush();
+    if (error instanceof InputError && timerError === undefined) await exclusive(flush);
     throw error;
+  } finally {
+    clearTimeout(batchTimer);
+    clearInterval(heartbeat);
   }
-  await flush();
+  await exclusive(flush);
   return summary;
 
   async function readMessages(): Promise<void> {
     for await (const line of lines) {
-      lineNumber++;
-      if (line.trim() === '') continue;
-      const message = parseMessage(line, lineNumber);
-      switch (message['type']) {
-        case 'SCHEMA': {
-          if (message['stream'] !== STREAM) break;
-          const next = message['schema'];
-          if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
-          // Records already pending were written under the old schema: load them with it first.
-          if (pendingRows() > 0) await flush();
-          schema = next as JsonSchema;
-          break;
-        }
-        case 'RECORD': {
-          const stream = String(message['stream']);
-          if (stream !== STREAM) {
-            if (!ignoredStreams.has(stream)) logger.warn(`ignoring records of stream '${stream}': target-invoca loads '${STREAM}' only`);
-            ignoredStreams.add(stream);
-            break;
-          }
-          if (!schema) throw new InputError(`line ${lineNumber}: a RECORD of stream ${STREAM} came before its SCHEMA`);
-          const record = message['record'];
-          if (!record || typeof record !== 'object' || Array.isArray(record)) throw new InputError(`line ${lineNumber}: RECORD without a record object`);
-          const fields = record as Record<string, unknown>;
-          const id = fields['transaction_id'];
-          if (typeof id !== 'string' || id === '') throw new InputError(`line ${lineNumber}: the record has no transaction_id`);
-          let sequence = fields['_invoca_sequence'];
-          if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence)) {
-            // Records from another tap: number them here, in arrival order, as tap-invoca would.
-            fallbackClock ??= new SequenceClock(undefined, now());
-            if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
-            sequence = fallbackClock.next();
-          }
-          if (pendingRows() === 0) pendingSince = now();
-          batch ??= await loader.beginBatch(schema);
-          batch.add({ transactionId: id, sequence: sequence as number, raw: recordText(line, message) ?? recordJson(fields, id, logger) });
-          summary.records++;
-          if (batch.rows >= options.batchSizeRows) await flush();
-          break;
-        }
-        case 'STATE':
-          pendingState = message['value'];
-          hasPendingState = true;
-          if (pendingRows() === 0) await flush();
-          break;
-        default:
-          break;
-      }
-      if (pendingRows() > 0 && now() - pendingSince >= options.batchMaxSeconds * 1000) await flush();
-      if (options.signal?.aborted) break;
+      await exclusive(() => handleLine(line));
+      if (options.signal?.aborted || timerError !== undefined) break;
     }
   }
+
+  async function handleLine(line: string): Promise<void> {
+    if (failed) return;
+    lastInputMs = now();
+    lineNumber++;
+    if (line.trim() === '') return;
+    const message = parseMessage(line, lineNumber);
+    switch (message['type']) {
+      case 'SCHEMA': {
+        if (message['stream'] !== STREAM) break;
+        const next = message['schema'];
+        if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
+        // Records already pending were written under the old schema: load them with it first.
+        if (pendingRows() > 0) await flush();
+        schema = next as JsonSchema;
+        break;
+      }
+      case 'RECORD': {
+        const stream = String(message['stream']);
+        if (stream !== STREAM) {
+          if (!ignoredStreams.has(stream)) logger.warn(`ignoring records of stream '${stream}': target-invoca loads '${STREAM}' only`);
+          ignoredStreams.add(stream);
+          break;
+        }
+        if (!schema) throw new InputError(`line ${lineNumber}: a RECORD of stream ${STREAM} came before its SCHEMA`);
+        const record = message['record'];
+        if (!record || typeof record !== 'object' || Array.isArray(record)) throw new InputError(`line ${lineNumber}: RECORD without a record object`);
+        const fields = record as Record<string, unknown>;
+        const id = fields['transaction_id'];
+        if (typeof id !== 'string' || id === '') throw new InputError(`line ${lineNumber}: the record has no transaction_id`);
+        let sequence = fields['_invoca_sequence'];
+        if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence)) {
+          // Records from another tap: number them here, in arrival order, as tap-invoca would.
+          fallbackClock ??= new SequenceClock(undefined, now());
+          if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
+          sequence = fallbackClock.next();
+        }
+        if (pendingRows() === 0) pendingSince = now();
+        if (!batch) {
+          batch = await loader.beginBatch(schema);
+          startBatchTimer(batch);
+        }
+        batch.add({ transactionId: id, sequence: sequence as number, raw: recordText(line, message) ?? recordJson(fields, id, logger) });
+        summary.records++;
+        if (batch.rows >= options.batchSizeRows) await flush();
+        break;
+      }
+      case 'STATE':
+        pendingState = message['value'];
+        hasPendingState = true;
+        if (pendingRows() === 0) await flush();
+        break;
+      default:
+        break;
+    }
+    if (pendingRows() > 0 && now() - pendingSince >= options.batchMaxSeconds * 1000) await flush();
+  }
 }
+
+/** While no input comes, a line on stderr at most this often. */
+const HEARTBEAT_MS = 60_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How tap-invoca (and most Singer taps) begin a RECORD line of our stream. */
 const RECORD_PREFIX = `{"type":"RECORD","stream":"${STREAM}","record":`;
