@@ -6,8 +6,9 @@
  * Columns: a source column named as a tap field is that field. One that another target renamed
  * (lower-cased, spaces and dots turned into `_`, as most Singer targets do) is matched to the tap
  * field whose name normalises the same way. Any other column (a custom column the target renamed,
- * a column it added) keeps the source's name. `_sdc_*` columns are the target's own and are
- * skipped. The source must have `transaction_id` and `_invoca_sequence` (the tap emits both).
+ * a column it added) keeps the source's name. `_sdc_*` (Singer) and `_airbyte_*` (Airbyte
+ * destinations: `_airbyte_raw_id`, `_airbyte_extracted_at`, `_airbyte_meta`,
+ * `_airbyte_generation_id`) columns are the loader's own and are skipped. The source must have `transaction_id` and `_invoca_sequence` (the tap emits both).
  *
  * Incremental: rows with `_invoca_sequence` above the watermark kept in `_invoca_merge_state` are
  * the new ones; only their lineages and calls are merged. The lineages are read from a snapshot
@@ -36,12 +37,15 @@ const KNOWN_KINDS: ReadonlyMap<string, ColumnKind> = new Map<string, ColumnKind>
 ]);
 const KNOWN_BY_NORMAL = new Map([...KNOWN_KINDS.keys()].map((field) => [normalise(field), field]));
 
+/** Columns that a loader adds, not Invoca: skipped. */
+const LOADER_PREFIXES = ['_sdc_', '_airbyte_', '_invoca_'] as const;
+
 /** The data columns of the merge, each with the source column it comes from. */
 export function mapSourceColumns(sourceColumns: readonly string[], dialect: Dialect): SourceColumn[] {
   const mapped = new Map<string, SourceColumn>();
   for (const source of sourceColumns) {
-    // The other target's own columns, and ours (any case: a Snowflake target writes _INVOCA_SEQUENCE).
-    if (source.toLowerCase().startsWith('_sdc_') || source.toLowerCase().startsWith('_invoca_')) continue;
+    // The other loader's own columns, and ours (any case: a Snowflake target writes _INVOCA_SEQUENCE).
+    if (LOADER_PREFIXES.some((prefix) => source.toLowerCase().startsWith(prefix))) continue;
     const field = KNOWN_KINDS.has(source) ? source : (KNOWN_BY_NORMAL.get(normalise(source)) ?? source);
     if (mapped.has(field)) continue;
     mapped.set(field, { field, source, column: dialect.columnName(field), kind: KNOWN_KINDS.get(field) ?? 'string' });

@@ -1,12 +1,15 @@
 /**
  * `target-invoca merge` over a raw table shaped like the ones Python Singer targets load:
  * renamed custom columns (`purchase_made`), money as DOUBLE, `_sdc_*` columns, every delivery
- * kept as its own row. On DuckDB and PGlite, compared with the merge model.
+ * kept as its own row. On DuckDB and PGlite, compared with the merge model. And a table shaped
+ * like an Airbyte destination's, from `source-invoca read`, against a direct load.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { run as runSource } from '../../src/cli/source.js';
 import { run as runTarget } from '../../src/cli/target.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
@@ -16,7 +19,9 @@ import { createMemoryLogger } from '../../src/log.js';
 import { recordMaker } from '../helpers/records.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';
-import { jsonFile, tempDir } from '../helpers/tap.js';
+import { simulator } from '../helpers/simulator.js';
+import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
+import { StreamSchema } from '../../src/tap/stream-schema.js';
 
 const engines = {
   duckdb: () => openDuckDb({ path: ':memory:', schema: 'main' }),
@@ -120,3 +125,62 @@ test('target-invoca merge --config runs it from the CLI; without source_table it
   expect(noSource).toBe(2);
   expect(missing.at(-1)).toContain("config field 'source_table' is required for target-invoca merge");
 });
+
+test('DuckDB: a table shaped like an Airbyte destination writes from `source-invoca read` (typed columns and _airbyte_*): the merge skips _airbyte_* and equals a direct load', async () => {
+  const sim = await simulator({ rows: 600, seed: 11 });
+  const directory = await tempDir();
+  try {
+    const catalog = { streams: [{ stream: { name: 'transactions', json_schema: {}, supported_sync_modes: ['incremental'] }, sync_mode: 'incremental', destination_sync_mode: 'append', cursor_field: ['transaction_id'] }] };
+    const chunks: string[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString());
+        callback();
+      },
+    });
+    const code = await runSource(['read', '--config', await jsonFile(tapConfig(sim)), '--catalog', await jsonFile(catalog)], { stdout, stderr: () => undefined });
+    expect(code).toBe(0);
+    const records = chunks
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; record?: { data: TestRecord; emitted_at: number } })
+      .flatMap((message) => (message.type === 'RECORD' && message.record ? [message.record] : []));
+    expect(records.length).toBeGreaterThan(500);
+    // What an Airbyte destination (Destinations V2) writes: the record's fields as typed columns, and its own four.
+    const rows = records.map((record, index) => ({
+      ...record.data,
+      _airbyte_raw_id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
+      _airbyte_extracted_at: new Date(record.emitted_at).toISOString(),
+      _airbyte_meta: { changes: [], sync_id: 1 },
+      _airbyte_generation_id: 0,
+    }));
+    const file = join(directory, 'airbyte.jsonl');
+    await writeFile(file, rows.map((row) => JSON.stringify(row)).join('\n'));
+
+    const merged = await openDuckDb({ path: ':memory:', schema: 'main' });
+    const direct = await openDuckDb({ path: ':memory:', schema: 'main' });
+    try {
+      await merged.execute(`CREATE TABLE main.airbyte_transactions AS SELECT * FROM read_json_auto('${file}', sample_size = -1)`);
+      expect(await merged.columns('airbyte_transactions')).toEqual(expect.objectContaining({ size: expect.any(Number) }));
+      const result = await new Loader(merged, createMemoryLogger()).mergeFromSource('airbyte_transactions');
+      expect(result.newTransactions).toBe(new Set(records.map((record) => record.data.transaction_id)).size);
+      const custom = [...new Set(records.flatMap((record) => Object.keys(record.data)))].filter((field) => !new StreamSchema().has(field));
+      await new Loader(direct, createMemoryLogger()).loadBatch(new StreamSchema(custom).toJSON(), staged(records.map((record) => record.data)));
+      // transactions_current and calls as a direct load has them (the merge writes no `transactions`).
+      const mergedTables = await actual({ ...merged, query: (sql) => merged.query(sql.replace(/FROM \S+"transactions"(?!_)/, `FROM ${merged.dialect.table('airbyte_transactions')}`)) });
+      const directTables = await actual(direct);
+      expect(mergedTables.current).toEqual(directTables.current);
+      expect(mergedTables.calls).toEqual(directTables.calls);
+      expect(mergedTables.calls.size).toBeGreaterThan(100);
+      for (const table of ['transactions_current', 'calls']) {
+        expect([...((await merged.columns(table)) ?? [])].filter((name) => name.startsWith('_airbyte_'))).toEqual([]);
+      }
+    } finally {
+      await merged.close();
+      await direct.close();
+    }
+  } finally {
+    await sim.close();
+  }
+}, 120_000);
