@@ -59,6 +59,7 @@ export function normalizeRowInPlace(row: TapRecord, schema: StreamSchema, sequen
   }
   const startTime = toRfc3339Utc(record['start_time_utc']) ?? toRfc3339Utc(record['start_time_local']);
   setDerived(record, 'start_time', startTime, dropped);
+  setDerived(record, 'start_date_local', localDate(record['start_time_local']), dropped);
   setDerived(record, 'corrected_at_utc', toRfc3339Utc(record['corrected_at']), dropped);
   if ('start_time_network_timezone' in record) {
     setDerived(record, 'start_time_network_timezone_utc', toRfc3339Utc(record['start_time_network_timezone']), dropped);
@@ -68,6 +69,13 @@ export function normalizeRowInPlace(row: TapRecord, schema: StreamSchema, sequen
   }
   record['_invoca_sequence'] = sequence;
   return { record, schemaChanged };
+}
+
+/** The calendar day of a local timestamp as Invoca writes it (`2026-01-01 03:00:00 -05:00`), as it stands: no time zone conversion. */
+function localDate(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const day = /^(\d{4}-\d{2}-\d{2})(?:[ T]|$)/.exec(value.trim())?.[1];
+  return day ?? null;
 }
 
 function setDerived(record: TapRecord, field: string, value: string | null, dropped: ReadonlySet<string>): void {

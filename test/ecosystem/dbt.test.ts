@@ -30,6 +30,15 @@ describe('dbt', () => {
     return text;
   }
 
+  async function query(sql: string): Promise<Record<string, unknown>> {
+    const warehouse = await openDuckDb({ path: database, schema: 'main' });
+    try {
+      return (await warehouse.query(sql))[0] ?? {};
+    } finally {
+      await warehouse.close();
+    }
+  }
+
   async function check(): Promise<void> {
     const warehouse = await openDuckDb({ path: database, schema: 'main' });
     try {
@@ -70,6 +79,19 @@ describe('dbt', () => {
     const first = await pipeTap(['--config', config], target, ['--config', loader]);
     expect(await dbt('build')).toMatch(/Done\. PASS=\d+ WARN=0 ERROR=0/);
     await check();
+    // invoca_daily groups by the local date the Invoca UI shows; the var switches it to UTC.
+    const days = `SELECT
+        (SELECT COUNT(*) FROM calls WHERE CAST(start_date_local AS DATE) <> CAST(start_time AS DATE)) AS days_differ,
+        (SELECT COUNT(*) FROM invoca_daily) AS daily_rows,
+        (SELECT COUNT(*) FROM invoca_daily d JOIN (SELECT CAST(start_date_local AS DATE) AS day, COUNT(*) AS calls FROM calls GROUP BY 1) l ON l.day = d.call_date AND l.calls = d.calls) AS local_matches,
+        (SELECT COUNT(*) FROM invoca_daily d JOIN (SELECT CAST(start_time AS DATE) AS day, COUNT(*) AS calls FROM calls GROUP BY 1) u ON u.day = d.call_date AND u.calls = d.calls) AS utc_matches`;
+    const local = await query(days);
+    expect(Number(local['days_differ'])).toBeGreaterThan(0);
+    expect(local['local_matches']).toBe(local['daily_rows']);
+    await dbt('build', '--select', 'invoca_daily', '--vars', '{invoca_daily_date: utc}');
+    const utc = await query(days);
+    expect(utc['utc_matches']).toBe(utc['daily_rows']);
+    await dbt('build', '--select', 'invoca_daily');
 
     sim.append(600);
     const state = await jsonFile(JSON.parse(first.targetStdout.at(-1) ?? '{}'));

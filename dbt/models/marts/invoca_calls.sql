@@ -12,6 +12,7 @@ with events as (
 select
     calls.complete_call_id,
     calls.start_time,
+    calls.start_date_local,
     calls.call_leg_count,
     calls.advertiser_name,
     calls.advertiser_campaign_name,
