@@ -56,12 +56,23 @@ describe('meltano', () => {
     await meltano('config', 'set', 'tap-invoca', 'account_id', TEST_ACCOUNT);
     await meltano('config', 'set', 'tap-invoca', 'base_url', sim.url);
     await meltano('config', 'set', 'tap-invoca', 'page_size', '100');
+    // The second run follows at once: the polling floor (300 s by default) is tested in polling.test.ts.
+    await meltano('config', 'set', 'tap-invoca', 'min_poll_interval_seconds', '0');
     await meltano('config', 'set', 'target-jsonl', 'destination_path', output);
     await meltano('config', 'set', 'target-invoca', 'duckdb', JSON.stringify({ path: join(root, 'invoca.duckdb'), schema: 'main' }));
   }, 180_000);
   afterAll(async () => {
     await sim?.close();
   });
+
+  test('the example project in meltano/ has the five-minute schedule and its job', async () => {
+    const example = await tempDir();
+    await writeFile(join(example, 'meltano.yml'), await readFile('meltano/meltano.yml', 'utf8'));
+    const result = await runProcess(MELTANO, ['schedule', 'list', '--format', 'json'], { cwd: example, env });
+    expect(result.code).toBe(0);
+    const listed = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { schedules: { job: { name: string; interval: string; job: { name: string; tasks: string[] } }[] } };
+    expect(listed.schedules.job).toEqual([expect.objectContaining({ name: 'invoca-every-5-minutes', interval: '*/5 * * * *', job: expect.objectContaining({ name: 'invoca-to-warehouse', tasks: ['tap-invoca target-invoca'] }) })]);
+  }, 120_000);
 
   test('meltano config test tap-invoca', async () => {
     expect(await meltano('config', 'test', 'tap-invoca')).toContain('Plugin configuration is valid');
