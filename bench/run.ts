@@ -63,7 +63,7 @@ function jsonFile(name: string, value: unknown): string {
 async function tier(rows: number, options: Options, figures: Figure[], memory: Map<string, Map<number, number>>): Promise<void> {
   const name = tierName(rows);
   const sim = await startSimulator({ rows, seed: 42 });
-  const tapConfig = jsonFile(`tap-${name}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url });
+  const tapConfig = jsonFile(`tap-${name}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url, min_poll_interval_seconds: 0 });
   const served = async <T>(run: () => Promise<T>): Promise<{ result: T; bytes: number }> => {
     const before = (await sim.stats()).bytesServed;
     const result = await run();
@@ -187,7 +187,7 @@ async function incrementOnSmallTable(rows: number): Promise<Incremental> {
   const name = tierName(rows);
   const sim = await startSimulator({ rows, seed: 42 });
   try {
-    const tapConfig = jsonFile(`tap-${name}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url });
+    const tapConfig = jsonFile(`tap-${name}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url, min_poll_interval_seconds: 0 });
     const database = join(work, `target-${name}.duckdb`);
     log(`${name}: tap-invoca | target-invoca (the table for the incremental baseline)`);
     const loaded = await measurePipeline(['--config', tapConfig], ['--config', jsonFile(`loader-${name}.json`, { duckdb: { path: database, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS })]);
