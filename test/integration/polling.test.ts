@@ -6,9 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { afterEach, expect, test } from '@jest/globals';
+import { run as runTapCli } from '../../src/cli/tap.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { runTarget } from '../../src/load/target.js';
@@ -108,6 +109,29 @@ test('the target commits a batch batch_max_seconds after its first row with no m
   } finally {
     await warehouse.close();
   }
+});
+
+test('--follow: a poll that fails past max_retries is logged and the next poll goes on; a bad token ends it with exit 1', async () => {
+  sim = await simulator({ rows: 100 });
+  const controller = new AbortController();
+  const stderr: string[] = [];
+  // One request per poll (100 rows, one short page). The second poll's request and its one retry fail.
+  sim.setFaults([{ kind: 'status', status: 503, after: 1, times: 2 }]);
+  const code = await runTapCli(['--config', await jsonFile(tapConfig(sim, { min_poll_interval_seconds: 0, max_retries: 1 })), '--follow'], {
+    stdout: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+    stderr: (line) => {
+      stderr.push(line);
+      if (/^INFO poll 3: /.test(line)) controller.abort();
+    },
+    signal: controller.signal,
+  });
+  expect(code).toBe(0);
+  expect(stderr).toContainEqual(expect.stringMatching(/^ERROR poll 2 failed: Invoca answered HTTP 503 .*gave up after 1 retry.*; polling again in 1 s$/));
+  expect(stderr).toContainEqual(expect.stringMatching(/^INFO poll 1: 100 rows/));
+
+  const denied = await runTap(['--config', await jsonFile(tapConfig(sim, { api_token: 'not-the-token' })), '--follow']);
+  expect(denied.code).toBe(1);
+  expect(denied.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([expect.stringMatching(/HTTP 401/)]);
 });
 
 /**
