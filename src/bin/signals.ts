@@ -1,5 +1,7 @@
+import { constants } from 'node:os';
+
 /**
- * How every bin ends on SIGTERM / SIGINT (design: "Exit codes and signals"): the first signal
+ * How every bin ends on SIGTERM / SIGINT (README: "Exit codes and signals"): the first signal
  * aborts `main`'s signal, `main` stops reading, flushes what is complete and emits the state for
  * it; then the process ends by that same signal (exit status -15 / -2), which is what
  * `meltano config test` expects. A second signal ends the process at once.
@@ -10,6 +12,9 @@ export function runWithSignals(main: (signal: AbortSignal) => Promise<number>): 
   const endBySignal = (signal: NodeJS.Signals): void => {
     process.removeAllListeners('SIGTERM');
     process.removeAllListeners('SIGINT');
+    // As PID 1 (a container without an init) the kernel drops a signal the process sends itself:
+    // end with 128 + its number instead, as a shell reports a process ended by it.
+    if (process.pid === 1) process.exit(128 + constants.signals[signal]);
     process.kill(process.pid, signal);
   };
   const onSignal = (signal: NodeJS.Signals): void => {
