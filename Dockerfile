@@ -3,6 +3,7 @@
 #   docker run --rm tap-invoca spec
 #   docker run --rm -v "$PWD:/work" tap-invoca check --config /work/config.json
 #   docker run --rm -i --entrypoint tap-invoca -v "$PWD:/work" tap-invoca --config /work/config.json
+#   docker run -d -v "$PWD:/work" -w /work --entrypoint /app/docker/follow.sh tap-invoca config.json loader.json
 
 FROM node:20.20-bookworm-slim AS build
 WORKDIR /build
@@ -26,7 +27,7 @@ COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist/src ./dist/src
 COPY schemas ./schemas
 COPY catalog.json ./catalog.json
-COPY docker/entrypoint.sh ./docker/entrypoint.sh
+COPY docker/entrypoint.sh docker/follow.sh ./docker/
 RUN ln -s /app/dist/src/bin/tap-invoca.js /usr/local/bin/tap-invoca \
  && ln -s /app/dist/src/bin/target-invoca.js /usr/local/bin/target-invoca \
  && ln -s /app/dist/src/bin/source-invoca.js /usr/local/bin/source-invoca \

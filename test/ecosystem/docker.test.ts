@@ -1,14 +1,19 @@
 /**
  * No Docker engine runs here, so the Dockerfile is checked statically (hadolint from PyPI, and
- * the Airbyte conventions below), and the entrypoint script itself is run from the checkout.
+ * the Airbyte conventions below), and the entrypoint scripts themselves are run from the
+ * checkout: docker/follow.sh as PID 1 of a PID namespace of its own, as in a container.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readFile, symlink, watch, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { expect, test } from '@jest/globals';
+import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { PACKAGE_VERSION } from '../../src/paths.js';
 import { simulator } from '../helpers/simulator.js';
-import { jsonFile, tapConfig } from '../helpers/tap.js';
+import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
 import { requireTools, runProcess } from '../helpers/tools.js';
 
 const HADOLINT = '.venv/bin/hadolint';
@@ -55,3 +60,78 @@ test('the entrypoint script runs the Airbyte source: spec, and check against the
     await sim.close();
   }
 });
+
+test('docker/follow.sh, as PID 1 of its own PID namespace (as in a container): lands new rows, keeps the state file, and ends on SIGTERM with 143 and everything committed', async () => {
+  requireTools(['/usr/bin/unshare'], 'running follow.sh as PID 1');
+  const sim = await simulator({ rows: 150 });
+  const directory = await tempDir();
+  const bin = join(directory, 'bin');
+  await mkdir(bin);
+  await symlink(resolve('dist/src/bin/tap-invoca.js'), join(bin, 'tap-invoca'));
+  await symlink(resolve('dist/src/bin/target-invoca.js'), join(bin, 'target-invoca'));
+  await writeFile(join(directory, 'config.json'), JSON.stringify(tapConfig(sim, { min_poll_interval_seconds: 1 })));
+  await writeFile(join(directory, 'loader.json'), JSON.stringify({ duckdb: { path: 'invoca.duckdb' }, batch_max_seconds: 0.3 }));
+  const script = spawn('/usr/bin/unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', resolve('docker/follow.sh'), 'config.json', 'loader.json'], {
+    cwd: directory,
+    env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = once(script, 'exit');
+  try {
+    const stateFile = join(directory, 'state.json');
+    const stateHas = async (id: string): Promise<void> => {
+      // The state file is the event: it is replaced whole each time the target echoes a state.
+      for await (const _ of watch(directory)) {
+        if (script.exitCode !== null) throw new Error('follow.sh ended early');
+        if (existsSync(stateFile) && (await readFile(stateFile, 'utf8')).includes(`"${id}"`)) return;
+      }
+    };
+    await stateHas(sim.feed.transactionId(149));
+    sim.append(20);
+    await stateHas(sim.feed.transactionId(169));
+    // The script is PID 1 in its namespace; from here it has its host pid, the child of unshare.
+    const pid = Number((await readFile(`/proc/${script.pid}/task/${script.pid}/children`, 'utf8')).trim().split(/\s+/)[0]);
+    expect(Number((await readFile(`/proc/${pid}/status`, 'utf8')).match(/^NSpid:.*\s(\d+)$/m)?.[1])).toBe(1);
+    process.kill(pid, 'SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(143);
+  } finally {
+    script.kill('SIGKILL');
+    await sim.close();
+  }
+  const warehouse = await openDuckDb({ path: join(directory, 'invoca.duckdb'), schema: 'main' });
+  try {
+    expect(await warehouse.query('SELECT COUNT(*) AS n FROM transactions')).toEqual([{ n: '170' }]);
+  } finally {
+    await warehouse.close();
+  }
+}, 60_000);
+
+test('a bin as PID 1 (a container without an init) ends on SIGTERM with 143 after its final STATE, as it does elsewhere by the signal', async () => {
+  requireTools(['/usr/bin/unshare'], 'running a bin as PID 1');
+  const sim = await simulator({ rows: 120 });
+  const child = spawn('/usr/bin/unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, resolve('dist/src/bin/tap-invoca.js'), '--config', await jsonFile(tapConfig(sim)), '--follow'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  let stdout = '';
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  try {
+    await new Promise<void>((resolvePoll, reject) => {
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        if (/^INFO poll 1: 120 rows/.test(line)) resolvePoll();
+      });
+      void exited.then(() => reject(new Error('the tap ended before its first poll')));
+    });
+    const pid = Number((await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim().split(/\s+/)[0]);
+    expect(Number((await readFile(`/proc/${pid}/status`, 'utf8')).match(/^NSpid:.*\s(\d+)$/m)?.[1])).toBe(1);
+    process.kill(pid, 'SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(143);
+    const lines = stdout.trim().split('\n');
+    expect(JSON.parse(lines.at(-1) ?? '{}')).toMatchObject({ type: 'STATE', value: { bookmarks: { transactions: { replication_key_value: sim.feed.transactionId(119) } } } });
+  } finally {
+    child.kill('SIGKILL');
+    await sim.close();
+  }
+}, 60_000);
