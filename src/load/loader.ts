@@ -48,10 +48,20 @@ export class Loader {
   /** Columns known to exist, per table: DDL is checked only when the schema brings new ones. */
   readonly #known = new Map<OutputTable, Set<string>>();
   #lockReady = false;
+  #rowLimit: number | undefined;
 
   constructor(warehouse: Warehouse, logger: Logger) {
     this.#warehouse = warehouse;
     this.#logger = logger;
+  }
+
+  /**
+   * After a batch did not fit the warehouse's memory limit: the size of the parts that did. The
+   * target commits its batches at this size from then on, instead of failing again each time
+   * (a failed attempt costs the statement, a rollback and reading the batch back).
+   */
+  get batchRowLimit(): number | undefined {
+    return this.#rowLimit;
   }
 
   /** The merge plan of a schema, given the columns the `transactions` table has (none: a first load). */
@@ -137,6 +147,10 @@ export class Loader {
       for (const part of [held.slice(0, half), held.slice(half)]) {
         await warehouse.stage(plan, part);
         results.push(await this.#mergeStaged(plan, part.length));
+      }
+      if (this.#rowLimit === undefined || half < this.#rowLimit) {
+        this.#rowLimit = half;
+        this.#logger.warn(`batches of at most ${half} rows from now on in this run (they fit the memory limit)`);
       }
       const sum = (key: 'inserted' | 'rerooted'): number | undefined => (results.some((result) => result[key] === undefined) ? undefined : results.reduce((total, result) => total + (result[key] ?? 0), 0));
       return { staged: rows, inserted: sum('inserted'), rerooted: sum('rerooted') };

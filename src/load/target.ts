@@ -184,7 +184,7 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
         }
         batch.add({ transactionId: id, sequence: sequence as number, raw: recordText(line, message) ?? recordJson(fields, id, logger) });
         summary.records++;
-        if (batch.rows >= options.batchSizeRows) await flush();
+        if (batch.rows >= Math.min(options.batchSizeRows, loader.batchRowLimit ?? Number.POSITIVE_INFINITY)) await flush();
         break;
       }
       case 'STATE':

@@ -311,6 +311,11 @@ test('DuckDB: a batch that does not fit memory_limit is merged again in halves, 
     expect(result.staged).toBe(batch.length);
     expect(result.inserted).toBe(20_500);
     expect(await actual(warehouse)).toEqual(oracle.expected());
+    // The size that fitted is kept: the target commits at it from then on (target.ts).
+    const limit = loader.batchRowLimit ?? 0;
+    expect(limit).toBeGreaterThan(0);
+    expect(limit).toBeLessThanOrEqual(Math.ceil(batch.length / 2));
+    expect(logger.lines).toContain(`WARN batches of at most ${limit} rows from now on in this run (they fit the memory limit)`);
   } finally {
     await warehouse.close();
   }
