@@ -4,11 +4,13 @@
  * Snowflake raise). Every scenario ends compared with the TypeScript model in merge-oracle.ts.
  */
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { insertNewTransactions, TABLES } from '../../src/load/plan.js';
+import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
@@ -320,3 +322,38 @@ test('DuckDB: a batch that does not fit memory_limit is merged again in halves, 
     await warehouse.close();
   }
 }, 120_000);
+
+test('DuckDB: after a batch that did not fit, target-invoca commits at the size that fitted for the rest of the run', async () => {
+  const warehouse = await openDuckDb({ path: join(await tempDir(), 'adaptive.duckdb'), schema: 'main', memory_limit: '256MB', threads: 1 });
+  try {
+    const logger = createMemoryLogger();
+    const loader = new Loader(warehouse, logger);
+    const padding = 'x'.repeat(5_000);
+    const input = Readable.from(
+      (function* lines() {
+        yield `${JSON.stringify({ type: 'SCHEMA', stream: 'transactions', schema, key_properties: ['transaction_id'] })}\n`;
+        // 20,000 rows of 5 KB do not fit 256 MB in one transaction (the test above): the first batch
+        // is split; the 25,000 after it go in batches of the size that fitted, none of them failing.
+        for (let index = 0; index < 45_000; index++) {
+          yield `${JSON.stringify({ type: 'RECORD', stream: 'transactions', record: call(`A${index}`, `CALL-A${index}`, '1.00', { 'Purchase Made': `${index}${padding}` }) })}\n`;
+        }
+      })(),
+    );
+    const summary = await runTarget(input, { loader, logger, batchSizeRows: 20_000, batchMaxSeconds: 3600, emitState: async () => undefined });
+    // The first batch (20,000 rows) was split until its parts fitted; every batch after it is
+    // committed at the size that fitted then (it may shrink again as the tables grow).
+    const limitAfterFirst = Number(/WARN batches of at most (\d+) rows/.exec(logger.lines.join('\n'))?.[1]);
+    expect(limitAfterFirst).toBeLessThanOrEqual(10_000);
+    const staged = logger.lines.flatMap((line) => {
+      const match = /^INFO batch (\d+): (\d+) rows staged/.exec(line);
+      return match ? [{ batch: Number(match[1]), rows: Number(match[2]) }] : [];
+    });
+    expect(staged[0]).toEqual({ batch: 1, rows: 20_000 });
+    expect(staged.slice(1).every((item) => item.rows <= limitAfterFirst)).toBe(true);
+    expect(staged.reduce((total, item) => total + item.rows, 0)).toBe(45_000);
+    expect(summary.batches).toBe(staged.length);
+    expect((await warehouse.query('SELECT COUNT(*) AS n FROM transactions'))[0]?.['n']).toBe('45000');
+  } finally {
+    await warehouse.close();
+  }
+}, 180_000);
