@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     const url = line.replace('listening on ', '');
     const tapConfig = join(DIR, 'tap-config.json');
     const loaderConfig = join(DIR, 'loader-config.json');
-    await writeFile(tapConfig, JSON.stringify({ api_token: token, account_id: '1234', base_url: url }));
+    // A demo is run again at once: the polling floor (300 s, Invoca's) is off against the simulator.
+    await writeFile(tapConfig, JSON.stringify({ api_token: token, account_id: '1234', base_url: url, min_poll_interval_seconds: 0 }));
     await writeFile(loaderConfig, JSON.stringify({ engine: 'duckdb', duckdb: { path: join(DIR, 'invoca.duckdb') } }));
     const resuming = existsSync(statePath);
     process.stderr.write(`demo run ${runs.count + 1}: simulator with ${rows} rows at ${url}${resuming ? `, resuming from ${statePath}` : ''}\n`);
