@@ -12,7 +12,7 @@ import { discoverSchema } from './discover.js';
 import { pollDecision } from './poll.js';
 import { stateValue, type TapBookmark } from './state.js';
 import { BASE_SCHEMA, DERIVED_FIELDS, StreamSchema } from './stream-schema.js';
-import { syncTransactions, type TapEvent } from './sync.js';
+import { syncTransactions, type SyncOptions, type TapEvent } from './sync.js';
 
 const BASE_FIELDS = new Set(Object.keys(BASE_SCHEMA.properties ?? {}));
 
@@ -85,18 +85,7 @@ export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEv
   }
   const client = newClient(config, logger, signal, [...selection.deselectedFields]);
   try {
-    yield* syncTransactions({
-      client,
-      schema: initialSchema(selection),
-      bookmark,
-      startDate: config.startDate,
-      backfillConcurrency: config.backfillConcurrency,
-      deselectedFields: selection.deselectedFields,
-      logger,
-      signal,
-      maxRecords: options.maxRecords,
-      pollStartedAt: new Date(now()).toISOString(),
-    });
+    yield* syncTransactions({ ...pollOptions(options, client, initialSchema(selection), bookmark, now()), maxRecords: options.maxRecords });
   } finally {
     await client.close();
   }
@@ -131,19 +120,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
       let rows = 0;
       let newestCallMs: number | undefined;
       try {
-        const events = syncTransactions({
-          client,
-          schema,
-          bookmark,
-          startDate: config.startDate,
-          backfillConcurrency: config.backfillConcurrency,
-          deselectedFields: selection.deselectedFields,
-          logger,
-          signal,
-          pollStartedAt: new Date(startedMs).toISOString(),
-          announceSchema: poll === 1,
-          cursorFromState: poll === 1,
-        });
+        const events = syncTransactions({ ...pollOptions(options, client, schema, bookmark, startedMs), announceSchema: poll === 1, cursorFromState: poll === 1 });
         for await (const event of events) {
           if (event.type === 'records') {
             rows += event.records.length;
@@ -170,6 +147,22 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
     await client.close();
   }
   if (!lastWasState) yield { type: 'state', value: stateValue(bookmark), recordCount: 0, bookmark };
+}
+
+/** What one poll of the session passes to syncTransactions. */
+function pollOptions(options: SessionOptions, client: InvocaClient, schema: StreamSchema, bookmark: TapBookmark, startedMs: number): SyncOptions {
+  const { config, logger, signal, selection } = options;
+  return {
+    client,
+    schema,
+    bookmark,
+    startDate: config.startDate,
+    backfillConcurrency: config.backfillConcurrency,
+    deselectedFields: selection.deselectedFields,
+    logger,
+    signal,
+    pollStartedAt: new Date(startedMs).toISOString(),
+  };
 }
 
 /** Sleeps `ms`; false when the signal ended the wait. */
