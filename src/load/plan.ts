@@ -5,7 +5,8 @@
  *   DDL (outside the transaction): create the three tables, add new columns, create the stage.
  *   In one transaction:
  *     1. insert the staged rows not yet in `transactions` (first-seen sequence, version, root);
- *     2. re-root corrections whose provisional root arrived in this batch (repeated until stable);
+ *     2. re-root corrections whose provisional root arrived in this batch (repeated until stable;
+ *        a script runs it only when there is a row to change);
  *     3. delete `transactions_current` rows of provisional roots that were re-rooted;
  *     4. MERGE the latest version of each affected lineage into `transactions_current`;
  *     5. MERGE each affected call (Call lineages: legs counted, money summed) into `calls`;
@@ -20,6 +21,7 @@
 import type { DataColumn } from './columns.js';
 import { moneyColumns } from './columns.js';
 import type { CallDateBounds, ColumnKind, Dialect } from './sql/dialect.js';
+import type { MergeStep } from './warehouse.js';
 
 export const TABLES = {
   transactions: 'transactions',
@@ -200,17 +202,35 @@ export function insertNewTransactions(plan: MergePlan): string {
  * than UPDATE ... FROM: one shape that every engine (and the BigQuery emulator) runs.
  */
 export function rerootCorrections(plan: MergePlan): string {
-  const { dialect } = plan;
-  const q = dialect.quote;
-  const transactions = dialect.table(TABLES.transactions);
+  const q = plan.dialect.quote;
+  const root = q('root_transaction_id');
+  return (
+    `MERGE INTO ${plan.dialect.table(TABLES.transactions)} AS t USING (${arrivedRoots(plan)}) AS p ON t.${root} = p.${q('arrived_id')} ` +
+    `WHEN MATCHED THEN UPDATE SET ${root} = p.${q('arrived_root')}`
+  );
+}
+
+/**
+ * Whether step 2 has a row to change: a transaction rooted at a staged one that is itself rooted
+ * elsewhere (a correction of a correction that came first). Almost never true; a script runs the
+ * step only then (BigQuery bills a MERGE that can update for its whole target, changed or not).
+ */
+export function rerootPending(plan: MergePlan): string {
+  const q = plan.dialect.quote;
+  return (
+    `EXISTS (SELECT 1 FROM ${plan.dialect.table(TABLES.transactions)} AS t ` +
+    `WHERE t.${q('root_transaction_id')} IN (SELECT p.${q('arrived_id')} FROM (${arrivedRoots(plan)}) AS p))`
+  );
+}
+
+/** Staged transactions rooted elsewhere: (arrived_id, arrived_root). */
+function arrivedRoots(plan: MergePlan): string {
+  const q = plan.dialect.quote;
   const id = col(plan, 'transaction_id');
   const root = q('root_transaction_id');
-  const arrived =
-    `SELECT ${id} AS ${q('arrived_id')}, ${root} AS ${q('arrived_root')} FROM ${transactions} ` +
-    `WHERE ${root} <> ${id} AND ${id} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`;
   return (
-    `MERGE INTO ${transactions} AS t USING (${arrived}) AS p ON t.${root} = p.${q('arrived_id')} ` +
-    `WHEN MATCHED THEN UPDATE SET ${root} = p.${q('arrived_root')}`
+    `SELECT ${id} AS ${q('arrived_id')}, ${root} AS ${q('arrived_root')} FROM ${plan.dialect.table(TABLES.transactions)} ` +
+    `WHERE ${root} <> ${id} AND ${id} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`
   );
 }
 
@@ -221,8 +241,8 @@ export function deleteStaleLineages(plan: MergePlan): string {
   const current = dialect.table(TABLES.current);
   const root = q('root_transaction_id');
   return (
-    `DELETE FROM ${current} AS c WHERE c.${root} IN (SELECT ${q('transaction_id')} FROM ${plan.stage}) ` +
-    `AND NOT EXISTS (SELECT 1 FROM ${transactionsOf(plan)} AS t WHERE t.${root} = c.${root})`
+    `DELETE FROM ${current} AS c WHERE ${withinCallDates(plan, 'c')}c.${root} IN (SELECT ${q('transaction_id')} FROM ${plan.stage}) ` +
+    `AND NOT EXISTS (SELECT 1 FROM ${transactionsOf(plan)} AS t WHERE ${withinCallDates(plan, 't')}t.${root} = c.${root})`
   );
 }
 
@@ -253,18 +273,22 @@ export function mergeCurrent(plan: MergePlan): string {
   const names = lineageColumnNames(plan);
   const root = q('root_transaction_id');
   const version = q('_invoca_version');
+  // Source and target read the partitions of the batch's call dates only (BigQuery; see setCallDates).
+  const within = callDatesFilter(plan, 't');
   // The latest version per lineage, found on the narrow key columns and joined back (a version
   // names its transaction, so it is unique): no sort of whole rows.
   const latest =
     `SELECT l.${root} AS ${q('_invoca_root')}, MAX(l.${version}) AS ${q('_invoca_latest')} FROM ${transactionsOf(plan)} AS l ` +
-    `WHERE l.${root} IN (${affectedRoots(plan)}) GROUP BY l.${root}`;
+    `WHERE ${withinCallDates(plan, 'l')}l.${root} IN (${affectedRoots(plan)}) GROUP BY l.${root}`;
   const source =
     `SELECT ${names.map((name) => `t.${q(name)} AS ${q(name)}`).join(', ')} FROM ${transactionsOf(plan)} AS t ` +
-    `JOIN (${latest}) AS w ON t.${root} = w.${q('_invoca_root')} AND t.${version} = w.${q('_invoca_latest')}`;
+    `JOIN (${latest}) AS w ON t.${root} = w.${q('_invoca_root')} AND t.${version} = w.${q('_invoca_latest')}` +
+    (within ? ` WHERE ${within}` : '');
   return mergeStatement(plan, {
     target: dialect.table(TABLES.current),
     source,
     key: 'root_transaction_id',
+    ...(within ? { alsoOn: within } : {}),
     names: [...names, '_invoca_merged_at'],
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
     matchedWhen: `s.${version} > t.${version}`,
@@ -294,14 +318,14 @@ export function mergeCalls(plan: MergePlan): string {
   const perCall =
     `SELECT c.${callId} AS ${q('_invoca_call')}, ` +
     [...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`), `COUNT(*) AS ${q('call_leg_count')}`, `MAX(c.${version}) AS ${q('_invoca_latest')}`].join(', ') +
-    ` FROM ${current} AS c WHERE ${isCall} AND c.${callId} IN (${affectedCalls(plan)}) GROUP BY c.${callId}`;
+    ` FROM ${current} AS c WHERE ${withinCallDates(plan, 'c')}${isCall} AND c.${callId} IN (${affectedCalls(plan)}) GROUP BY c.${callId}`;
   const select = [
     ...names.map((name) => (money.has(name) ? `g.${q(name)} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),
     `g.${q('call_leg_count')} AS ${q('call_leg_count')}`,
   ];
   const source =
     `SELECT ${select.join(', ')} FROM ${current} AS c ` +
-    `JOIN (${perCall}) AS g ON c.${callId} = g.${q('_invoca_call')} AND c.${version} = g.${q('_invoca_latest')} WHERE ${isCall}`;
+    `JOIN (${perCall}) AS g ON c.${callId} = g.${q('_invoca_call')} AND c.${version} = g.${q('_invoca_latest')} WHERE ${withinCallDates(plan, 'c')}${isCall}`;
   const changed = [
     `s.${version} > t.${version}`,
     `s.${q('call_leg_count')} <> t.${q('call_leg_count')}`,
@@ -321,12 +345,16 @@ export function mergeCalls(plan: MergePlan): string {
 }
 
 /**
- * Where `calls` is partitioned by call date (BigQuery, see Dialect.callDates): sets the bounds of
- * the start times of every row steps 5 and 6 can touch. A `calls` row takes its start_time from one leg
- * of its call, as that leg's current version was when the call was last merged: a version of a
- * lineage this batch touched (all of them are in `transactions`), or the current version of an
- * untouched leg of an affected call (in `transactions_current`). The bounds cover both, so no
- * row steps 5 and 6 must see is outside them; rows without a start_time are always read.
+ * Where the tables are partitioned by call date (BigQuery, see Dialect.callDates): sets the bounds
+ * of the start times of every row steps 3-6 can read or change, once, after the re-rooting. Those
+ * rows are: versions of the lineages this batch touched (in `transactions`; a lineage's current
+ * row in `transactions_current` is one of them, also a stale lineage's, whose versions were
+ * re-rooted into a touched lineage), the current versions of the other legs of the calls those
+ * lineages belong to (in `transactions_current`), and `calls` rows, which take their start_time
+ * from one of those legs. The bounds cover every one of them, so steps 3-6 filter each table on
+ * them and read and change only the partitions of those dates; rows without a start_time are
+ * always read. (BigQuery bills an UPDATE, DELETE or MERGE for the whole of every partition of its
+ * target it scans, and prunes partitions only on constants or script variables, never on a join.)
  */
 export function setCallDates(plan: MergePlan): string | undefined {
   const query = callDatesQuery(plan);
@@ -351,7 +379,7 @@ function prunedCalls(plan: MergePlan): CallDateBounds | undefined {
   return plan.columns.some((column) => column.field === 'start_time') ? plan.dialect.callDates : undefined;
 }
 
-/** The partition filter on a `calls` alias, where the dialect has call-date bounds. */
+/** The partition filter on an alias of a table partitioned by call date, where the dialect has call-date bounds. */
 function callDatesFilter(plan: MergePlan, alias: string): string | undefined {
   const bounds = prunedCalls(plan);
   if (!bounds) return undefined;
@@ -359,15 +387,20 @@ function callDatesFilter(plan: MergePlan, alias: string): string | undefined {
   return `(${start} BETWEEN ${bounds.lowest} AND ${bounds.highest} OR ${start} IS NULL)`;
 }
 
+/** The same filter as the first condition of a WHERE (`filter AND `), or nothing. */
+function withinCallDates(plan: MergePlan, alias: string): string {
+  const filter = callDatesFilter(plan, alias);
+  return filter ? `${filter} AND ` : '';
+}
+
 /** Step 6: affected calls that no longer have any Call lineage (all moved to another call or to none). */
 export function deleteEmptyCalls(plan: MergePlan): string {
   const { dialect } = plan;
   const callId = col(plan, 'complete_call_id');
   const calls = dialect.table(TABLES.calls);
-  const within = callDatesFilter(plan, 'k');
   return (
-    `DELETE FROM ${calls} AS k WHERE ${within ? `${within} AND ` : ''}k.${callId} IN (${affectedCalls(plan)}) ` +
-    `AND NOT EXISTS (SELECT 1 FROM ${dialect.table(TABLES.current)} AS c WHERE c.${callId} = k.${callId} AND c.${col(plan, 'transaction_type')} = 'Call')`
+    `DELETE FROM ${calls} AS k WHERE ${withinCallDates(plan, 'k')}k.${callId} IN (${affectedCalls(plan)}) ` +
+    `AND NOT EXISTS (SELECT 1 FROM ${dialect.table(TABLES.current)} AS c WHERE ${withinCallDates(plan, 'c')}c.${callId} = k.${callId} AND c.${col(plan, 'transaction_type')} = 'Call')`
   );
 }
 
@@ -396,22 +429,22 @@ export function takeLock(dialect: Dialect): string {
 }
 
 /** One batch's merge, in the order it runs (the lock, then steps 1-6 above), in one transaction. */
-export function batchSteps(plan: MergePlan): { sql: string; repeat?: boolean }[] {
+export function batchSteps(plan: MergePlan): MergeStep[] {
   return [
     { sql: takeLock(plan.dialect) },
     { sql: insertNewTransactions(plan) },
-    { sql: rerootCorrections(plan), repeat: true },
+    { sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPending(plan) },
     ...callsSteps(plan),
   ];
 }
 
-/** Steps 3-6, which `target-invoca merge` runs too: with the call-date bounds where the dialect has them. */
-export function callsSteps(plan: MergePlan): { sql: string }[] {
+/** Steps 3-6, which `target-invoca merge` runs too: after the call-date bounds where the dialect has them. */
+export function callsSteps(plan: MergePlan): MergeStep[] {
   const setDates = setCallDates(plan);
   return [
+    ...(setDates ? [{ sql: setDates }] : []),
     { sql: deleteStaleLineages(plan) },
     { sql: mergeCurrent(plan) },
-    ...(setDates ? [{ sql: setDates }] : []),
     { sql: mergeCalls(plan) },
     { sql: deleteEmptyCalls(plan) },
   ];

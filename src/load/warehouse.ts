@@ -7,6 +7,11 @@ export interface MergeStep {
   sql: string;
   /** Run again until it changes no row (re-rooting resolves one link of a chain per run). */
   repeat?: boolean;
+  /**
+   * A condition (SQL) without which the step has nothing to do. A script (BigQuery) runs the step
+   * only when it holds; engines that run the steps one by one run it and see 0 rows changed.
+   */
+  onlyIf?: string;
 }
 
 /** A chain longer than this is not resolved further in one batch (Invoca's chains are 1 deep). */

@@ -37,6 +37,11 @@ test('the batch is one script: BEGIN TRANSACTION, the steps (a repeated one writ
   expect(script).toBe(['BEGIN TRANSACTION', 'INSERT 1', ...Array(SCRIPT_REPEATS).fill('MERGE R'), 'DELETE 2', 'COMMIT TRANSACTION'].join(';\n') + ';');
 });
 
+test('a step with a condition runs in the script only when it holds', () => {
+  const script = transactionScript([{ sql: 'MERGE R', repeat: true, onlyIf: 'EXISTS (SELECT 1)' }]);
+  expect(script).toBe(['BEGIN TRANSACTION', ...Array(SCRIPT_REPEATS).fill('IF EXISTS (SELECT 1) THEN\nMERGE R;\nEND IF'), 'COMMIT TRANSACTION'].join(';\n') + ';');
+});
+
 describe('on goccy/bigquery-emulator', () => {
   let emulator: RunningEmulator;
   let warehouse: Warehouse;
@@ -82,10 +87,10 @@ describe('on goccy/bigquery-emulator', () => {
     await warehouse.stage(plan, staged(batch));
     await warehouse.execute(insertNewTransactions(plan));
     for (let pass = 0; pass < 3; pass++) await runMerge(rerootCorrections(plan));
-    await warehouse.execute(deleteStaleLineages(plan));
-    await runMerge(mergeCurrent(plan));
-    // The script's call-date variables, set as the script sets them: see withCallDates.
+    // The script's call-date variables, set where the script sets them: see withCallDates.
     const withDates = await withCallDates(plan);
+    await warehouse.execute(withDates(deleteStaleLineages(plan)));
+    await runMerge(withDates(mergeCurrent(plan)));
     await runMerge(withDates(mergeCalls(plan)));
     await warehouse.execute(withDates(deleteEmptyCalls(plan)));
     return plan;

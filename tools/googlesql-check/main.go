@@ -269,13 +269,20 @@ func (c *checker) check(sql string) (int, error) {
 var (
 	declareStatement = regexp.MustCompile(`(?im)^\s*DECLARE\s+([A-Za-z_][A-Za-z0-9_]*)\s+([A-Za-z0-9_]+)\s*;`)
 	setStatement     = regexp.MustCompile(`(?i)\bSET\s*\([^)]*\)\s*=\s*`)
+	ifStatement      = regexp.MustCompile(`(?m)^IF (.+) THEN$`)
+	endIfStatement   = regexp.MustCompile(`(?m)^END IF;`)
 )
 
 // inlineScriptVariables makes a script's variables something the statement analyzer can check
-// (it analyzes statements, not scripting): a DECLARE goes (the parser has checked it), each use
-// of a variable becomes a NULL of its declared type, and `SET (a, b) = (query)` is analyzed as
-// `SELECT (query)`. The parse of the whole script above is unchanged.
+// (it analyzes statements, not scripting): an IF becomes its condition and its body, a DECLARE
+// goes (the parser has checked it), each use of a variable becomes a NULL of its declared type,
+// and `SET (a, b) = (query)` is analyzed as `SELECT (query)`. The parse of the whole script above
+// is unchanged.
 func inlineScriptVariables(sql string) string {
+	// `IF condition THEN` (on a line of its own, as the loader writes it) is analyzed as
+	// `SELECT condition;`, and the statements inside it as they are.
+	sql = ifStatement.ReplaceAllString(sql, "SELECT $1;")
+	sql = endIfStatement.ReplaceAllString(sql, "")
 	declared := declareStatement.FindAllStringSubmatch(sql, -1)
 	if len(declared) == 0 {
 		return sql

@@ -1,3 +1,4 @@
+import type { MergeStep } from '../warehouse.js';
 import { extractEach, fitName, hashOf, qualifyFirstPerKey, type ColumnKind, type Dialect } from './dialect.js';
 
 const TYPES: Readonly<Record<ColumnKind, string>> = {
@@ -68,10 +69,12 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     maxNameLength: MAX_NAME,
     type: (kind) => TYPES[kind],
     tableOptions: (table, column) => {
-      // calls: prune by call date, then find a call by its id within the partition.
-      if (table === 'calls') return `PARTITION BY DATE(${backtick(column('start_time'))}) CLUSTER BY ${backtick(column('complete_call_id'))}`;
-      if (table === 'current') return `CLUSTER BY ${backtick('root_transaction_id')}`;
-      return `CLUSTER BY ${backtick(column('transaction_id'))}`;
+      // Every table by call date: a batch's statements read and change the partitions of the
+      // dates of the calls it touches (callDates), then find rows by their key within them.
+      const byDate = `PARTITION BY DATE(${backtick(column('start_time'))})`;
+      if (table === 'calls') return `${byDate} CLUSTER BY ${backtick(column('complete_call_id'))}`;
+      if (table === 'current') return `${byDate} CLUSTER BY ${backtick('root_transaction_id')}`;
+      return `${byDate} CLUSTER BY ${backtick(column('transaction_id'))}`;
     },
     callDates: {
       declare: ['DECLARE _invoca_calls_from TIMESTAMP', 'DECLARE _invoca_calls_to TIMESTAMP'],
@@ -100,8 +103,11 @@ export const SCRIPT_REPEATS = 4;
  * The batch as one BigQuery script: BEGIN TRANSACTION; the steps; COMMIT TRANSACTION. BigQuery
  * has no interactive transactions: a multi-statement transaction must be one query.
  */
-export function transactionScript(steps: readonly { sql: string; repeat?: boolean }[], declare: readonly string[] = []): string {
-  const statements = steps.flatMap((step) => (step.repeat ? Array.from({ length: SCRIPT_REPEATS }, () => step.sql) : [step.sql]));
+export function transactionScript(steps: readonly MergeStep[], declare: readonly string[] = []): string {
+  const statements = steps.flatMap((step) => {
+    const sql = step.onlyIf ? `IF ${step.onlyIf} THEN\n${step.sql};\nEND IF` : step.sql;
+    return step.repeat ? Array.from({ length: SCRIPT_REPEATS }, () => sql) : [sql];
+  });
   return [...declare, 'BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n') + ';';
 }
 

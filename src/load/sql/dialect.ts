@@ -65,11 +65,11 @@ export interface Dialect {
   /** Clauses after a CREATE TABLE's column list (BigQuery partitioning and clustering), given the column names. */
   tableOptions?(table: 'transactions' | 'current' | 'calls', column: (field: string) => string): string;
   /**
-   * Where `calls` is partitioned by call date (BigQuery): script variables bounding the start
-   * times of the calls a batch can touch. The merge sets them first and filters `calls` on them,
-   * so its MERGE and DELETE read the partitions of those dates only (a partition filter prunes
-   * when it compares the partitioning column itself with constants or variables; a join on the
-   * source's dates does not).
+   * Where the tables are partitioned by call date (BigQuery): script variables bounding the start
+   * times of the rows a batch can touch (see plan.ts, setCallDates). The merge sets them after
+   * the re-rooting and filters every table on them, so its statements read and change the
+   * partitions of those dates only (a partition filter prunes when it compares the partitioning
+   * column itself with constants or variables; a join on the source's dates does not).
    */
   readonly callDates?: CallDateBounds;
   /** The type of the staged raw JSON text and of `_invoca_raw`. */
