@@ -1,9 +1,10 @@
 # tap-invoca: the Airbyte source by default; tap-invoca and target-invoca with --entrypoint.
+# README, "Docker"; here without a Docker engine: npm run image (podman), npm run test:image.
 #   docker build -t tap-invoca .
 #   docker run --rm tap-invoca spec
-#   docker run --rm -v "$PWD:/work" tap-invoca check --config /work/config.json
-#   docker run --rm -i --entrypoint tap-invoca -v "$PWD:/work" tap-invoca --config /work/config.json
-#   docker run -d -v "$PWD:/work" -w /work --entrypoint /app/docker/follow.sh tap-invoca config.json loader.json
+#   docker run --rm -v "$PWD:/config:ro" tap-invoca check --config /config/config.json
+#   docker run --rm -i --entrypoint tap-invoca -v "$PWD:/config:ro" tap-invoca --config /config/config.json
+#   docker run -d --user "$(id -u):$(id -g)" -v "$PWD:/work" --entrypoint /app/docker/follow.sh tap-invoca config.json loader.json
 
 FROM node:20.20-bookworm-slim AS build
 WORKDIR /build
@@ -11,7 +12,12 @@ COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY src ./src
 COPY schemas ./schemas
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# Production dependencies only, without what Node never loads at run time: type declarations,
+# source maps, markdown, and @azure/msal-browser (the browser build of MSAL; @azure/identity's
+# Node build never requires it). test/image/image.test.ts loads every driver path in the image.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/@azure/msal-browser \
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) -delete
 
 FROM node:20.20-bookworm-slim
 ARG VERSION=0.1.0
@@ -31,6 +37,10 @@ COPY docker/entrypoint.sh docker/follow.sh ./docker/
 RUN ln -s /app/dist/src/bin/tap-invoca.js /usr/local/bin/tap-invoca \
  && ln -s /app/dist/src/bin/target-invoca.js /usr/local/bin/target-invoca \
  && ln -s /app/dist/src/bin/source-invoca.js /usr/local/bin/source-invoca \
- && ln -s /app/dist/src/bin/invoca-simulator.js /usr/local/bin/invoca-simulator
+ && ln -s /app/dist/src/bin/invoca-simulator.js /usr/local/bin/invoca-simulator \
+ && mkdir /work && chown node:node /work
 USER node
+# A working directory the node user can write: relative paths (duckdb.path's default
+# invoca.duckdb, a state file) land here. Mount a host folder over it to keep them.
+WORKDIR /work
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

@@ -1,13 +1,15 @@
 /**
- * Jest runs the compiled ES modules in dist/ (`npm test` builds first). The live tests against
- * the real services run only in their own lane (`npm run test:live`), where credentials are set.
+ * Jest runs the compiled ES modules in dist/ (`npm test` builds first). Two suites run only in
+ * their own lanes: the live tests against the real services (`npm run test:live`, where
+ * credentials are set) and the container image's (`npm run test:image`, which builds it first).
  */
-const live = process.env['INVOCA_LIVE_TESTS'] === '1';
+const lane = process.env['INVOCA_LIVE_TESTS'] === '1' ? 'live' : process.env['INVOCA_IMAGE_TESTS'] === '1' ? 'image' : undefined;
+const ownLanes = ['/dist/test/live/', '/dist/test/image/'];
 export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/dist/test'],
-  testMatch: live ? ['**/live/*.test.js'] : ['**/*.test.js'],
-  testPathIgnorePatterns: live ? ['/node_modules/'] : ['/node_modules/', '/dist/test/live/'],
+  testMatch: lane ? [`**/${lane}/*.test.js`] : ['**/*.test.js'],
+  testPathIgnorePatterns: lane ? ['/node_modules/'] : ['/node_modules/', ...ownLanes],
   transform: {},
   testTimeout: 60000,
 };

@@ -1,7 +1,8 @@
 /**
- * No Docker engine runs here, so the Dockerfile is checked statically (hadolint from PyPI, and
- * the Airbyte conventions below), and the entrypoint scripts themselves are run from the
- * checkout: docker/follow.sh as PID 1 of a PID namespace of its own, as in a container.
+ * The Dockerfile checked statically (hadolint from PyPI, and the Airbyte conventions below), and
+ * the entrypoint scripts run from the checkout: docker/follow.sh as PID 1 of a PID namespace of
+ * its own, as in a container. The image itself is built and run in its own lane
+ * (test/image/image.test.ts, `npm run test:image`), which needs podman.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

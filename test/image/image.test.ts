@@ -1,0 +1,180 @@
+/**
+ * The image itself, built by `npm run image` (scripts/image.sh) and run with podman: the Airbyte
+ * entrypoint, the Singer bins piped into DuckDB at the image's default path, and how a container
+ * ends on SIGTERM, without an init (a bin is PID 1) and with docker/follow.sh. The simulator runs
+ * on the host; the containers share the host's network to reach it. `npm run test:image` builds
+ * the image, then runs this suite; it is not part of `npm test`, which needs no container engine.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { chmod, readFile, watch, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
+import type { RunningSimulator } from '../../src/simulator/server.js';
+import { simulator } from '../helpers/simulator.js';
+import { tapConfig, tempDir } from '../helpers/tap.js';
+import { runProcess } from '../helpers/tools.js';
+
+const IMAGE = process.env['IMAGE'] ?? 'tap-invoca:local';
+const env = { ...process.env, CONTAINERS_CONF: resolve('.tools/podman/containers.conf') };
+
+let sim: RunningSimulator;
+/** A host folder mounted at /config, holding the tap's config.json. */
+let configDir: string;
+
+beforeAll(async () => {
+  const image = await runProcess('podman', ['image', 'exists', IMAGE], { env });
+  if (image.code !== 0) throw new Error(`no image ${IMAGE}: run npm run image (npm run test:image does)`);
+  sim = await simulator({ rows: 300 });
+  configDir = await tempDir();
+  await writeFile(join(configDir, 'config.json'), JSON.stringify(tapConfig(sim, { min_poll_interval_seconds: 1 })));
+  await chmod(configDir, 0o755);
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+/** `podman run --rm` of the image on the host's network, /config mounted read-only. */
+function podmanRun(args: readonly string[]): Promise<Awaited<ReturnType<typeof runProcess>>> {
+  return runProcess('podman', ['run', '--rm', '--network', 'host', '-v', `${configDir}:/config:ro`, ...args], { env });
+}
+
+function messages(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+test('spec: the Airbyte entrypoint answers without a config', async () => {
+  const result = await runProcess('podman', ['run', '--rm', IMAGE, 'spec'], { env });
+  expect(result.code).toBe(0);
+  expect(messages(result.stdout)).toEqual([expect.objectContaining({ type: 'SPEC', spec: expect.objectContaining({ connectionSpecification: expect.objectContaining({ required: ['api_token', 'account_id'] }) }) })]);
+});
+
+test('every warehouse driver loads in the image, the cloud storage paths of snowflake-sdk\'s PUT included (the build removes files Node never loads)', async () => {
+  const modules = [
+    '@duckdb/node-api',
+    '@google-cloud/bigquery',
+    'snowflake-sdk',
+    'snowflake-sdk/dist/lib/file_transfer_agent/s3_util.js',
+    'snowflake-sdk/dist/lib/file_transfer_agent/azure_util.js',
+    'snowflake-sdk/dist/lib/file_transfer_agent/gcs_util.js',
+    'snowflake-sdk/dist/lib/authentication/auth_workload_identity/attestation_azure.js',
+    'snowflake-sdk/dist/lib/authentication/auth_workload_identity/attestation_aws.js',
+    '@azure/identity',
+  ];
+  // A package by its name; a file of snowflake-sdk by its path (the package exports no subpaths).
+  const script = `for (const name of ${JSON.stringify(modules)}) await import(name.endsWith('.js') ? '/app/node_modules/' + name : name); console.log('loaded')`;
+  const result = await runProcess('podman', ['run', '--rm', '-w', '/app', '--entrypoint', 'node', IMAGE, '--input-type=module', '-e', script], { env });
+  expect([result.code, result.stderr.split('\n').filter((line) => /Error/.test(line)), result.stdout.trim()]).toEqual([0, [], 'loaded']);
+});
+
+test('check, discover and read against the simulator', async () => {
+  const check = await podmanRun([IMAGE, 'check', '--config', '/config/config.json']);
+  expect([check.code, messages(check.stdout)]).toEqual([0, [{ type: 'CONNECTION_STATUS', connectionStatus: { status: 'SUCCEEDED' } }]]);
+
+  const discover = await podmanRun([IMAGE, 'discover', '--config', '/config/config.json']);
+  expect(discover.code).toBe(0);
+  const [catalogMessage] = messages(discover.stdout);
+  const catalog = (catalogMessage as { catalog: { streams: { name: string }[] } }).catalog;
+  expect(catalog.streams.map((stream) => stream.name)).toEqual(['transactions']);
+  const configured = {
+    streams: catalog.streams.map((stream) => ({ stream, sync_mode: 'incremental', destination_sync_mode: 'append', cursor_field: ['transaction_id'] })),
+  };
+  await writeFile(join(configDir, 'configured.json'), JSON.stringify(configured));
+
+  const read = await podmanRun([IMAGE, 'read', '--config', '/config/config.json', '--catalog', '/config/configured.json']);
+  expect(read.code).toBe(0);
+  const records = messages(read.stdout).filter((message) => message['type'] === 'RECORD');
+  expect(records).toHaveLength(300);
+  expect(messages(read.stdout).at(-1)).toMatchObject({ type: 'STATE' });
+});
+
+test('tap-invoca | target-invoca in the image: DuckDB at its default path, in the working directory the node user owns', async () => {
+  // No duckdb.path: the default, invoca.duckdb in the working directory.
+  await writeFile(join(configDir, 'loader.json'), JSON.stringify({ engine: 'duckdb' }));
+  const pipeline = 'tap-invoca --config /config/config.json | target-invoca --config /config/loader.json > states.jsonl && test -s invoca.duckdb && tail -n 1 states.jsonl';
+  const result = await podmanRun(['--entrypoint', 'sh', IMAGE, '-c', pipeline]);
+  expect([result.code, result.stderr.split('\n').filter((line) => /^(CRITICAL|ERROR)/.test(line))]).toEqual([0, []]);
+  expect(result.stderr).toMatch(/INFO done: 300 records, 300 new transactions/);
+  expect(JSON.parse(result.stdout)).toMatchObject({ bookmarks: { transactions: { replication_key_value: sim.feed.transactionId(299) } } });
+}, 120_000);
+
+test('SIGTERM to a sync running in a container (the bin is PID 1, no init) ends it with 143 after a final STATE', async () => {
+  const slow = await simulator({ rows: 6000, latencyMs: 300 });
+  const name = `tap-invoca-test-${process.pid}-term`;
+  try {
+    await writeFile(join(configDir, 'slow.json'), JSON.stringify(tapConfig(slow, { page_size: 500 })));
+    const child = spawn('podman', ['run', '--rm', '--name', name, '--network', 'host', '-v', `${configDir}:/config:ro`, '--entrypoint', 'tap-invoca', IMAGE, '--config', '/config/slow.json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    let stdout = '';
+    let states = 0;
+    // The event: two pages and their STATEs are out, and ten more pages are still to come.
+    await new Promise<void>((resolveStates, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        stdout += `${line}\n`;
+        if (line.startsWith('{"type":"STATE"') && ++states === 2) resolveStates();
+      });
+      void exited.then(() => reject(new Error('the sync ended before its second page')));
+    });
+    const kill = await runProcess('podman', ['kill', '--signal', 'TERM', name], { env });
+    expect(kill.code).toBe(0);
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(143);
+    const last = messages(stdout).at(-1);
+    expect(last).toMatchObject({ type: 'STATE', value: { bookmarks: { transactions: { replication_key_value: expect.any(String) } } } });
+    expect(messages(stdout).filter((message) => message['type'] === 'RECORD').length).toBeLessThan(6000);
+  } finally {
+    await runProcess('podman', ['rm', '--force', name], { env });
+    await slow.close();
+  }
+}, 120_000);
+
+test('docker/follow.sh as the container: polls, lands new rows, keeps the state file, and ends cleanly on podman stop', async () => {
+  const dataDir = await tempDir();
+  await writeFile(join(dataDir, 'config.json'), JSON.stringify(tapConfig(sim, { min_poll_interval_seconds: 1 })));
+  await writeFile(join(dataDir, 'loader.json'), JSON.stringify({ duckdb: { path: 'invoca.duckdb' }, batch_max_seconds: 0.3 }));
+  const name = `tap-invoca-test-${process.pid}-follow`;
+  const uid = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+  // As the README says to run it: the host folder mounted at /work, as the folder's own user.
+  const run = await runProcess(
+    'podman',
+    ['run', '-d', '--name', name, '--network', 'host', '--user', uid, '-v', `${dataDir}:/work`, '-w', '/work', '--entrypoint', '/app/docker/follow.sh', IMAGE, 'config.json', 'loader.json', 'state.json'],
+    { env },
+  );
+  expect([run.code, run.stderr]).toEqual([0, '']);
+  const stateFile = join(dataDir, 'state.json');
+  try {
+    const stateHas = async (id: string): Promise<void> => {
+      // The state file is the event: follow.sh replaces it whole each time the target echoes one.
+      for await (const _ of watch(dataDir)) {
+        if (existsSync(stateFile) && (await readFile(stateFile, 'utf8')).includes(`"${id}"`)) return;
+      }
+    };
+    await stateHas(sim.feed.transactionId(299));
+    sim.append(25);
+    await stateHas(sim.feed.transactionId(324));
+    const stop = await runProcess('podman', ['stop', '--time', '30', name], { env });
+    expect(stop.code).toBe(0);
+    const inspect = await runProcess('podman', ['inspect', name, '--format', '{{.State.ExitCode}}'], { env });
+    expect(inspect.stdout.trim()).toBe('143');
+  } finally {
+    const logs = await runProcess('podman', ['logs', name], { env });
+    await runProcess('podman', ['rm', '--force', name], { env });
+    if (!existsSync(stateFile)) console.error(logs.stderr);
+  }
+  const warehouse = await openDuckDb({ path: join(dataDir, 'invoca.duckdb'), schema: 'main' });
+  try {
+    expect(await warehouse.query('SELECT COUNT(*) AS n FROM transactions')).toEqual([{ n: '325' }]);
+  } finally {
+    await warehouse.close();
+  }
+}, 120_000);
