@@ -9,7 +9,8 @@
  *        a script runs it only when there is a row to change);
  *     3. delete `transactions_current` rows of provisional roots that were re-rooted;
  *     4. MERGE the latest version of each affected lineage into `transactions_current`;
- *     5. MERGE each affected call (Call lineages: legs counted, money summed) into `calls`;
+ *     5. MERGE each affected call (Call lineages: legs counted, money summed) into `calls`
+ *        (on DuckDB each MERGE is a delete of the changed rows and an insert: see mergeStatement);
  *     6. delete affected calls left without a Call lineage.
  *   Then drop the stage.
  *
@@ -267,7 +268,7 @@ function affectedCalls(plan: MergePlan): string {
 }
 
 /** Step 4: the latest version of each affected lineage into `transactions_current`. */
-export function mergeCurrent(plan: MergePlan): string {
+export function mergeCurrent(plan: MergePlan): string[] {
   const { dialect } = plan;
   const q = dialect.quote;
   const names = lineageColumnNames(plan);
@@ -280,18 +281,18 @@ export function mergeCurrent(plan: MergePlan): string {
   const latest =
     `SELECT l.${root} AS ${q('_invoca_root')}, MAX(l.${version}) AS ${q('_invoca_latest')} FROM ${transactionsOf(plan)} AS l ` +
     `WHERE ${withinCallDates(plan, 'l')}l.${root} IN (${affectedRoots(plan)}) GROUP BY l.${root}`;
-  const source =
-    `SELECT ${names.map((name) => `t.${q(name)} AS ${q(name)}`).join(', ')} FROM ${transactionsOf(plan)} AS t ` +
-    `JOIN (${latest}) AS w ON t.${root} = w.${q('_invoca_root')} AND t.${version} = w.${q('_invoca_latest')}` +
-    (within ? ` WHERE ${within}` : '');
   return mergeStatement(plan, {
     target: dialect.table(TABLES.current),
-    source,
     key: 'root_transaction_id',
+    keys: { query: latest, key: '_invoca_root' },
+    source: (keys) =>
+      `SELECT ${names.map((name) => `t.${q(name)} AS ${q(name)}`).join(', ')} FROM ${transactionsOf(plan)} AS t ` +
+      `JOIN ${keys} AS w ON t.${root} = w.${q('_invoca_root')} AND t.${version} = w.${q('_invoca_latest')}` +
+      (within ? ` WHERE ${within}` : ''),
     ...(within ? { alsoOn: within } : {}),
     names: [...names, '_invoca_merged_at'],
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
-    matchedWhen: `s.${version} > t.${version}`,
+    changed: (row, latest) => `${row}.${q(latest)} > t.${version}`,
   });
 }
 
@@ -303,7 +304,7 @@ export function mergeCurrent(plan: MergePlan): string {
  * change a sum while the latest leg stays the same. The source is built from
  * `transactions_current`, which is itself guarded, so a replay can never bring back old values.
  */
-export function mergeCalls(plan: MergePlan): string {
+export function mergeCalls(plan: MergePlan): string[] {
   const { dialect } = plan;
   const q = dialect.quote;
   const names = lineageColumnNames(plan);
@@ -323,24 +324,25 @@ export function mergeCalls(plan: MergePlan): string {
     ...names.map((name) => (money.has(name) ? `g.${q(name)} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),
     `g.${q('call_leg_count')} AS ${q('call_leg_count')}`,
   ];
-  const source =
-    `SELECT ${select.join(', ')} FROM ${current} AS c ` +
-    `JOIN (${perCall}) AS g ON c.${callId} = g.${q('_invoca_call')} AND c.${version} = g.${q('_invoca_latest')} WHERE ${withinCallDates(plan, 'c')}${isCall}`;
-  const changed = [
-    `s.${version} > t.${version}`,
-    `s.${q('call_leg_count')} <> t.${q('call_leg_count')}`,
-    ...[...money].map((name) => `s.${q(name)} IS DISTINCT FROM t.${q(name)}`),
-  ];
   const callNames = [...plan.columns.map((column) => column.column), ...systemColumns('calls').map((column) => column.name)];
   const within = callDatesFilter(plan, 't');
   return mergeStatement(plan, {
     target: dialect.table(TABLES.calls),
-    source,
     key: plan.columns.find((column) => column.field === 'complete_call_id')?.column ?? 'complete_call_id',
+    keys: { query: perCall, key: '_invoca_call' },
+    source: (keys) =>
+      `SELECT ${select.join(', ')} FROM ${current} AS c ` +
+      `JOIN ${keys} AS g ON c.${callId} = g.${q('_invoca_call')} AND c.${version} = g.${q('_invoca_latest')} WHERE ${withinCallDates(plan, 'c')}${isCall}`,
     ...(within ? { alsoOn: within } : {}),
     names: callNames,
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
-    matchedWhen: `(${changed.join(' OR ')})`,
+    // The source row of a call carries the version, legs and sums of its keys row.
+    changed: (row, latest) =>
+      `(${[
+        `${row}.${q(latest)} > t.${version}`,
+        `${row}.${q('call_leg_count')} <> t.${q('call_leg_count')}`,
+        ...[...money].map((name) => `${row}.${q(name)} IS DISTINCT FROM t.${q(name)}`),
+      ].join(' OR ')})`,
   });
 }
 
@@ -444,21 +446,61 @@ export function callsSteps(plan: MergePlan): MergeStep[] {
   return [
     ...(setDates ? [{ sql: setDates }] : []),
     { sql: deleteStaleLineages(plan) },
-    { sql: mergeCurrent(plan) },
-    { sql: mergeCalls(plan) },
+    ...mergeCurrent(plan).map((sql) => ({ sql })),
+    ...mergeCalls(plan).map((sql) => ({ sql })),
     { sql: deleteEmptyCalls(plan) },
   ];
 }
 
+/**
+ * The MERGE of a step, from a narrow query of the affected keys (a key and what the guard
+ * compares, one row per key) and the source rows built on it: changed rows updated, new ones
+ * inserted. Where the dialect replaces rows (DuckDB), the same in steps: the keys into a
+ * temporary table, the target rows they change deleted, every source row whose key is not there
+ * (any more) inserted, the temporary table dropped. The result is the same (a matched row the
+ * guard rejects stays, and so keeps its source row out), and only the narrow keys are held: the
+ * wide source rows stream into the insert.
+ */
 function mergeStatement(
   plan: MergePlan,
-  merge: { target: string; source: string; key: string; alsoOn?: string; names: string[]; sourceValue: (name: string) => string; matchedWhen: string },
-): string {
+  merge: {
+    target: string;
+    key: string;
+    keys: { query: string; key: string };
+    /** The source rows, given the keys as a relation (a subquery or the temporary table). */
+    source: (keys: string) => string;
+    alsoOn?: string;
+    names: string[];
+    sourceValue: (name: string) => string;
+    /**
+     * The guard on a matched target row `t`, given the alias of its keys row or source row and
+     * the column that holds the version there (`_invoca_latest` in the keys, `_invoca_version`
+     * in the source); the other columns it compares have one name in both.
+     */
+    changed: (row: string, latest: string) => string;
+  },
+): string[] {
   const q = plan.dialect.quote;
+  const also = merge.alsoOn ? ` AND ${merge.alsoOn}` : '';
+  const on = `t.${q(merge.key)} = s.${q(merge.key)}${also}`;
+  const columns = merge.names.map(q).join(', ');
+  const values = merge.names.map(merge.sourceValue).join(', ');
+  if (plan.dialect.replacesRows) {
+    const keys = q(MERGE_KEYS);
+    return [
+      `CREATE OR REPLACE TEMPORARY TABLE ${keys} AS ${merge.keys.query}`,
+      `DELETE FROM ${merge.target} AS t USING ${keys} AS k WHERE t.${q(merge.key)} = k.${q(merge.keys.key)}${also} AND ${merge.changed('k', '_invoca_latest')}`,
+      `INSERT INTO ${merge.target} (${columns}) SELECT ${values} FROM (${merge.source(keys)}) AS s WHERE NOT EXISTS (SELECT 1 FROM ${merge.target} AS t WHERE ${on})`,
+      `DROP TABLE ${keys}`,
+    ];
+  }
   const updates = merge.names.filter((name) => name !== merge.key).map((name) => `${q(name)} = ${merge.sourceValue(name)}`);
-  return (
-    `MERGE INTO ${merge.target} AS t USING (${merge.source}) AS s ON t.${q(merge.key)} = s.${q(merge.key)}${merge.alsoOn ? ` AND ${merge.alsoOn}` : ''} ` +
-    `WHEN MATCHED AND ${merge.matchedWhen} THEN UPDATE SET ${updates.join(', ')} ` +
-    `WHEN NOT MATCHED THEN INSERT (${merge.names.map(q).join(', ')}) VALUES (${merge.names.map(merge.sourceValue).join(', ')})`
-  );
+  return [
+    `MERGE INTO ${merge.target} AS t USING (${merge.source(`(${merge.keys.query})`)}) AS s ON ${on} ` +
+      `WHEN MATCHED AND ${merge.changed('s', '_invoca_version')} THEN UPDATE SET ${updates.join(', ')} ` +
+      `WHEN NOT MATCHED THEN INSERT (${columns}) VALUES (${values})`,
+  ];
 }
+
+/** Where a dialect replaces rows (see mergeStatement): the temporary table of a MERGE's keys. */
+export const MERGE_KEYS = '_invoca_merge_keys';

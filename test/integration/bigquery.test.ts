@@ -90,8 +90,7 @@ describe('on goccy/bigquery-emulator', () => {
     // The script's call-date variables, set where the script sets them: see withCallDates.
     const withDates = await withCallDates(plan);
     await warehouse.execute(withDates(deleteStaleLineages(plan)));
-    await runMerge(withDates(mergeCurrent(plan)));
-    await runMerge(withDates(mergeCalls(plan)));
+    for (const sql of [...mergeCurrent(plan), ...mergeCalls(plan)]) await runMerge(withDates(sql));
     await warehouse.execute(withDates(deleteEmptyCalls(plan)));
     return plan;
   }

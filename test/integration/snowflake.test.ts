@@ -69,8 +69,8 @@ function batchSteps(records: TestRecord[], plan: MergePlan = defaultPlan): Step[
     { sql: insertNewTransactions(plan) },
     ...Array.from({ length: 4 }, () => ({ sql: rerootCorrections(plan) })),
     { sql: deleteStaleLineages(plan) },
-    { sql: mergeCurrent(plan) },
-    { sql: mergeCalls(plan) },
+    ...mergeCurrent(plan).map((sql) => ({ sql })),
+    ...mergeCalls(plan).map((sql) => ({ sql })),
     { sql: deleteEmptyCalls(plan) },
     { sql: dropStage(plan) },
   ];

@@ -56,8 +56,8 @@ function statements(dialect: Dialect): string {
     insertNewTransactions(plan),
     rerootCorrections(plan),
     deleteStaleLineages(plan),
-    mergeCurrent(plan),
-    mergeCalls(plan),
+    ...mergeCurrent(plan),
+    ...mergeCalls(plan),
     deleteEmptyCalls(plan),
     dropStage(plan),
   ];

@@ -72,6 +72,12 @@ export interface Dialect {
    * column itself with constants or variables; a join on the source's dates does not).
    */
   readonly callDates?: CallDateBounds;
+  /**
+   * A MERGE's changed rows are deleted and their new versions inserted, instead of updated in
+   * place (DuckDB: its checkpoint rewrites every updated column of a row group, up to 122,880
+   * rows of ~190 columns, while a delete is a bitmap and an insert appends).
+   */
+  readonly replacesRows?: boolean;
   /** The type of the staged raw JSON text and of `_invoca_raw`. */
   readonly rawType: string;
   /** A clause after `_invoca_raw`'s type in CREATE TABLE (DuckDB: its compression). */

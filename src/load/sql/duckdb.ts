@@ -99,6 +99,7 @@ export function duckdbDialect(schema: string, options: { compressRaw: boolean } 
     type: (kind) => TYPES[kind],
     rawType: 'JSON',
     ...(options.compressRaw ? { rawStorage: 'USING COMPRESSION zstd' } : {}),
+    replacesRows: true,
     parseRaw: (text) => `CAST(${text} AS JSON)`,
     extract,
     extractAll: duckdbExtractAll,
