@@ -213,14 +213,18 @@ export function rerootCorrections(plan: MergePlan): string {
 
 /**
  * Whether step 2 has a row to change: a transaction rooted at a staged one that is itself rooted
- * elsewhere (a correction of a correction that came first). Almost never true; a script runs the
- * step only then (BigQuery bills a MERGE that can update for its whole target, changed or not).
+ * elsewhere, that is, at a staged correction (a correction of a correction that came first).
+ * Almost never true; a script runs the step only then (BigQuery bills a MERGE that can update for
+ * its whole target, changed or not). The staged corrections are read from the stage's own
+ * records, so the check reads one column of `transactions`.
  */
 export function rerootPending(plan: MergePlan): string {
-  const q = plan.dialect.quote;
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const corrects = dialect.extract(dialect.parseRaw(`s.${q('_invoca_raw')}`), 'corrects_transaction_id', 'string');
   return (
-    `EXISTS (SELECT 1 FROM ${plan.dialect.table(TABLES.transactions)} AS t ` +
-    `WHERE t.${q('root_transaction_id')} IN (SELECT p.${q('arrived_id')} FROM (${arrivedRoots(plan)}) AS p))`
+    `EXISTS (SELECT 1 FROM ${dialect.table(TABLES.transactions)} AS t ` +
+    `WHERE t.${q('root_transaction_id')} IN (SELECT s.${q('transaction_id')} FROM ${plan.stage} AS s WHERE ${isCorrection(corrects)}))`
   );
 }
 

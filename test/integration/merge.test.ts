@@ -9,7 +9,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
-import { insertNewTransactions, TABLES } from '../../src/load/plan.js';
+import { dropStage, insertNewTransactions, rerootCorrections, rerootPending, TABLES } from '../../src/load/plan.js';
 import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
@@ -184,6 +184,29 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     const fourth = correction('C8d', third, '2026-01-12T00:00:00Z', '18.00');
     await load([fourth, third]);
     expect(await actual(warehouse)).toEqual(oracle.expected());
+  });
+
+  test("the re-rooting's condition (a BigQuery script runs the step only when it holds) holds exactly when the step has a row to change", async () => {
+    const { warehouse, loader } = await setup(engine);
+    const plan = loader.plan(schema);
+    await loader.ensureTables(plan);
+    const original = call('O9', 'CALL-9', '30.00');
+    const first = correction('C9a', original, '2026-01-09T00:00:00Z', '25.00');
+    const second = correction('C9b', first, '2026-01-10T00:00:00Z', '20.00');
+    const pendingAndChanged = async (batch: TestRecord[]): Promise<[number, number]> => {
+      await warehouse.stage(plan, staged(batch));
+      await warehouse.execute(insertNewTransactions(plan));
+      const [row] = await warehouse.query(`SELECT CASE WHEN ${rerootPending(plan)} THEN 1 ELSE 0 END AS pending`);
+      const changed = await warehouse.execute(rerootCorrections(plan));
+      await warehouse.execute(dropStage(plan));
+      return [Number(row?.['pending']), changed];
+    };
+    expect(await pendingAndChanged([original])).toEqual([0, 0]);
+    // C9b names C9a, which has not arrived: rooted at C9a for now.
+    expect(await pendingAndChanged([second])).toEqual([0, 0]);
+    // C9a arrives: C9b takes its root.
+    expect(await pendingAndChanged([first])).toEqual([1, 1]);
+    expect(await pendingAndChanged([first, second, original])).toEqual([0, 0]);
   });
 
   test('NULLs, empty strings, unicode, quotes and odd column names land, and nothing is spliced into SQL', async () => {

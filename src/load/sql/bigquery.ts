@@ -104,9 +104,10 @@ export const SCRIPT_REPEATS = 4;
  * has no interactive transactions: a multi-statement transaction must be one query.
  */
 export function transactionScript(steps: readonly MergeStep[], declare: readonly string[] = []): string {
-  const statements = steps.flatMap((step) => {
-    const sql = step.onlyIf ? `IF ${step.onlyIf} THEN\n${step.sql};\nEND IF` : step.sql;
-    return step.repeat ? Array.from({ length: SCRIPT_REPEATS }, () => sql) : [sql];
+  const statements = steps.map((step) => {
+    const runs = Array.from({ length: step.repeat ? SCRIPT_REPEATS : 1 }, () => step.sql).join(';\n');
+    // The condition is checked once: when it holds, every run of the step follows.
+    return step.onlyIf ? `IF ${step.onlyIf} THEN\n${runs};\nEND IF` : runs;
   });
   return [...declare, 'BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n') + ';';
 }
