@@ -20,7 +20,9 @@ const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 // The records are kept in tables of the baseline's own file (not temporary ones), so that at 1M
 // rows they can leave the buffer pool instead of filling memory_limit.
 
-await duckdb.execute(`CREATE TABLE _bench_messages AS SELECT row_number() OVER () AS n, json FROM read_ndjson_objects(${literal(singerPath)})`);
+await duckdb.execute(
+  `CREATE TABLE _bench_messages AS SELECT row_number() OVER () AS n, json FROM read_ndjson_objects(${literal(singerPath)})`,
+);
 await duckdb.execute(
   `CREATE TABLE _bench_records AS SELECT row_number() OVER (ORDER BY n) AS n, json->'record' AS json FROM _bench_messages WHERE json->>'type' = 'RECORD'`,
 );
@@ -33,9 +35,9 @@ const [{ total } = { total: 0 }] = (await duckdb.query('SELECT COUNT(*) AS total
 let offset = 0;
 // The same warehouse, except that the stage is filled by DuckDB from the file it read (so not
 // through the appender: no openStage).
+const { openStage: _appender, ...withoutAppender } = duckdb;
 const warehouse: Warehouse = {
-  ...duckdb,
-  openStage: undefined,
+  ...withoutAppender,
   async stage(plan, rows) {
     // The loader's retry of a batch that did not fit memory_limit hands back real rows, in halves.
     if (rows[0] !== undefined) return duckdb.stage(plan, rows);

@@ -16,7 +16,13 @@ const settings = { baseUrl, apiVersion: '2020-10-01', accountType: 'network' as 
 const limit = 4000;
 let cursor: string | undefined;
 for (;;) {
-  const url = transactionsUrl(settings, { limit, startAfterTransactionId: cursor, includeColumns: columns.include, excludeColumns: columns.exclude, transactionTypes: [] });
+  const url = transactionsUrl(settings, {
+    limit,
+    startAfterTransactionId: cursor,
+    includeColumns: columns.include,
+    excludeColumns: columns.exclude,
+    transactionTypes: [],
+  });
   const response = await request(url, { dispatcher: agent, headers: { authorization: token } });
   const rows = JSON.parse(await response.body.text()) as Record<string, unknown>[];
   let text = '';

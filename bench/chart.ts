@@ -12,7 +12,11 @@ function escapeXml(text: string): string {
 
 export function chart(figures: readonly Figure[], title: string): string {
   const charted = figures.filter((item) => item.target !== undefined || item.group === 'backfill');
-  const maxRatio = Math.max(1.5, ...charted.map((item) => item.ratio), ...charted.map((item) => item.target?.atLeast ?? item.target?.atMost ?? 0));
+  const maxRatio = Math.max(
+    1.5,
+    ...charted.map((item) => item.ratio),
+    ...charted.map((item) => item.target?.atLeast ?? item.target?.atMost ?? 0),
+  );
   const scale = PLOT_WIDTH / maxRatio;
   const top = 34;
   const height = top + charted.length * (BAR_HEIGHT + GAP) + 24;
@@ -34,7 +38,9 @@ export function chart(figures: readonly Figure[], title: string): string {
       `<text x="${LABEL_WIDTH + item.ratio * scale + 4}" y="${y + 12}">${item.ratio.toFixed(2)} ${escapeXml(item.ratioLabel)}</text>`,
     );
     if (mark !== undefined) {
-      parts.push(`<line x1="${LABEL_WIDTH + mark * scale}" y1="${y - 2}" x2="${LABEL_WIDTH + mark * scale}" y2="${y + BAR_HEIGHT + 2}" stroke="black" stroke-width="2"/>`);
+      parts.push(
+        `<line x1="${LABEL_WIDTH + mark * scale}" y1="${y - 2}" x2="${LABEL_WIDTH + mark * scale}" y2="${y + BAR_HEIGHT + 2}" stroke="black" stroke-width="2"/>`,
+      );
     }
   });
   parts.push('</svg>');

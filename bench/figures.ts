@@ -21,7 +21,10 @@ export interface Figure {
 
 export function figure(input: Omit<Figure, 'met'>): Figure {
   const { target, ratio } = input;
-  const met = target === undefined ? undefined : (target.atLeast === undefined || ratio >= target.atLeast) && (target.atMost === undefined || ratio <= target.atMost);
+  const met =
+    target === undefined
+      ? undefined
+      : (target.atLeast === undefined || ratio >= target.atLeast) && (target.atMost === undefined || ratio <= target.atMost);
   return { ...input, ...(met === undefined ? {} : { met }) };
 }
 
@@ -49,10 +52,16 @@ export function table(figures: readonly Figure[]): string {
     format(item.value, item.unit),
     `${format(item.baseline, item.unit)} (${item.baselineLabel})`,
     `${item.ratio.toFixed(2)} ${item.ratioLabel}`,
-    item.target === undefined ? '' : `${item.target.atLeast !== undefined ? `>= ${item.target.atLeast}` : `<= ${item.target.atMost}`} ${item.met ? 'met' : 'MISSED'}`,
+    item.target === undefined
+      ? ''
+      : `${item.target.atLeast !== undefined ? `>= ${item.target.atLeast}` : `<= ${item.target.atMost}`} ${item.met ? 'met' : 'MISSED'}`,
   ]);
   const header = ['group', 'figure', 'value', 'baseline (same run)', 'ratio', 'target'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }

@@ -18,7 +18,10 @@ export interface SimulatorProcess {
 }
 
 export async function startSimulator(flags: Record<string, string | number>): Promise<SimulatorProcess> {
-  const args = Object.entries({ port: 0, token: TOKEN, 'account-id': ACCOUNT, ...flags }).flatMap(([key, value]) => [`--${key}`, String(value)]);
+  const args = Object.entries({ port: 0, token: TOKEN, 'account-id': ACCOUNT, ...flags }).flatMap(([key, value]) => [
+    `--${key}`,
+    String(value),
+  ]);
   const child = spawn(process.execPath, ['dist/src/bin/invoca-simulator.js', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const url = /listening on (\S+)/.exec(line)?.[1];
@@ -67,7 +70,7 @@ export async function measurePython(python: string, module: string, args: string
     'module = sys.argv[1]',
     'sys.argv = [module] + sys.argv[2:]',
     "atexit.register(lambda: open(os.environ['BENCH_RSS_FILE'], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))",
-    "sys.exit(importlib.import_module(module).main())",
+    'sys.exit(importlib.import_module(module).main())',
   ].join('\n');
   return measureCommand(module, python, ['-c', wrapper, module, ...args], options);
 }
@@ -129,7 +132,10 @@ export async function measurePipeline(tapArgs: string[], targetArgs: string[], t
   const [tapRss, targetRss] = [rss('tap'), rss('target')];
   const started = performance.now();
   const spawnMeasured = (script: string, args: string[], file: string) =>
-    spawn(process.execPath, ['--import', HOOK, script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BENCH_RSS_FILE: file } });
+    spawn(process.execPath, ['--import', HOOK, script, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_RSS_FILE: file },
+    });
   const tap = spawnMeasured('dist/src/bin/tap-invoca.js', tapArgs, tapRss);
   const target = spawnMeasured('dist/src/bin/target-invoca.js', targetArgs, targetRss);
   let stderr = '';

@@ -18,7 +18,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chart } from './chart.js';
 import { figure, machine, table, type Figure } from './figures.js';
-import { ACCOUNT, measure, measurePipeline, measurePython, startSimulator, TOKEN, type Measured, type SimulatorProcess } from './processes.js';
+import {
+  ACCOUNT,
+  measure,
+  measurePipeline,
+  measurePython,
+  startSimulator,
+  TOKEN,
+  type Measured,
+  type SimulatorProcess,
+} from './processes.js';
 
 const TAP = 'dist/src/bin/tap-invoca.js';
 const TARGET = 'dist/src/bin/target-invoca.js';
@@ -44,8 +53,14 @@ function parseArgs(argv: string[]): Options {
     return index >= 0 ? argv[index + 1] : undefined;
   };
   const tiers = (value('--tiers') ?? (argv.includes('--full') ? '100000,1000000,5000000' : '100000,1000000')).split(',').map(Number);
-  if (tiers.some((tier) => !Number.isInteger(tier) || tier < 1000)) throw new Error('--tiers takes row counts of at least 1000, e.g. 100000,1000000');
-  return { tiers, incrementBase: Number(value('--increment-base') ?? 10_000), backfillDays: Number(value('--backfill-days') ?? 40), out: value('--out') ?? 'bench' };
+  if (tiers.some((tier) => !Number.isInteger(tier) || tier < 1000))
+    throw new Error('--tiers takes row counts of at least 1000, e.g. 100000,1000000');
+  return {
+    tiers,
+    incrementBase: Number(value('--increment-base') ?? 10_000),
+    backfillDays: Number(value('--backfill-days') ?? 40),
+    out: value('--out') ?? 'bench',
+  };
 }
 
 const work = join(tmpdir(), `tap-invoca-bench-${process.pid}`);
@@ -63,7 +78,12 @@ function jsonFile(name: string, value: unknown): string {
 async function tier(rows: number, options: Options, figures: Figure[], memory: Map<string, Map<number, number>>): Promise<void> {
   const name = tierName(rows);
   const sim = await startSimulator({ rows, seed: 42 });
-  const tapConfig = jsonFile(`tap-${name}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url, min_poll_interval_seconds: 0 });
+  const tapConfig = jsonFile(`tap-${name}.json`, {
+    api_token: TOKEN,
+    account_id: ACCOUNT,
+    base_url: sim.url,
+    min_poll_interval_seconds: 0,
+  });
   const served = async <T>(run: () => Promise<T>): Promise<{ result: T; bytes: number }> => {
     const before = (await sim.stats()).bytesServed;
     const result = await run();
@@ -88,7 +108,18 @@ async function tier(rows: number, options: Options, figures: Figure[], memory: M
         const value = of(tap, tap.result);
         const baseline = of(base, base.result);
         figures.push(
-          figure({ group: 'tap', label: `${name} to /dev/null, ${unit}`, value, baseline, unit, baselineLabel: 'request+parse+write loop', ratio: value / baseline, ratioLabel: 'of baseline', ...(unit === 'records/s' ? { target: { atLeast: 0.8 } } : {}), detail: `tap peak RSS ${tap.result.peakRssMb.toFixed(0)} MB, baseline ${base.result.peakRssMb.toFixed(0)} MB` }),
+          figure({
+            group: 'tap',
+            label: `${name} to /dev/null, ${unit}`,
+            value,
+            baseline,
+            unit,
+            baselineLabel: 'request+parse+write loop',
+            ratio: value / baseline,
+            ratioLabel: 'of baseline',
+            ...(unit === 'records/s' ? { target: { atLeast: 0.8 } } : {}),
+            detail: `tap peak RSS ${tap.result.peakRssMb.toFixed(0)} MB, baseline ${base.result.peakRssMb.toFixed(0)} MB`,
+          }),
         );
       }
       if (first) {
@@ -97,7 +128,18 @@ async function tier(rows: number, options: Options, figures: Figure[], memory: M
         const baseSlow = await measure('dist/bench/baseline-tap.js', [sim.url, TOKEN, ACCOUNT], { stdout: slow });
         const tapSlow = await measure(TAP, ['--config', tapConfig], { stdout: slow });
         figures.push(
-          figure({ group: 'tap', label: `${name} to a slow reader, records/s`, value: rows / tapSlow.seconds, baseline: rows / baseSlow.seconds, unit: 'records/s', baselineLabel: 'same loop, same reader', ratio: baseSlow.seconds / tapSlow.seconds, ratioLabel: 'of baseline', target: { atLeast: 0.8 }, detail: `peak RSS ${tapSlow.peakRssMb.toFixed(0)} MB (to /dev/null: ${memory.get('tap-invoca')?.get(rows)?.toFixed(0)} MB)` }),
+          figure({
+            group: 'tap',
+            label: `${name} to a slow reader, records/s`,
+            value: rows / tapSlow.seconds,
+            baseline: rows / baseSlow.seconds,
+            unit: 'records/s',
+            baselineLabel: 'same loop, same reader',
+            ratio: baseSlow.seconds / tapSlow.seconds,
+            ratioLabel: 'of baseline',
+            target: { atLeast: 0.8 },
+            detail: `peak RSS ${tapSlow.peakRssMb.toFixed(0)} MB (to /dev/null: ${memory.get('tap-invoca')?.get(rows)?.toFixed(0)} MB)`,
+          }),
         );
       }
     } else {
@@ -107,7 +149,10 @@ async function tier(rows: number, options: Options, figures: Figure[], memory: M
     }
 
     const database = join(work, `target-${name}.duckdb`);
-    const loaderConfig = jsonFile(`loader-${name}.json`, { duckdb: { path: database, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS });
+    const loaderConfig = jsonFile(`loader-${name}.json`, {
+      duckdb: { path: database, memory_limit: MEMORY_LIMIT },
+      batch_size_rows: BATCH_ROWS,
+    });
     const singer = fullRates ? join(work, `singer-${name}.jsonl`) : undefined;
     log(`${name}: tap-invoca | target-invoca${singer ? ' (the stream copied to a file for the baseline)' : ''}`);
     const loaded = await measurePipeline(['--config', tapConfig], ['--config', loaderConfig], singer);
@@ -115,31 +160,113 @@ async function tier(rows: number, options: Options, figures: Figure[], memory: M
     if (singer) {
       log(`${name}: target-invoca alone, from that file`);
       const fromFileDatabase = join(work, `from-file-${name}.duckdb`);
-      const fromFile = await measure(TARGET, ['--config', jsonFile(`loader-file-${name}.json`, { duckdb: { path: fromFileDatabase, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS })], { stdin: singer, stdout: { kind: 'null' } });
+      const fromFile = await measure(
+        TARGET,
+        [
+          '--config',
+          jsonFile(`loader-file-${name}.json`, {
+            duckdb: { path: fromFileDatabase, memory_limit: MEMORY_LIMIT },
+            batch_size_rows: BATCH_ROWS,
+          }),
+        ],
+        { stdin: singer, stdout: { kind: 'null' } },
+      );
       const ourFileMb = statSync(fromFileDatabase).size / 1e6;
       log(`${name}: the DuckDB baselines load the same file`);
       const baselineDatabase = join(work, `baseline-${name}.duckdb`);
-      const baseline = await measure('dist/bench/baseline-loader.js', [singer, baselineDatabase, String(BATCH_ROWS), MEMORY_LIMIT], { stdout: { kind: 'null' } });
+      const baseline = await measure('dist/bench/baseline-loader.js', [singer, baselineDatabase, String(BATCH_ROWS), MEMORY_LIMIT], {
+        stdout: { kind: 'null' },
+      });
       const readJsonDatabase = join(work, `read-json-${name}.duckdb`);
       const readJson = await measure('dist/bench/baseline-read-json.js', [singer, readJsonDatabase], { stdout: { kind: 'null' } });
       log(`${name}: target-duckdb (a Python Singer target, one table, no merge) loads the same file`);
       const targetDuckdbDatabase = join(work, `target-duckdb-${name}.duckdb`);
-      const targetDuckdb = await measurePython(TARGET_DUCKDB_PYTHON, 'target_duckdb', ['--config', jsonFile(`target-duckdb-${name}.json`, { filepath: targetDuckdbDatabase, default_target_schema: 'raw' })], { stdin: singer, stdout: { kind: 'null' } });
+      const targetDuckdb = await measurePython(
+        TARGET_DUCKDB_PYTHON,
+        'target_duckdb',
+        ['--config', jsonFile(`target-duckdb-${name}.json`, { filepath: targetDuckdbDatabase, default_target_schema: 'raw' })],
+        { stdin: singer, stdout: { kind: 'null' } },
+      );
       const theirFileMb = statSync(targetDuckdbDatabase).size / 1e6;
-      for (const path of [fromFileDatabase, baselineDatabase, readJsonDatabase, targetDuckdbDatabase, singer]) rmSync(path, { force: true });
+      for (const path of [fromFileDatabase, baselineDatabase, readJsonDatabase, targetDuckdbDatabase, singer])
+        rmSync(path, { force: true });
       figures.push(
-        figure({ group: 'loader', label: `${name} into DuckDB (load + merge), rows/s`, value: rows / loaded.seconds, baseline: rows / baseline.seconds, unit: 'rows/s', baselineLabel: 'DuckDB read_ndjson_objects + same merge', ratio: baseline.seconds / loaded.seconds, ratioLabel: 'of baseline', target: { atLeast: 0.7 }, detail: `tap | target; target peak RSS ${loaded.targetPeakRssMb.toFixed(0)} MB, memory_limit ${MEMORY_LIMIT}` }),
-        figure({ group: 'loader', label: `${name} from the file into DuckDB, seconds`, value: fromFile.seconds, baseline: readJson.seconds, unit: 's', baselineLabel: 'DuckDB read_json_auto into one table', ratio: fromFile.seconds / readJson.seconds, ratioLabel: 'x its time', target: { atMost: 4 }, detail: `target-invoca peak RSS ${fromFile.peakRssMb.toFixed(0)} MB, read_json_auto ${readJson.peakRssMb.toFixed(0)} MB` }),
-        figure({ group: 'loader', label: `${name} from the file, vs target-duckdb, seconds`, value: fromFile.seconds, baseline: targetDuckdb.seconds, unit: 's', baselineLabel: 'target-duckdb 0.8.0 (no merge)', ratio: targetDuckdb.seconds / fromFile.seconds, ratioLabel: 'x faster', target: { atLeast: 2 }, detail: `target-duckdb peak RSS ${targetDuckdb.peakRssMb.toFixed(0)} MB` }),
-        figure({ group: 'loader', label: `${name} from the file, target-invoca peak RSS, MB`, value: fromFile.peakRssMb, baseline: readJson.peakRssMb, unit: 'MB', baselineLabel: 'DuckDB read_json_auto into one table', ratio: fromFile.peakRssMb / readJson.peakRssMb, ratioLabel: 'x its peak', detail: `budget ${RSS_BUDGET_MB} MB: ${fromFile.peakRssMb <= RSS_BUDGET_MB ? 'met' : 'MISSED'}; target-duckdb ${targetDuckdb.peakRssMb.toFixed(0)} MB` }),
-        figure({ group: 'loader', label: `${name} DuckDB file size, MB`, value: ourFileMb, baseline: theirFileMb, unit: 'MB', baselineLabel: "target-duckdb's file", ratio: ourFileMb / theirFileMb, ratioLabel: 'x theirs', target: { atMost: 2.5 } }),
+        figure({
+          group: 'loader',
+          label: `${name} into DuckDB (load + merge), rows/s`,
+          value: rows / loaded.seconds,
+          baseline: rows / baseline.seconds,
+          unit: 'rows/s',
+          baselineLabel: 'DuckDB read_ndjson_objects + same merge',
+          ratio: baseline.seconds / loaded.seconds,
+          ratioLabel: 'of baseline',
+          target: { atLeast: 0.7 },
+          detail: `tap | target; target peak RSS ${loaded.targetPeakRssMb.toFixed(0)} MB, memory_limit ${MEMORY_LIMIT}`,
+        }),
+        figure({
+          group: 'loader',
+          label: `${name} from the file into DuckDB, seconds`,
+          value: fromFile.seconds,
+          baseline: readJson.seconds,
+          unit: 's',
+          baselineLabel: 'DuckDB read_json_auto into one table',
+          ratio: fromFile.seconds / readJson.seconds,
+          ratioLabel: 'x its time',
+          target: { atMost: 4 },
+          detail: `target-invoca peak RSS ${fromFile.peakRssMb.toFixed(0)} MB, read_json_auto ${readJson.peakRssMb.toFixed(0)} MB`,
+        }),
+        figure({
+          group: 'loader',
+          label: `${name} from the file, vs target-duckdb, seconds`,
+          value: fromFile.seconds,
+          baseline: targetDuckdb.seconds,
+          unit: 's',
+          baselineLabel: 'target-duckdb 0.8.0 (no merge)',
+          ratio: targetDuckdb.seconds / fromFile.seconds,
+          ratioLabel: 'x faster',
+          target: { atLeast: 2 },
+          detail: `target-duckdb peak RSS ${targetDuckdb.peakRssMb.toFixed(0)} MB`,
+        }),
+        figure({
+          group: 'loader',
+          label: `${name} from the file, target-invoca peak RSS, MB`,
+          value: fromFile.peakRssMb,
+          baseline: readJson.peakRssMb,
+          unit: 'MB',
+          baselineLabel: 'DuckDB read_json_auto into one table',
+          ratio: fromFile.peakRssMb / readJson.peakRssMb,
+          ratioLabel: 'x its peak',
+          detail: `budget ${RSS_BUDGET_MB} MB: ${fromFile.peakRssMb <= RSS_BUDGET_MB ? 'met' : 'MISSED'}; target-duckdb ${targetDuckdb.peakRssMb.toFixed(0)} MB`,
+        }),
+        figure({
+          group: 'loader',
+          label: `${name} DuckDB file size, MB`,
+          value: ourFileMb,
+          baseline: theirFileMb,
+          unit: 'MB',
+          baselineLabel: "target-duckdb's file",
+          ratio: ourFileMb / theirFileMb,
+          ratioLabel: 'x theirs',
+          target: { atMost: 2.5 },
+        }),
       );
     }
 
     const added = await increment(sim, tapConfig, database, loaded.states.at(-1), name);
     incrementalBaseline ??= await incrementOnSmallTable(options.incrementBase);
     figures.push(
-      figure({ group: 'incremental', label: `+${INCREMENT_ROWS} rows on ${name}, seconds`, value: added.seconds, baseline: incrementalBaseline.seconds, unit: 's', baselineLabel: `+${INCREMENT_ROWS} rows on ${tierName(options.incrementBase)}`, ratio: added.seconds / incrementalBaseline.seconds, ratioLabel: 'x', ...(rows <= 100_000 ? { target: { atMost: 1.5 } } : {}), detail: `median of ${INCREMENT_RUNS} runs; the same rows into an empty file ${added.emptySeconds.toFixed(2)} s; database ${added.databaseMb.toFixed(0)} MB` }),
+      figure({
+        group: 'incremental',
+        label: `+${INCREMENT_ROWS} rows on ${name}, seconds`,
+        value: added.seconds,
+        baseline: incrementalBaseline.seconds,
+        unit: 's',
+        baselineLabel: `+${INCREMENT_ROWS} rows on ${tierName(options.incrementBase)}`,
+        ratio: added.seconds / incrementalBaseline.seconds,
+        ratioLabel: 'x',
+        ...(rows <= 100_000 ? { target: { atMost: 1.5 } } : {}),
+        detail: `median of ${INCREMENT_RUNS} runs; the same rows into an empty file ${added.emptySeconds.toFixed(2)} s; database ${added.databaseMb.toFixed(0)} MB`,
+      }),
     );
     rmSync(database, { force: true });
   } finally {
@@ -163,11 +290,19 @@ interface Incremental {
  * median of INCREMENT_RUNS runs, each on a fresh copy of the file, and the same rows into an
  * empty file.
  */
-async function increment(sim: SimulatorProcess, tapConfig: string, database: string, state: string | undefined, name: string): Promise<Incremental> {
+async function increment(
+  sim: SimulatorProcess,
+  tapConfig: string,
+  database: string,
+  state: string | undefined,
+  name: string,
+): Promise<Incremental> {
   log(`${name}: +${INCREMENT_ROWS} rows, ${INCREMENT_RUNS} runs`);
   await sim.append(INCREMENT_ROWS);
   const rows = join(work, `increment-${name}.jsonl`);
-  await measure(TAP, ['--config', tapConfig, '--state', jsonFile(`state-${name}.json`, JSON.parse(state ?? '{}'))], { stdout: { kind: 'file', path: rows } });
+  await measure(TAP, ['--config', tapConfig, '--state', jsonFile(`state-${name}.json`, JSON.parse(state ?? '{}'))], {
+    stdout: { kind: 'file', path: rows },
+  });
   const copy = join(work, `increment-${name}.duckdb`);
   const config = jsonFile(`loader-increment-${name}.json`, { duckdb: { path: copy, memory_limit: MEMORY_LIMIT } });
   const seconds: number[] = [];
@@ -187,10 +322,21 @@ async function incrementOnSmallTable(rows: number): Promise<Incremental> {
   const name = tierName(rows);
   const sim = await startSimulator({ rows, seed: 42 });
   try {
-    const tapConfig = jsonFile(`tap-${name}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url, min_poll_interval_seconds: 0 });
+    const tapConfig = jsonFile(`tap-${name}.json`, {
+      api_token: TOKEN,
+      account_id: ACCOUNT,
+      base_url: sim.url,
+      min_poll_interval_seconds: 0,
+    });
     const database = join(work, `target-${name}.duckdb`);
     log(`${name}: tap-invoca | target-invoca (the table for the incremental baseline)`);
-    const loaded = await measurePipeline(['--config', tapConfig], ['--config', jsonFile(`loader-${name}.json`, { duckdb: { path: database, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS })]);
+    const loaded = await measurePipeline(
+      ['--config', tapConfig],
+      [
+        '--config',
+        jsonFile(`loader-${name}.json`, { duckdb: { path: database, memory_limit: MEMORY_LIMIT }, batch_size_rows: BATCH_ROWS }),
+      ],
+    );
     const result = await increment(sim, tapConfig, database, loaded.states.at(-1), name);
     rmSync(database, { force: true });
     return result;
@@ -204,11 +350,24 @@ async function backfill(options: Options, figures: Figure[]): Promise<void> {
   const days = options.backfillDays;
   const rowsPerDay = 1000;
   const startMs = Date.parse(`${today}T12:00:00Z`) - (days - 1) * 86_400_000;
-  const sim = await startSimulator({ rows: days * rowsPerDay, 'rows-per-day': rowsPerDay, 'start-date': new Date(startMs).toISOString().slice(0, 10), 'latency-ms': 200, seed: 9 });
+  const sim = await startSimulator({
+    rows: days * rowsPerDay,
+    'rows-per-day': rowsPerDay,
+    'start-date': new Date(startMs).toISOString().slice(0, 10),
+    'latency-ms': 200,
+    seed: 9,
+  });
   const startDate = new Date(Date.parse(`${today}T00:00:00Z`) - Math.round(days * 0.75) * 86_400_000).toISOString().slice(0, 10);
   try {
     const run = async (concurrency: number | undefined): Promise<Measured> => {
-      const config = jsonFile(`backfill-${concurrency ?? 0}.json`, { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url, start_date: startDate, page_size: 1000, ...(concurrency ? { backfill_concurrency: concurrency } : {}) });
+      const config = jsonFile(`backfill-${concurrency ?? 0}.json`, {
+        api_token: TOKEN,
+        account_id: ACCOUNT,
+        base_url: sim.url,
+        start_date: startDate,
+        page_size: 1000,
+        ...(concurrency ? { backfill_concurrency: concurrency } : {}),
+      });
       return measure(TAP, ['--config', config], { stdout: { kind: 'null' } });
     };
     log(`backfill: ${days} days of ${rowsPerDay} calls, start_date ${startDate}, 200 ms per request, page_size 1000`);
@@ -216,7 +375,16 @@ async function backfill(options: Options, figures: Figure[]): Promise<void> {
     for (const concurrency of [1, 2, 4, 8]) {
       const parallel = await run(concurrency);
       figures.push(
-        figure({ group: 'backfill', label: `${concurrency} window${concurrency > 1 ? 's' : ''} in parallel, seconds`, value: parallel.seconds, baseline: sequential.seconds, unit: 's', baselineLabel: 'sequential cursor walk', ratio: sequential.seconds / parallel.seconds, ratioLabel: 'x faster' }),
+        figure({
+          group: 'backfill',
+          label: `${concurrency} window${concurrency > 1 ? 's' : ''} in parallel, seconds`,
+          value: parallel.seconds,
+          baseline: sequential.seconds,
+          unit: 's',
+          baselineLabel: 'sequential cursor walk',
+          ratio: sequential.seconds / parallel.seconds,
+          ratioLabel: 'x faster',
+        }),
       );
     }
   } finally {
@@ -239,7 +407,17 @@ async function main(): Promise<void> {
       for (const [rows, peak] of peaks) {
         if (rows === smallest) continue;
         figures.push(
-          figure({ group: 'memory', label: `${program} peak RSS at ${tierName(rows)}`, value: peak, baseline: base, unit: 'MB', baselineLabel: `peak at ${tierName(smallest)}`, ratio: peak / base, ratioLabel: 'x', target: { atMost: 1.2 } }),
+          figure({
+            group: 'memory',
+            label: `${program} peak RSS at ${tierName(rows)}`,
+            value: peak,
+            baseline: base,
+            unit: 'MB',
+            baselineLabel: `peak at ${tierName(smallest)}`,
+            ratio: peak / base,
+            ratioLabel: 'x',
+            target: { atMost: 1.2 },
+          }),
         );
       }
     }
@@ -251,8 +429,13 @@ async function main(): Promise<void> {
   const results = { date: new Date().toISOString(), machine: machine(), tiers: options.tiers, seconds: Math.round(seconds), figures };
   mkdirSync(options.out, { recursive: true });
   writeFileSync(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(options.out, 'chart.svg'), chart(figures, `tap-invoca benchmarks (${results.machine['cpus']} cores), ratio to the baseline of the same run`));
-  process.stdout.write(`${table(figures)}\n\nmachine: ${JSON.stringify(results.machine)}\nwrote ${join(options.out, 'results.json')} and chart.svg in ${seconds.toFixed(0)} s\n`);
+  writeFileSync(
+    join(options.out, 'chart.svg'),
+    chart(figures, `tap-invoca benchmarks (${results.machine['cpus']} cores), ratio to the baseline of the same run`),
+  );
+  process.stdout.write(
+    `${table(figures)}\n\nmachine: ${JSON.stringify(results.machine)}\nwrote ${join(options.out, 'results.json')} and chart.svg in ${seconds.toFixed(0)} s\n`,
+  );
 }
 
 await main();

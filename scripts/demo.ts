@@ -24,13 +24,19 @@ async function main(): Promise<void> {
   await mkdir(DIR, { recursive: true });
   const statePath = join(DIR, 'state.json');
   const runsPath = join(DIR, 'runs.json');
-  const runs = existsSync(runsPath) ? (JSON.parse(await readFile(runsPath, 'utf8')) as { rows: number; count: number }) : { rows: Number(flag('--rows') ?? 100_000), count: 0 };
+  const runs = existsSync(runsPath)
+    ? (JSON.parse(await readFile(runsPath, 'utf8')) as { rows: number; count: number })
+    : { rows: Number(flag('--rows') ?? 100_000), count: 0 };
   const rows = runs.rows + runs.count * 2_000;
   const token = `demo-${Math.random().toString(36).slice(2)}`;
 
-  const simulator = spawn(process.execPath, ['dist/src/bin/invoca-simulator.js', '--port', '0', '--rows', String(rows), '--seed', '1', '--token', token, '--account-id', '1234'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const simulator = spawn(
+    process.execPath,
+    ['dist/src/bin/invoca-simulator.js', '--port', '0', '--rows', String(rows), '--seed', '1', '--token', token, '--account-id', '1234'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     const [line] = (await once(createInterface({ input: simulator.stdout }), 'line')) as [string];
     const url = line.replace('listening on ', '');
@@ -40,13 +46,21 @@ async function main(): Promise<void> {
     await writeFile(tapConfig, JSON.stringify({ api_token: token, account_id: '1234', base_url: url, min_poll_interval_seconds: 0 }));
     await writeFile(loaderConfig, JSON.stringify({ engine: 'duckdb', duckdb: { path: join(DIR, 'invoca.duckdb') } }));
     const resuming = existsSync(statePath);
-    process.stderr.write(`demo run ${runs.count + 1}: simulator with ${rows} rows at ${url}${resuming ? `, resuming from ${statePath}` : ''}\n`);
+    process.stderr.write(
+      `demo run ${runs.count + 1}: simulator with ${rows} rows at ${url}${resuming ? `, resuming from ${statePath}` : ''}\n`,
+    );
 
     const started = Date.now();
-    const tap = spawn(process.execPath, ['dist/src/bin/tap-invoca.js', '--config', tapConfig, ...(resuming ? ['--state', statePath] : [])], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const tap = spawn(
+      process.execPath,
+      ['dist/src/bin/tap-invoca.js', '--config', tapConfig, ...(resuming ? ['--state', statePath] : [])],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const target = spawn(process.execPath, ['dist/src/bin/target-invoca.js', '--config', loaderConfig], {
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
-    const target = spawn(process.execPath, ['dist/src/bin/target-invoca.js', '--config', loaderConfig], { stdio: ['pipe', 'pipe', 'inherit'] });
     // Listen for the exits now: the tap usually ends while the target is still merging.
     const exits = Promise.all([once(tap, 'exit'), once(target, 'exit')]);
     tap.stdout.pipe(target.stdin);
@@ -79,7 +93,8 @@ async function summary(path: string, seconds: number, startedMs: number): Promis
         (SELECT SUM(advertiser_payin_localized) FROM transactions WHERE transaction_type = 'Call' AND COALESCE(corrects_transaction_id, '') = '') AS payin_delivered,
         (SELECT SUM(advertiser_payin_localized) FROM calls) AS payin_corrected`);
     const f = facts ?? {};
-    const money = (value: unknown): string => Number(value ?? 0).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    const money = (value: unknown): string =>
+      Number(value ?? 0).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     return [
       '',
       `tap-invoca demo: simulator -> tap-invoca | target-invoca -> DuckDB (${path})`,

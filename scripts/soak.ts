@@ -47,7 +47,7 @@ while (Date.now() < deadline) {
     for (const item of RECOVERABLE) add(await recoverable(sim, space, clean, item, seed * 100 + totals.cases));
     for (const item of FATAL) add(await fatal(sim, space, clean, item, seed * 100 + totals.cases));
     for (let kill = 0; kill < 3; kill++) add(await killAndResume(space, clean, seed * 100 + kill));
-    const hostile = await hostileFeed(hostileSim, workspace(hostileSim, dir), seed);
+    const hostile = await hostileFeed(workspace(hostileSim, dir), seed);
     add(hostile);
     totals.hostileRows += rows;
     say(`round ${totals.rounds} passed: ${JSON.stringify(totals)}`);

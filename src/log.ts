@@ -21,11 +21,7 @@ export const stderrSink: LineSink = (line) => {
   process.stderr.write(`${line}\n`);
 };
 
-export function createLogger(options: {
-  sink?: LineSink;
-  redact?: Redactor;
-  debug?: boolean;
-}): Logger {
+export function createLogger(options: { sink?: LineSink; redact?: Redactor; debug?: boolean }): Logger {
   const sink = options.sink ?? stderrSink;
   const redact = options.redact ?? ((text: string) => text);
   const write = (level: LogLevel, message: string): void => {

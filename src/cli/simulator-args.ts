@@ -16,7 +16,11 @@ export const simulatorOptions = {
   'late-column-at': { type: 'number', describe: 'Rows from this index on carry a new custom column "Coupon Code"' },
   'correction-target': { choices: ['root', 'previous'] as const, default: 'root', describe: 'What a second correction names' },
   'latency-ms': { type: 'number', default: 0, describe: 'Delay added to every transactions request' },
-  hostile: { type: 'boolean', default: false, describe: 'Mix rows that do not look like the docs into the feed (missing fields, odd types, SQL in column names)' },
+  hostile: {
+    type: 'boolean',
+    default: false,
+    describe: 'Mix rows that do not look like the docs into the feed (missing fields, odd types, SQL in column names)',
+  },
   faults: { type: 'string', describe: 'JSON fault list, e.g. [{"kind":"status","status":429,"retryAfter":"1"}]' },
 } as const satisfies Record<string, Options>;
 

@@ -10,7 +10,14 @@ import { createRedactor, type Redactor } from '../config/redact.js';
 import { parseTapConfig, TAP_CONFIG_SCHEMA, tokenOf, type TapConfig } from '../config/tap-config.js';
 import { ApiStatusError, CatalogError, ConfigError, isTapInvocaError, StateError, UsageError } from '../errors.js';
 import { createLogger, type LineSink, type Logger } from '../log.js';
-import { catalogMessage, connectionStatusMessage, createAirbyteEncoder, specMessage, traceErrorMessage, type FailureType } from '../protocol/airbyte.js';
+import {
+  catalogMessage,
+  connectionStatusMessage,
+  createAirbyteEncoder,
+  specMessage,
+  traceErrorMessage,
+  type FailureType,
+} from '../protocol/airbyte.js';
 import { StreamWriter } from '../protocol/writer.js';
 import { selectionFromAirbyteCatalog } from '../tap/catalog.js';
 import { discover, newClient, syncEvents } from '../tap/session.js';
@@ -69,7 +76,9 @@ export async function run(args: string[], io: SourceIo): Promise<number> {
   const writer = new StreamWriter(io.stdout);
   let command: Command | undefined;
   try {
-    const parsed = check((await cliParser(args, BIN, '$0 spec | check | discover | read', sourceOptions).parseAsync()) as unknown as SourceArgv);
+    const parsed = check(
+      (await cliParser(args, BIN, '$0 spec | check | discover | read', sourceOptions).parseAsync()) as unknown as SourceArgv,
+    );
     command = parsed.command;
     if (parsed.command === 'spec') {
       await writer.write(specMessage(TAP_CONFIG_SCHEMA));
@@ -130,7 +139,9 @@ async function read(
   writer: StreamWriter,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const selection = selectionFromAirbyteCatalog(await readJsonFile(catalogPath, 'catalog', (message, options) => new CatalogError(message, options)));
+  const selection = selectionFromAirbyteCatalog(
+    await readJsonFile(catalogPath, 'catalog', (message, options) => new CatalogError(message, options)),
+  );
   if (!selection.streamSelected) {
     logger.info('the transactions stream is not in the configured catalog: nothing to read');
     return 0;

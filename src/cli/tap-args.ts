@@ -40,14 +40,16 @@ export type TapMode =
 export function check(argv: TapArgv): TapMode {
   if (argv.help) return { kind: 'help' };
   if (argv.version) return { kind: 'version' };
-  if (argv._ && argv._.length > 0) throw new UsageError(`unexpected argument '${argv._.join(' ')}': tap-invoca takes flags only (see --help)`);
+  if (argv._ && argv._.length > 0)
+    throw new UsageError(`unexpected argument '${argv._.join(' ')}': tap-invoca takes flags only (see --help)`);
   if (argv.about) return { kind: 'about', format: argv.format ?? 'text' };
   if (argv.format !== undefined) throw new UsageError('--format goes with --about');
   if (argv.config === undefined || argv.config === '') {
     throw new UsageError('--config is required: a JSON file with at least api_token and account_id');
   }
   if (argv.discover && argv.test) throw new UsageError('--discover and --test cannot be combined');
-  if (argv.follow && (argv.discover || argv.test)) throw new UsageError(`--follow goes with a sync, not with --${argv.discover ? 'discover' : 'test'}`);
+  if (argv.follow && (argv.discover || argv.test))
+    throw new UsageError(`--follow goes with a sync, not with --${argv.discover ? 'discover' : 'test'}`);
   // --catalog and --state are ignored here: Meltano passes --state along with --discover.
   if (argv.discover) return { kind: 'discover', configPath: argv.config };
   if (argv.test) return { kind: 'test', configPath: argv.config };

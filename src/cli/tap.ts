@@ -32,7 +32,12 @@ const BIN = 'tap-invoca';
 export async function run(args: string[], io: TapIo): Promise<number> {
   let redact: Redactor = (text) => text;
   try {
-    const parser = cliParser(args, BIN, '$0 --config config.json [--catalog catalog.json] [--state state.json] [--follow]\n$0 --config config.json --discover', tapOptions);
+    const parser = cliParser(
+      args,
+      BIN,
+      '$0 --config config.json [--catalog catalog.json] [--state state.json] [--follow]\n$0 --config config.json --discover',
+      tapOptions,
+    );
     const argv = (await parser.parseAsync()) as unknown as TapArgv;
     const mode = check(argv);
     const writer = new StreamWriter(io.stdout);

@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 
 export const targetOptions = {
   config: { type: 'string', describe: 'Loader config JSON file (engine, duckdb/bigquery/snowflake settings, batch sizes)' },
-  catalog: { type: 'string', describe: "sql: a catalog whose transactions stream gives the columns (default: the shipped catalog.json)" },
+  catalog: { type: 'string', describe: 'sql: a catalog whose transactions stream gives the columns (default: the shipped catalog.json)' },
   format: { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'sql: commented SQL, or one JSON document' },
   version: { type: 'boolean', describe: 'Print the version' },
   help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
@@ -38,7 +38,9 @@ export function check(argv: TargetArgv): TargetMode {
   if (argv.config === undefined || argv.config === '') {
     throw new UsageError('--config is required: a JSON file such as {"engine": "duckdb", "duckdb": {"path": "invoca.duckdb"}}');
   }
-  if (command !== 'sql' && argv.catalog !== undefined) throw new UsageError('--catalog is for target-invoca sql; the loader takes its columns from the SCHEMA messages');
-  if (command === 'sql') return { kind: 'sql', configPath: argv.config, catalogPath: argv.catalog, format: argv.format === 'json' ? 'json' : 'text' };
+  if (command !== 'sql' && argv.catalog !== undefined)
+    throw new UsageError('--catalog is for target-invoca sql; the loader takes its columns from the SCHEMA messages');
+  if (command === 'sql')
+    return { kind: 'sql', configPath: argv.config, catalogPath: argv.catalog, format: argv.format === 'json' ? 'json' : 'text' };
   return { kind: command ?? 'load', configPath: argv.config };
 }

@@ -59,7 +59,9 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
       return 0;
     }
     if (mode.kind === 'merge' && !config.source_table) {
-      throw new ConfigError(`config field 'source_table' is required for target-invoca merge: the raw table another target loaded; add it to ${mode.configPath}`);
+      throw new ConfigError(
+        `config field 'source_table' is required for target-invoca merge: the raw table another target loaded; add it to ${mode.configPath}`,
+      );
     }
     const warehouse = await openWarehouse(config, logger);
     try {
@@ -76,7 +78,9 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
         emitState: (line) => writer.write(`${line}\n`),
         signal: io.signal,
       });
-      logger.info(`done: ${summary.records} records, ${summary.inserted} new transactions, ${summary.batches} batches, ${summary.statesEmitted} states`);
+      logger.info(
+        `done: ${summary.records} records, ${summary.inserted} new transactions, ${summary.batches} batches, ${summary.statesEmitted} states`,
+      );
     } finally {
       await warehouse.close();
     }
@@ -92,9 +96,12 @@ async function transactionsSchema(catalogPath: string | undefined): Promise<Json
   const catalog = await readJsonFile(path, 'catalog', (message, options) => new UsageError(message, options));
   const streams = (catalog as { streams?: unknown }).streams;
   const stream = Array.isArray(streams)
-    ? (streams as { tap_stream_id?: unknown; stream?: unknown; schema?: unknown }[]).find((entry) => (entry.tap_stream_id ?? entry.stream) === 'transactions')
+    ? (streams as { tap_stream_id?: unknown; stream?: unknown; schema?: unknown }[]).find(
+        (entry) => (entry.tap_stream_id ?? entry.stream) === 'transactions',
+      )
     : undefined;
-  if (!stream || !stream.schema || typeof stream.schema !== 'object') throw new UsageError(`--catalog ${path} has no transactions stream with a schema; make one with tap-invoca --discover`);
+  if (!stream?.schema || typeof stream.schema !== 'object')
+    throw new UsageError(`--catalog ${path} has no transactions stream with a schema; make one with tap-invoca --discover`);
   return stream.schema as JsonSchema;
 }
 

@@ -40,7 +40,10 @@ export function parseLoaderConfig(raw: unknown, source = 'the config'): { config
   if (config.engine !== 'duckdb') {
     const settings = config[config.engine] ?? {};
     const missing = REQUIRED_BY_ENGINE[config.engine].find((key) => settings[key] === undefined);
-    if (missing) throw new ConfigError(`config field '${config.engine}.${missing}' is required when engine is '${config.engine}'; fix it in ${source}`);
+    if (missing)
+      throw new ConfigError(
+        `config field '${config.engine}.${missing}' is required when engine is '${config.engine}'; fix it in ${source}`,
+      );
   }
   return { config, warnings };
 }

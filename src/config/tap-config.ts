@@ -66,10 +66,16 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
   const problem = firstSchemaProblem(TAP_CONFIG_SCHEMA, value, 'config');
   if (problem) throw new ConfigError(`${problem}; fix it in ${source}`);
   const checked = value as RawTapConfig;
-  const warnings = unknownKeyWarnings(checked as unknown as Record<string, unknown>, Object.keys(TAP_CONFIG_SCHEMA.properties ?? {}), 'config');
+  const warnings = unknownKeyWarnings(
+    checked as unknown as Record<string, unknown>,
+    Object.keys(TAP_CONFIG_SCHEMA.properties ?? {}),
+    'config',
+  );
   const unknownType = checked.transaction_types.find((type) => toTransactionTypeFilter(type) === undefined);
   if (unknownType !== undefined) {
-    throw new ConfigError(`config field 'transaction_types' has ${JSON.stringify(unknownType)}, which is no transaction type; use ${ACCEPTED_SPELLINGS}; fix it in ${source}`);
+    throw new ConfigError(
+      `config field 'transaction_types' has ${JSON.stringify(unknownType)}, which is no transaction type; use ${ACCEPTED_SPELLINGS}; fix it in ${source}`,
+    );
   }
   if (checked.min_poll_interval_seconds < INVOCA_POLL_FLOOR_SECONDS && isInvocaHost(checked.base_url)) {
     throw new ConfigError(

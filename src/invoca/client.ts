@@ -29,7 +29,7 @@ export interface InvocaClientOptions {
   retryMaxDelayMs?: number;
   logger: Logger;
   /** Aborts in-flight requests and retry waits (a shutdown on SIGTERM). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Source of jitter; Math.random unless a test wants fixed delays. */
   random?: () => number;
 }
@@ -100,7 +100,12 @@ export class InvocaClient {
       try {
         const { rows, bytes } = await this.#requestOnce(url, description);
         const last = rows.at(-1)?.['transaction_id'];
-        if (page.startAfterTransactionId !== undefined && last !== undefined && last !== null && String(last) === page.startAfterTransactionId) {
+        if (
+          page.startAfterTransactionId !== undefined &&
+          last !== undefined &&
+          last !== null &&
+          String(last) === page.startAfterTransactionId
+        ) {
           // The page before the cursor again (a proxy cache, a replayed answer): its rows were
           // already delivered, and taking its cursor would ask for the same page for ever.
           throw new ApiBodyError(`Invoca sent the previous page again (its last row is the cursor ${String(last)}) for ${description}`);
@@ -204,10 +209,9 @@ function header(value: string | string[] | undefined): string | undefined {
 function transportError(error: unknown, description: string, timedOut: boolean, timeoutMs: number): TapInvocaError {
   const code = errorCode(error);
   if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new ApiTimeoutError(
-      `Invoca did not answer within request_timeout_seconds (${timeoutMs / 1000}s) for ${description}`,
-      { cause: error },
-    );
+    return new ApiTimeoutError(`Invoca did not answer within request_timeout_seconds (${timeoutMs / 1000}s) for ${description}`, {
+      cause: error,
+    });
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new ApiNetworkError(`Connection to Invoca failed for ${description}: ${reason}${code ? ` (${code})` : ''}`, {

@@ -34,11 +34,7 @@ export interface ColumnRequest {
   warnings: string[];
 }
 
-export function resolveColumns(
-  include: readonly string[],
-  exclude: readonly string[],
-  accountType: AccountType,
-): ColumnRequest {
+export function resolveColumns(include: readonly string[], exclude: readonly string[], accountType: AccountType): ColumnRequest {
   const warnings: string[] = [];
   let wanted = unique(include);
   if (accountType === 'affiliate') {

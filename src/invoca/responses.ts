@@ -15,12 +15,7 @@ const STATUS_ADVICE: Readonly<Record<number, string>> = {
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
-export function statusError(
-  request: string,
-  status: number,
-  body: string,
-  retryAfterSeconds: number | undefined,
-): ApiStatusError {
+export function statusError(request: string, status: number, body: string, retryAfterSeconds: number | undefined): ApiStatusError {
   const retryable = RETRYABLE_STATUSES.has(status);
   const detail = serverMessage(body);
   const advice = STATUS_ADVICE[status];
@@ -57,10 +52,9 @@ export function parseRows(request: string, body: string, contentType: string | u
     parsed = JSON.parse(body);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ApiBodyError(
-      `Invoca sent a body that is not valid JSON (${body.length} bytes, likely truncated) for ${request}: ${reason}`,
-      { cause: error },
-    );
+    throw new ApiBodyError(`Invoca sent a body that is not valid JSON (${body.length} bytes, likely truncated) for ${request}: ${reason}`, {
+      cause: error,
+    });
   }
   if (!Array.isArray(parsed)) {
     throw new ApiBodyError(`Invoca sent JSON that is not an array for ${request}: ${serverMessage(body)}`);

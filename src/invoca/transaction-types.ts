@@ -16,10 +16,10 @@ const FILTER_BY_SPELLING: Readonly<Record<string, TransactionTypeFilter>> = {
 };
 
 /** What an error message lists as accepted. */
-export const ACCEPTED_SPELLINGS = 'Call, PostCallEvent (also "post call event", post_call_event), Sale (also "reported conversion"), Signal; in any case';
+export const ACCEPTED_SPELLINGS =
+  'Call, PostCallEvent (also "post call event", post_call_event), Sale (also "reported conversion"), Signal; in any case';
 
 /** The filter value for a spelling, or undefined when it names no transaction type. */
 export function toTransactionTypeFilter(spelling: string): TransactionTypeFilter | undefined {
   return FILTER_BY_SPELLING[spelling.toLowerCase().replace(/[\s_]+/g, '')];
 }
-

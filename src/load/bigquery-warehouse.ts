@@ -36,7 +36,11 @@ export interface BigQueryBehaviour {
   conflictDelayMs?: number;
 }
 
-export async function openBigQuery(settings: BigQuerySettings, clientOptions: Partial<BigQueryOptions> = {}, behaviour: BigQueryBehaviour = {}): Promise<Warehouse> {
+export async function openBigQuery(
+  settings: BigQuerySettings,
+  clientOptions: Partial<BigQueryOptions> = {},
+  behaviour: BigQueryBehaviour = {},
+): Promise<Warehouse> {
   const client = new BigQuery({
     projectId: settings.project_id,
     ...(settings.location ? { location: settings.location } : {}),
@@ -62,7 +66,10 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
       return affected === undefined ? 0 : Number(affected);
     } catch (error) {
       const text = message(error);
-      throw new WarehouseError(`BigQuery failed: ${text} (in: ${sql.slice(0, 120)}...)`, { cause: error, retryable: CONCURRENT_DML.test(text) });
+      throw new WarehouseError(`BigQuery failed: ${text} (in: ${sql.slice(0, 120)}...)`, {
+        cause: error,
+        retryable: CONCURRENT_DML.test(text),
+      });
     }
   };
 
@@ -84,7 +91,9 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
       behaviour.logger?.info(`BigQuery dataset ${settings.project_id}.${settings.dataset} is in ${found}: its jobs run there`);
     }
   } catch (error) {
-    throw new WarehouseError(`cannot open BigQuery dataset ${settings.project_id}.${settings.dataset}: ${message(error)}`, { cause: error });
+    throw new WarehouseError(`cannot open BigQuery dataset ${settings.project_id}.${settings.dataset}: ${message(error)}`, {
+      cause: error,
+    });
   }
 
   return {
@@ -110,7 +119,9 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
       try {
         await writeFile(
           file,
-          rows.map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw })).join('\n'),
+          rows
+            .map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw }))
+            .join('\n'),
         );
         const [table] = await dataset.createTable(stageTable, {
           schema: { fields: BIGQUERY_STAGE_FIELDS.map((field) => ({ ...field })) },
@@ -133,7 +144,10 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
       await retryConflicts(() => run(transactionScript(steps, dialect.callDates?.declare)), {
         retries: behaviour.conflictRetries ?? 5,
         initialDelayMs: behaviour.conflictDelayMs ?? 2_000,
-        onRetry: (error, retry, delayMs) => behaviour.logger?.warn(`${error.message.split(' (in: ')[0]}; running the batch's merge again (retry ${retry}) in ${(delayMs / 1000).toFixed(1)}s`),
+        onRetry: (error, retry, delayMs) =>
+          behaviour.logger?.warn(
+            `${error.message.split(' (in: ')[0]}; running the batch's merge again (retry ${retry}) in ${(delayMs / 1000).toFixed(1)}s`,
+          ),
       });
       // A script reports no per-statement counts; the loader logs them as unknown.
       return [];
@@ -145,7 +159,6 @@ export async function openBigQuery(settings: BigQuerySettings, clientOptions: Pa
     },
   };
 }
-
 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';

@@ -8,7 +8,19 @@
 import type { LoaderConfig } from '../config/loader-config.js';
 import type { JsonSchema } from '../config/validate.js';
 import { dataColumns } from './columns.js';
-import { batchSteps, createLockTable, createStage, createTable, dropStage, LOCK_TABLE, STAGE_COLUMNS, systemColumns, TABLES, type MergePlan, type OutputTable } from './plan.js';
+import {
+  batchSteps,
+  createLockTable,
+  createStage,
+  createTable,
+  dropStage,
+  LOCK_TABLE,
+  STAGE_COLUMNS,
+  systemColumns,
+  TABLES,
+  type MergePlan,
+  type OutputTable,
+} from './plan.js';
 import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql/bigquery.js';
 import type { Dialect } from './sql/dialect.js';
 import { DUCKDB_STAGE, DUCKDB_TRANSACTION, duckdbDialect, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
@@ -54,7 +66,11 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
       const plan = planOf(dialect, schema, dialect.quote(DUCKDB_STAGE));
       return {
         engine: 'duckdb',
-        tables: [...outputTables(plan, [settings.schema]), lockTable(dialect, [settings.schema]), stageTable(dialect, ['temp', DUCKDB_STAGE])],
+        tables: [
+          ...outputTables(plan, [settings.schema]),
+          lockTable(dialect, [settings.schema]),
+          stageTable(dialect, ['temp', DUCKDB_STAGE]),
+        ],
         setup: [...duckdbOpenStatements(settings.schema), ...createTables(plan)],
         batch: [
           ...duckdbStageStatements(createStage(plan, true)),
@@ -75,7 +91,11 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
         tables: [
           ...outputTables(plan, [project, dataset]),
           lockTable(dialect, [project, dataset]),
-          { name: BIGQUERY_STAGE_EXAMPLE, path: [project, dataset, BIGQUERY_STAGE_EXAMPLE], columns: BIGQUERY_STAGE_FIELDS.map((field) => ({ ...field })) },
+          {
+            name: BIGQUERY_STAGE_EXAMPLE,
+            path: [project, dataset, BIGQUERY_STAGE_EXAMPLE],
+            columns: BIGQUERY_STAGE_FIELDS.map((field) => ({ ...field })),
+          },
         ],
         // The dataset is looked up (and created when missing) through the API, not SQL.
         setup: createTables(plan),
@@ -93,7 +113,13 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
         engine: 'snowflake',
         tables: [...outputTables(plan, path), lockTable(dialect, path), stageTable(dialect, [...path, SNOWFLAKE_STAGE])],
         // CREATE SCHEMA runs only when the SELECT finds no such schema.
-        setup: [...sessionSetup(), schemaExists(database), createSchema(database, schemaName), useSchema(database, schemaName), ...createTables(plan)],
+        setup: [
+          ...sessionSetup(),
+          schemaExists(database),
+          createSchema(database, schemaName),
+          useSchema(database, schemaName),
+          ...createTables(plan),
+        ],
         batch: [
           ...snowflakeStageStatements(createStage(plan, true)),
           snowflakeStageInsert(),
@@ -109,7 +135,11 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
 
 /** The description as commented SQL: what `--format text` prints. */
 export function describeAsText(description: SqlDescription): string {
-  const lines = [`-- target-invoca sql: what target-invoca runs on ${description.engine}`, '--', '-- Tables (name as stored: column type, ...):'];
+  const lines = [
+    `-- target-invoca sql: what target-invoca runs on ${description.engine}`,
+    '--',
+    '-- Tables (name as stored: column type, ...):',
+  ];
   for (const table of description.tables) {
     lines.push(`--   ${table.path.join('.')}: ${table.columns.map((column) => `${column.name} ${column.type}`).join(', ')}`);
   }
@@ -144,13 +174,19 @@ export function outputTables(plan: MergePlan, prefix: string[], tables: readonly
     const name = dialect.name === 'snowflake' ? TABLES[table].toUpperCase() : TABLES[table];
     const columns = [
       ...plan.columns.map((column) => ({ name: dialect.storedName(column.column), type: dialect.type(column.kind) })),
-      ...systemColumns(table).map((column) => ({ name: dialect.storedName(column.name), type: column.kind === 'raw' ? dialect.rawType : dialect.type(column.kind) })),
+      ...systemColumns(table).map((column) => ({
+        name: dialect.storedName(column.name),
+        type: column.kind === 'raw' ? dialect.rawType : dialect.type(column.kind),
+      })),
     ];
     return { name, path: [...prefix, name], columns };
   });
 }
 
 function stageTable(dialect: Dialect, path: string[]): DescribedTable {
-  const columns = STAGE_COLUMNS.map((column) => ({ name: dialect.storedName(column.name), type: column.kind === 'raw' ? dialect.rawType : dialect.type(column.kind) }));
+  const columns = STAGE_COLUMNS.map((column) => ({
+    name: dialect.storedName(column.name),
+    type: column.kind === 'raw' ? dialect.rawType : dialect.type(column.kind),
+  }));
   return { name: path.at(-1) ?? '', path, columns };
 }

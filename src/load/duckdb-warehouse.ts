@@ -5,7 +5,15 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
-import { DUCKDB_STAGE, DUCKDB_STORAGE_VERSION, DUCKDB_TRANSACTION, duckdbDialect, storageHasZstd, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
+import {
+  DUCKDB_STAGE,
+  DUCKDB_STORAGE_VERSION,
+  DUCKDB_TRANSACTION,
+  duckdbDialect,
+  storageHasZstd,
+  duckdbOpenStatements,
+  duckdbStageStatements,
+} from './sql/duckdb.js';
 import { runSequentially, type StagedRow, type StageWriter, type Warehouse } from './warehouse.js';
 
 export interface DuckDbSettings {
@@ -30,7 +38,9 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   }
   let storageVersion = '';
   try {
-    const tags = await connection.runAndReadAll("SELECT map_extract_value(tags, 'storage_version') AS version FROM duckdb_databases() WHERE database_name = current_database()");
+    const tags = await connection.runAndReadAll(
+      "SELECT map_extract_value(tags, 'storage_version') AS version FROM duckdb_databases() WHERE database_name = current_database()",
+    );
     storageVersion = String(tags.getRowObjectsJson()[0]?.['version'] ?? '');
   } catch (error) {
     throw new WarehouseError(`cannot read the storage version of the DuckDB file ${settings.path}: ${message(error)}`, { cause: error });
@@ -41,7 +51,10 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       const result = await connection.run(sql);
       return Number(result.rowsChanged);
     } catch (error) {
-      throw new WarehouseError(`DuckDB failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, { cause: error, outOfMemory: isOutOfMemory(error) });
+      throw new WarehouseError(`DuckDB failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, {
+        cause: error,
+        outOfMemory: isOutOfMemory(error),
+      });
     }
   };
   for (const statement of duckdbOpenStatements(settings.schema)) await run(statement);

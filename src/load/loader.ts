@@ -20,7 +20,19 @@ import {
   type MergePlan,
   type OutputTable,
 } from './plan.js';
-import { createFirsts, createMergeState, createNewRows, createSourceTransactions, mapSourceColumns, MERGE_STATE_TABLE, readWatermark, sequenceColumn, writeWatermark, type SourcePlan } from './merge-source.js';
+import {
+  createFirsts,
+  createMergeState,
+  createNewRows,
+  createSourceTransactions,
+  mapSourceColumns,
+  MERGE_STATE_TABLE,
+  readWatermark,
+  sequenceColumn,
+  writeWatermark,
+  type SourceColumn,
+  type SourcePlan,
+} from './merge-source.js';
 import { transactionScript } from './sql/bigquery.js';
 import type { StagedRow, Warehouse } from './warehouse.js';
 
@@ -137,12 +149,16 @@ export class Loader {
       if (!(error instanceof WarehouseError) || !error.outOfMemory || rows < 2 * MIN_SPLIT_ROWS) throw error;
       const { dialect } = plan;
       const q = dialect.quote;
-      const held = (await warehouse.query(`SELECT ${q('transaction_id')} AS id, ${q('_invoca_sequence')} AS seq, ${q('_invoca_raw')} AS raw FROM ${plan.stage} ORDER BY ${q('_invoca_sequence')}`)).map(
-        (row): StagedRow => ({ transactionId: String(row['id']), sequence: Number(row['seq']), raw: String(row['raw']) }),
-      );
+      const held = (
+        await warehouse.query(
+          `SELECT ${q('transaction_id')} AS id, ${q('_invoca_sequence')} AS seq, ${q('_invoca_raw')} AS raw FROM ${plan.stage} ORDER BY ${q('_invoca_sequence')}`,
+        )
+      ).map((row): StagedRow => ({ transactionId: String(row['id']), sequence: Number(row['seq']), raw: String(row['raw']) }));
       await warehouse.execute(dropStage(plan));
       const half = Math.ceil(held.length / 2);
-      this.#logger.warn(`a batch of ${rows} rows did not fit the warehouse's memory limit; loading it in two halves of ${half} rows (a lower batch_size_rows avoids the retry)`);
+      this.#logger.warn(
+        `a batch of ${rows} rows did not fit the warehouse's memory limit; loading it in two halves of ${half} rows (a lower batch_size_rows avoids the retry)`,
+      );
       const results: BatchResult[] = [];
       for (const part of [held.slice(0, half), held.slice(half)]) {
         await warehouse.stage(plan, part);
@@ -152,7 +168,8 @@ export class Loader {
         this.#rowLimit = half;
         this.#logger.warn(`batches of at most ${half} rows from now on in this run (they fit the memory limit)`);
       }
-      const sum = (key: 'inserted' | 'rerooted'): number | undefined => (results.some((result) => result[key] === undefined) ? undefined : results.reduce((total, result) => total + (result[key] ?? 0), 0));
+      const sum = (key: 'inserted' | 'rerooted'): number | undefined =>
+        results.some((result) => result[key] === undefined) ? undefined : results.reduce((total, result) => total + (result[key] ?? 0), 0);
       return { staged: rows, inserted: sum('inserted'), rerooted: sum('rerooted') };
     }
   }
@@ -165,17 +182,26 @@ export class Loader {
     const warehouse = this.#warehouse;
     const { dialect } = warehouse;
     // `table` (in the configured schema) or `schema.table` (DuckDB, PostgreSQL).
-    const [sourceSchema, sourceName] = sourceTable.includes('.') ? (sourceTable.split('.', 2) as [string, string]) : [undefined, sourceTable];
+    const [sourceSchema, sourceName] = sourceTable.includes('.')
+      ? (sourceTable.split('.', 2) as [string, string])
+      : [undefined, sourceTable];
     if (sourceSchema === undefined && [...Object.values(TABLES), MERGE_STATE_TABLE].includes(sourceName as never)) {
-      throw new ConfigError(`config field 'source_table' names '${sourceTable}', an output table of target-invoca; name the raw table another target loaded`);
+      throw new ConfigError(
+        `config field 'source_table' names '${sourceTable}', an output table of target-invoca; name the raw table another target loaded`,
+      );
     }
     const sourceColumns = await warehouse.columns(sourceName, sourceSchema);
-    if (!sourceColumns) throw new ConfigError(`config field 'source_table': there is no table '${sourceTable}'${sourceSchema ? '' : ' in the configured schema'}`);
+    if (!sourceColumns)
+      throw new ConfigError(
+        `config field 'source_table': there is no table '${sourceTable}'${sourceSchema ? '' : ' in the configured schema'}`,
+      );
     const sequence = sequenceColumn(sourceColumns);
     if (!sequence) {
-      throw new ConfigError(`config field 'source_table': '${sourceTable}' has no _invoca_sequence column (was it loaded from tap-invoca?)`);
+      throw new ConfigError(
+        `config field 'source_table': '${sourceTable}' has no _invoca_sequence column (was it loaded from tap-invoca?)`,
+      );
     }
-    let columns;
+    let columns: SourceColumn[];
     try {
       columns = mapSourceColumns([...sourceColumns], dialect);
     } catch (error) {
@@ -189,16 +215,31 @@ export class Loader {
       stage: scripted ? dialect.quote('_invoca_new_rows') : warehouse.stageName(),
       transactions: dialect.quote('_invoca_source_transactions'),
     };
-    const source: SourcePlan = { plan, firsts: dialect.quote('_invoca_source_firsts'), columns, sequence, source: sourceSchema ? `${dialect.quote(sourceSchema)}.${dialect.quote(sourceName)}` : dialect.table(sourceName) };
+    const source: SourcePlan = {
+      plan,
+      firsts: dialect.quote('_invoca_source_firsts'),
+      columns,
+      sequence,
+      source: sourceSchema ? `${dialect.quote(sourceSchema)}.${dialect.quote(sourceName)}` : dialect.table(sourceName),
+    };
     await this.ensureTables(plan, ['current', 'calls']);
     await warehouse.execute(createMergeState(dialect));
     const [state] = await warehouse.query(readWatermark(dialect, sourceTable));
     const watermark = state?.['watermark'] === null || state?.['watermark'] === undefined ? -1 : Number(state['watermark']);
     const prepare = [createNewRows(source, watermark), createFirsts(source), createSourceTransactions(source)];
-    const steps = [{ sql: takeLock(dialect) }, ...callsSteps(plan), ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql }))];
+    const steps = [
+      { sql: takeLock(dialect) },
+      ...callsSteps(plan),
+      ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql })),
+    ];
     const countNew = `SELECT COUNT(*) AS ${dialect.quote('n')} FROM ${plan.stage}`;
     if (warehouse.runScript) {
-      const [count] = await warehouse.runScript([...(dialect.callDates?.declare ?? []), ...prepare, transactionScript(steps).replace(/;$/, ''), countNew]);
+      const [count] = await warehouse.runScript([
+        ...(dialect.callDates?.declare ?? []),
+        ...prepare,
+        transactionScript(steps).replace(/;$/, ''),
+        countNew,
+      ]);
       return { newTransactions: Number(count?.['n'] ?? 0) };
     }
     const temporary = [source.firsts, plan.transactions ?? '', plan.stage];
@@ -232,7 +273,9 @@ export class Loader {
       } else {
         const retired = table === 'transactions' ? undefined : [...existing].find((name) => name.toLowerCase() === RETIRED_COPY);
         if (retired) {
-          await this.#warehouse.execute(`ALTER TABLE ${plan.dialect.table(TABLES[table])} DROP COLUMN ${plan.dialect.quoteStored(retired)}`);
+          await this.#warehouse.execute(
+            `ALTER TABLE ${plan.dialect.table(TABLES[table])} DROP COLUMN ${plan.dialect.quoteStored(retired)}`,
+          );
           this.#logger.info(`dropped ${retired} from ${TABLES[table]}: the record as delivered is kept once, in transactions`);
         }
         for (const statement of addMissingColumns(plan, table, existing)) {

@@ -28,7 +28,10 @@ export interface SourceColumn extends DataColumn {
 }
 
 function normalise(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
 }
 
 const KNOWN_KINDS: ReadonlyMap<string, ColumnKind> = new Map<string, ColumnKind>([

@@ -101,7 +101,10 @@ export function createTable(plan: MergePlan, table: OutputTable): string {
   const { dialect } = plan;
   const definitions = [
     ...plan.columns.map((column) => `${dialect.quote(column.column)} ${dialect.type(column.kind)}`),
-    ...systemColumns(table).map((column) => `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}${column.kind === 'raw' && dialect.rawStorage ? ` ${dialect.rawStorage}` : ''}`),
+    ...systemColumns(table).map(
+      (column) =>
+        `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}${column.kind === 'raw' && dialect.rawStorage ? ` ${dialect.rawStorage}` : ''}`,
+    ),
   ];
   const columnOf = (field: string): string => plan.columns.find((column) => column.field === field)?.column ?? field;
   const options = dialect.tableOptions?.(table, columnOf);
@@ -322,7 +325,11 @@ export function mergeCalls(plan: MergePlan): string[] {
   // window would sort whole rows; this shape is right everywhere and narrow.
   const perCall =
     `SELECT c.${callId} AS ${q('_invoca_call')}, ` +
-    [...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`), `COUNT(*) AS ${q('call_leg_count')}`, `MAX(c.${version}) AS ${q('_invoca_latest')}`].join(', ') +
+    [
+      ...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`),
+      `COUNT(*) AS ${q('call_leg_count')}`,
+      `MAX(c.${version}) AS ${q('_invoca_latest')}`,
+    ].join(', ') +
     ` FROM ${current} AS c WHERE ${withinCallDates(plan, 'c')}${isCall} AND c.${callId} IN (${affectedCalls(plan)}) GROUP BY c.${callId}`;
   const select = [
     ...names.map((name) => (money.has(name) ? `g.${q(name)} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),

@@ -48,7 +48,6 @@ export interface SnowflakeSettings {
 export const BIND_ROWS_LIMIT = 20_000;
 const BIND_CHUNK_ROWS = 5_000;
 
-
 export async function openSnowflake(settings: SnowflakeSettings): Promise<Warehouse> {
   if (!settings.private_key_path && !settings.password) {
     throw new ConfigError("config field 'snowflake' needs private_key_path (key-pair auth) or password");
@@ -83,7 +82,9 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
     loginError = error;
   }
   if (loginError) {
-    throw new WarehouseError(`cannot connect to Snowflake account ${settings.account} as ${settings.user}: ${message(loginError)}`, { cause: loginError });
+    throw new WarehouseError(`cannot connect to Snowflake account ${settings.account} as ${settings.user}: ${message(loginError)}`, {
+      cause: loginError,
+    });
   }
   const dialect = snowflakeDialect(settings.database, settings.schema);
   const runId = randomBytes(4).toString('hex');
@@ -116,10 +117,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
   return {
     dialect,
     async columns(table, schema = settings.schema) {
-      const { rows } = await execute(
-        columnsQuery(settings.database),
-        [storedName(schema), storedName(table)],
-      );
+      const { rows } = await execute(columnsQuery(settings.database), [storedName(schema), storedName(table)]);
       return rows.length === 0 ? undefined : new Set(rows.map((row) => String(row['COLUMN_NAME'])));
     },
     execute: run,
@@ -147,11 +145,18 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
 }
 
 /** A large batch: gzipped NDJSON, PUT to the user stage, COPY into the stage table, then REMOVE. */
-async function putAndCopy(run: (sql: string) => Promise<number>, rows: readonly StagedRow[], location: string, dialect: Dialect): Promise<void> {
+async function putAndCopy(
+  run: (sql: string) => Promise<number>,
+  rows: readonly StagedRow[],
+  location: string,
+  dialect: Dialect,
+): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'target-invoca-sf-'));
   const file = join(directory, 'batch.json.gz');
   try {
-    const lines = rows.map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw }));
+    const lines = rows.map((row) =>
+      JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw }),
+    );
     await writeFile(file, gzipSync(lines.join('\n')));
     await run(`PUT ${snowflakeLiteral(`file://${file}`)} '${location}' AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE`);
     const columns = ['transaction_id', '_invoca_sequence', '_invoca_raw'].map(dialect.quote).join(', ');
@@ -169,4 +174,3 @@ async function putAndCopy(run: (sql: string) => Promise<number>, rows: readonly 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
-

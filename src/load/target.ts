@@ -80,7 +80,9 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
   let lastInputMs = now();
   const heartbeat = setInterval(() => {
     if (now() - lastInputMs < HEARTBEAT_MS) return;
-    logger.info(`idle: no input for ${Math.round((now() - lastInputMs) / 1000)} s; ${summary.records} records in ${summary.batches} batches so far${pendingRows() > 0 ? `, ${pendingRows()} rows waiting for their batch` : ''}`);
+    logger.info(
+      `idle: no input for ${Math.round((now() - lastInputMs) / 1000)} s; ${summary.records} records in ${summary.batches} batches so far${pendingRows() > 0 ? `, ${pendingRows()} rows waiting for their batch` : ''}`,
+    );
   }, HEARTBEAT_MS);
   heartbeat.unref();
   // After a failed commit nothing more is flushed and no state is echoed: a state echoed then
@@ -166,7 +168,8 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
         }
         if (!schema) throw new InputError(`line ${lineNumber}: a RECORD of stream ${STREAM} came before its SCHEMA`);
         const record = message['record'];
-        if (!record || typeof record !== 'object' || Array.isArray(record)) throw new InputError(`line ${lineNumber}: RECORD without a record object`);
+        if (!record || typeof record !== 'object' || Array.isArray(record))
+          throw new InputError(`line ${lineNumber}: RECORD without a record object`);
         const fields = record as Record<string, unknown>;
         const id = fields['transaction_id'];
         if (typeof id !== 'string' || id === '') throw new InputError(`line ${lineNumber}: the record has no transaction_id`);
@@ -234,7 +237,9 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 function recordJson(fields: Record<string, unknown>, id: string, logger: Logger): string {
   const json = JSON.stringify(fields);
   if (!SURROGATE_ESCAPE.test(json)) return json;
-  const repaired = JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value));
+  const repaired = JSON.stringify(fields, (_key, value: unknown) =>
+    typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value,
+  );
   if (repaired !== json) logger.warn(`record ${id}: a string holds an unpaired UTF-16 surrogate (not valid Unicode); stored as U+FFFD`);
   return repaired;
 }

@@ -21,7 +21,14 @@ export function connectionSpecification(configSchema: JsonSchema): JsonSchema {
       return [name, { ...rest, order, ...(secret === true ? { airbyte_secret: true } : {}) }];
     }),
   );
-  return { $schema: 'http://json-schema.org/draft-07/schema#', title: 'Invoca Spec', type: 'object', required: configSchema.required ?? [], additionalProperties: true, properties };
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'Invoca Spec',
+    type: 'object',
+    required: configSchema.required ?? [],
+    additionalProperties: true,
+    properties,
+  };
 }
 
 export function specMessage(configSchema: JsonSchema): string {
@@ -37,7 +44,10 @@ export function specMessage(configSchema: JsonSchema): string {
 }
 
 export function connectionStatusMessage(failure: string | undefined): string {
-  return line({ type: 'CONNECTION_STATUS', connectionStatus: failure === undefined ? { status: 'SUCCEEDED' } : { status: 'FAILED', message: failure } });
+  return line({
+    type: 'CONNECTION_STATUS',
+    connectionStatus: failure === undefined ? { status: 'SUCCEEDED' } : { status: 'FAILED', message: failure },
+  });
 }
 
 export function catalogMessage(schema: JsonSchema): string {
@@ -60,7 +70,10 @@ export function catalogMessage(schema: JsonSchema): string {
 }
 
 export function traceErrorMessage(message: string, failureType: FailureType, emittedAt: number): string {
-  return line({ type: 'TRACE', trace: { type: 'ERROR', emitted_at: emittedAt, error: { message, internal_message: message, failure_type: failureType } } });
+  return line({
+    type: 'TRACE',
+    trace: { type: 'ERROR', emitted_at: emittedAt, error: { message, internal_message: message, failure_type: failureType } },
+  });
 }
 
 /** Encodes sync events; keeps the count of records since the last state for `sourceStats`. */
@@ -73,7 +86,8 @@ export function createAirbyteEncoder(): (event: TapEvent, emittedAt: number) => 
         return '';
       case 'records': {
         let text = '';
-        for (const record of event.records) text += line({ type: 'RECORD', record: { stream: STREAM, data: record, emitted_at: emittedAt } });
+        for (const record of event.records)
+          text += line({ type: 'RECORD', record: { stream: STREAM, data: record, emitted_at: emittedAt } });
         return text;
       }
       case 'state': {

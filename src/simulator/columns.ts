@@ -78,7 +78,10 @@ function splitList(value: string | null): string[] {
 export function parseColumnSelection(role: Role, includeParam: string | null, excludeParam: string | null): ColumnSelection {
   const include = splitList(includeParam);
   const exclude = splitList(excludeParam);
-  const known = role === 'affiliate' ? ['$invoca_default_columns'] : ['$invoca_default_columns', '$invoca_custom_columns', '$invoca_custom_source_columns'];
+  const known =
+    role === 'affiliate'
+      ? ['$invoca_default_columns']
+      : ['$invoca_default_columns', '$invoca_custom_columns', '$invoca_custom_source_columns'];
   for (const item of [...include, ...exclude]) {
     if (item.startsWith('$') && !known.includes(item)) {
       throw new ColumnRequestError(`${item} is not a valid column constant for this account`);

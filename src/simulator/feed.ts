@@ -38,7 +38,7 @@ const EVENT_REACH = 2000;
 const WALK_LIMIT = 64;
 const DAY_MS = 86_400_000;
 
-const enum Salt {
+enum Salt {
   Kind = 1,
   Reach,
   Jitter,
@@ -309,7 +309,7 @@ export class Feed {
       transaction_id: this.transactionId(index),
       corrects_transaction_id: this.transactionId(this.correctedIndex(index)),
       corrected_at: this.#localTimestamp(correctedMs, ':'),
-      advertiser_payin_localized: money(original.transaction_type === 'Post Call Event' ? 0 : payinCents, shape),
+      advertiser_payin_localized: money(original['transaction_type'] === 'Post Call Event' ? 0 : payinCents, shape),
       call_result_description_detail: RESULTS[pick(seed, index, Salt.Payin + 100, RESULTS.length)],
       ...custom.flat,
       custom_data: custom.nested,

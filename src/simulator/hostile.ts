@@ -47,7 +47,12 @@ export function hostileRow(row: SimRow, index: number, earlier: (index: number) 
     case 8:
       return index > HOSTILE_PERIOD ? { ...earlier(index - 9) } : changed;
     case 9:
-      return { ...changed, transaction_type: 'Call', corrects_transaction_id: `NEVER-SEEN-${index}`, corrected_at: '2026-01-02 03:04:05 -07:00' };
+      return {
+        ...changed,
+        transaction_type: 'Call',
+        corrects_transaction_id: `NEVER-SEEN-${index}`,
+        corrected_at: '2026-01-02 03:04:05 -07:00',
+      };
     case 10:
       return { ...changed, transaction_type: 'Refund' };
     case 11:

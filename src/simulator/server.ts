@@ -164,7 +164,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     if (format !== 'json') throw invocaError(400, 'FormatError', `the simulator serves only .json, not .${format}`);
     const query = parseQuery(url, role);
     const indexes = selectIndexes(feed, query, version);
-    const rowAt = options.hostile ? (index: number) => hostileRow(feed.row(index), index, (earlier) => feed.row(earlier)) : (index: number) => feed.row(index);
+    const rowAt = options.hostile
+      ? (index: number) => hostileRow(feed.row(index), index, (earlier) => feed.row(earlier))
+      : (index: number) => feed.row(index);
     const rows = indexes.map((index) => shapeRow(rowAt(index), query.columns, version));
     stats.rowsServed += rows.length;
     const text = JSON.stringify(rows);
@@ -254,7 +256,10 @@ function parseQuery(url: URL, role: Role): ParsedQuery {
   let window: ParsedQuery['window'];
   // Invoca filters by date only when both ends are sent (reference §2).
   if (from !== null && to !== null) {
-    for (const [name, value] of [['from', from], ['to', to]] as const) {
+    for (const [name, value] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) {
         throw new HttpProblem(403, { errors: { [name]: ['must be a date as YYYY-MM-DD'] } });
       }
@@ -346,7 +351,13 @@ function serveFault(response: ServerResponse, fault: FaultSpec, normalBody: () =
         const title = status === 502 ? '502 Bad Gateway' : '504 Gateway Time-out';
         sendText(response, status, `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`, 'text/html', headers);
       } else if (status === 429) {
-        sendText(response, status, JSON.stringify({ errors: { class: 'TooManyRequests', invalid_data: 'rate limit exceeded' } }), 'application/json', headers);
+        sendText(
+          response,
+          status,
+          JSON.stringify({ errors: { class: 'TooManyRequests', invalid_data: 'rate limit exceeded' } }),
+          'application/json',
+          headers,
+        );
       } else {
         const body = JSON.stringify({ errors: { class: 'InternalServerError', invalid_data: `error handle ${1000 + status}` } });
         sendText(response, status, body, 'application/json', headers);
@@ -391,13 +402,7 @@ function sendJsonText(response: ServerResponse, status: number, body: string): v
   sendText(response, status, body, 'application/json; charset=utf-8');
 }
 
-function sendText(
-  response: ServerResponse,
-  status: number,
-  body: string,
-  contentType: string,
-  headers: Record<string, string> = {},
-): void {
+function sendText(response: ServerResponse, status: number, body: string, contentType: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), ...headers });
   response.end(body);
 }

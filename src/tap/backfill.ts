@@ -38,7 +38,11 @@ export function dateWindows(startDate: string, today: string, concurrency: numbe
  * The pages of all windows, each window paged in call start order, at most `concurrency` windows
  * in flight. Pages come in arrival order (windows interleave); each holds whole rows only.
  */
-export async function* windowPages(client: InvocaClient, windows: readonly DateWindow[], concurrency: number): AsyncGenerator<TransactionsPage> {
+export async function* windowPages(
+  client: InvocaClient,
+  windows: readonly DateWindow[],
+  concurrency: number,
+): AsyncGenerator<TransactionsPage> {
   const queue = [...windows];
   type Lane = { pages: AsyncGenerator<TransactionsPage>; next: Promise<{ lane: Lane; result: IteratorResult<TransactionsPage> }> };
   const lanes = new Set<Lane>();

@@ -58,9 +58,7 @@ export function buildCatalog(schema: JsonSchema): Catalog {
           },
           ...fields.map((field) => ({
             breadcrumb: ['properties', field],
-            metadata: AUTOMATIC_FIELDS.has(field)
-              ? { inclusion: 'automatic' }
-              : { inclusion: 'available', 'selected-by-default': true },
+            metadata: AUTOMATIC_FIELDS.has(field) ? { inclusion: 'automatic' } : { inclusion: 'available', 'selected-by-default': true },
           })),
         ],
       },

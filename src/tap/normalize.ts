@@ -10,7 +10,7 @@
  *   else as a nullable string.
  * - Local timestamps and epoch values are also given in UTC (RFC 3339) in the derived fields.
  */
-import { StreamSchema, type ScalarType } from './stream-schema.js';
+import type { StreamSchema, ScalarType } from './stream-schema.js';
 import { toRfc3339Utc } from './timestamps.js';
 
 export type TapRecord = Record<string, unknown>;
@@ -37,7 +37,12 @@ export function normalizeRecord(
  * As normalizeRecord, but converts `row` itself into the record (the client's freshly parsed
  * rows are not shared): no second object per row, which is most of the tap's garbage.
  */
-export function normalizeRowInPlace(row: TapRecord, schema: StreamSchema, sequence: number, dropped: ReadonlySet<string>): NormalizedRecord {
+export function normalizeRowInPlace(
+  row: TapRecord,
+  schema: StreamSchema,
+  sequence: number,
+  dropped: ReadonlySet<string>,
+): NormalizedRecord {
   const record = row;
   let schemaChanged = false;
   for (const field in record) {

@@ -16,7 +16,12 @@ import { syncTransactions, type SyncOptions, type TapEvent } from './sync.js';
 
 const BASE_FIELDS = new Set(Object.keys(BASE_SCHEMA.properties ?? {}));
 
-export function newClient(config: TapConfig, logger: Logger, signal: AbortSignal | undefined, deselected: readonly string[] = []): InvocaClient {
+export function newClient(
+  config: TapConfig,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+  deselected: readonly string[] = [],
+): InvocaClient {
   return new InvocaClient({
     baseUrl: config.baseUrl,
     apiVersion: config.apiVersion,
@@ -70,14 +75,19 @@ export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEv
   const { config, logger, signal, selection, bookmark } = options;
   const now = options.nowMs ?? Date.now;
   const unchanged: TapEvent = { type: 'state', value: stateValue(bookmark), recordCount: 0, bookmark };
-  const floor = options.maxRecords === undefined ? pollDecision(bookmark, config.minPollIntervalSeconds, now()) : ({ kind: 'poll' } as const);
+  const floor =
+    options.maxRecords === undefined ? pollDecision(bookmark, config.minPollIntervalSeconds, now()) : ({ kind: 'poll' } as const);
   if (floor.kind === 'skip') {
-    logger.info(`the last poll started at ${bookmark.lastPollStartedAt ?? ''}, less than min_poll_interval_seconds (${config.minPollIntervalSeconds}) ago: no request now; the next poll is allowed at ${floor.nextPollAt}`);
+    logger.info(
+      `the last poll started at ${bookmark.lastPollStartedAt ?? ''}, less than min_poll_interval_seconds (${config.minPollIntervalSeconds}) ago: no request now; the next poll is allowed at ${floor.nextPollAt}`,
+    );
     yield unchanged;
     return;
   }
   if (floor.kind === 'wait') {
-    logger.info(`the last poll started at ${bookmark.lastPollStartedAt ?? ''}: waiting ${(floor.ms / 1000).toFixed(1)} s for min_poll_interval_seconds (${config.minPollIntervalSeconds})`);
+    logger.info(
+      `the last poll started at ${bookmark.lastPollStartedAt ?? ''}: waiting ${(floor.ms / 1000).toFixed(1)} s for min_poll_interval_seconds (${config.minPollIntervalSeconds})`,
+    );
     if (!(await pause(floor.ms, signal))) {
       yield unchanged;
       return;
@@ -113,14 +123,21 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
       const decision = pollDecision(poll === 1 ? bookmark : { ...bookmark, cursor: bookmark.cursor ?? '' }, interval, now());
       if (decision.kind !== 'poll') {
         const waitMs = decision.kind === 'wait' ? decision.ms : Date.parse(decision.nextPollAt) - now();
-        if (poll === 1) logger.info(`the last poll started at ${bookmark.lastPollStartedAt ?? ''}: the first poll waits ${(waitMs / 1000).toFixed(1)} s for min_poll_interval_seconds (${interval})`);
+        if (poll === 1)
+          logger.info(
+            `the last poll started at ${bookmark.lastPollStartedAt ?? ''}: the first poll waits ${(waitMs / 1000).toFixed(1)} s for min_poll_interval_seconds (${interval})`,
+          );
         if (!(await pause(waitMs, signal))) break;
       }
       const startedMs = now();
       let rows = 0;
       let newestCallMs: number | undefined;
       try {
-        const events = syncTransactions({ ...pollOptions(options, client, schema, bookmark, startedMs), announceSchema: poll === 1, cursorFromState: poll === 1 });
+        const events = syncTransactions({
+          ...pollOptions(options, client, schema, bookmark, startedMs),
+          announceSchema: poll === 1,
+          cursorFromState: poll === 1,
+        });
         for await (const event of events) {
           if (event.type === 'records') {
             rows += event.records.length;
@@ -150,7 +167,13 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
 }
 
 /** What one poll of the session passes to syncTransactions. */
-function pollOptions(options: SessionOptions, client: InvocaClient, schema: StreamSchema, bookmark: TapBookmark, startedMs: number): SyncOptions {
+function pollOptions(
+  options: SessionOptions,
+  client: InvocaClient,
+  schema: StreamSchema,
+  bookmark: TapBookmark,
+  startedMs: number,
+): SyncOptions {
   const { config, logger, signal, selection } = options;
   return {
     client,

@@ -17,7 +17,9 @@ export interface TapBookmark {
 }
 
 export interface StateValue {
-  bookmarks: { [STREAM]: { replication_key: 'transaction_id'; replication_key_value?: string; sequence?: number; last_poll_started_at?: string } };
+  bookmarks: {
+    [STREAM]: { replication_key: 'transaction_id'; replication_key_value?: string; sequence?: number; last_poll_started_at?: string };
+  };
 }
 
 export function parseState(raw: unknown): TapBookmark {
@@ -78,9 +80,15 @@ export function parseAirbyteState(raw: unknown): TapBookmark {
   if (raw === undefined || raw === null) return parseState(undefined);
   if (Array.isArray(raw)) {
     for (const message of raw) {
-      if (!message || typeof message !== 'object') throw new StateError('state: every entry of the list must be an Airbyte state message object');
-      const { type, stream, data } = message as { type?: unknown; stream?: { stream_descriptor?: { name?: unknown }; stream_state?: unknown }; data?: unknown };
-      if (type === 'STREAM' && stream?.stream_descriptor?.name === STREAM) return parseState({ bookmarks: { [STREAM]: stream.stream_state ?? {} } });
+      if (!message || typeof message !== 'object')
+        throw new StateError('state: every entry of the list must be an Airbyte state message object');
+      const { type, stream, data } = message as {
+        type?: unknown;
+        stream?: { stream_descriptor?: { name?: unknown }; stream_state?: unknown };
+        data?: unknown;
+      };
+      if (type === 'STREAM' && stream?.stream_descriptor?.name === STREAM)
+        return parseState({ bookmarks: { [STREAM]: stream.stream_state ?? {} } });
       if ((type === 'LEGACY' || type === undefined) && data !== undefined) return parseAirbyteState(data);
     }
     return parseState(undefined);

@@ -11,7 +11,14 @@ export const KEY_PROPERTIES = ['transaction_id'] as const;
 export const BASE_SCHEMA = packageJson<JsonSchema>('schemas/transactions.json');
 
 /** Fields the tap derives; they never come from Invoca. */
-export const DERIVED_FIELDS = ['start_time', 'start_date_local', 'corrected_at_utc', 'start_time_network_timezone_utc', 'signal_occurred_at_utc', '_invoca_sequence'] as const;
+export const DERIVED_FIELDS = [
+  'start_time',
+  'start_date_local',
+  'corrected_at_utc',
+  'start_time_network_timezone_utc',
+  'signal_occurred_at_utc',
+  '_invoca_sequence',
+] as const;
 
 export type ScalarType = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object';
 

@@ -104,7 +104,9 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
     const anchor = concurrency === undefined ? undefined : await findAnchor(client, today, logger);
     if (concurrency !== undefined && anchor !== undefined) {
       const windows = dateWindows(options.startDate, today, concurrency);
-      logger.info(`backfill: ${windows.length} date windows from ${options.startDate} to ${today}, ${concurrency} at a time; then the cursor from ${anchor}`);
+      logger.info(
+        `backfill: ${windows.length} date windows from ${options.startDate} to ${today}, ${concurrency} at a time; then the cursor from ${anchor}`,
+      );
       try {
         for await (const page of windowPages(client, windows, concurrency)) {
           yield* pageEvents(page);
@@ -122,7 +124,8 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
       cursor = anchor;
       yield state();
     } else {
-      if (concurrency !== undefined) logger.warn('backfill: no call in the days before today to continue the cursor from; walking the cursor from start_date instead');
+      if (concurrency !== undefined)
+        logger.warn('backfill: no call in the days before today to continue the cursor from; walking the cursor from start_date instead');
       cursor = await findAnchor(client, options.startDate, logger);
     }
   } else if (cursor !== undefined) {

@@ -22,9 +22,23 @@ describe('dbt', () => {
   let database: string;
 
   async function dbt(...args: string[]): Promise<string> {
-    const result = await runProcess(DBT, [...args, '--project-dir', 'dbt', '--profiles-dir', 'dbt', '--target-path', join(directory, 'target'), '--log-path', join(directory, 'logs')], {
-      env: { ...process.env, DBT_DUCKDB_PATH: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
-    });
+    const result = await runProcess(
+      DBT,
+      [
+        ...args,
+        '--project-dir',
+        'dbt',
+        '--profiles-dir',
+        'dbt',
+        '--target-path',
+        join(directory, 'target'),
+        '--log-path',
+        join(directory, 'logs'),
+      ],
+      {
+        env: { ...process.env, DBT_DUCKDB_PATH: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
+      },
+    );
     const text = result.stdout + result.stderr;
     if (result.code !== 0) throw new Error(`dbt ${args.join(' ')} exited ${result.code}:\n${text.slice(-3000)}`);
     return text;
@@ -100,7 +114,11 @@ describe('dbt', () => {
     await check();
   }, 300_000);
 
-  test.each(['bigquery', 'snowflake'])('dbt parse --target %s', async (target) => {
-    await dbt('parse', '--target', target);
-  }, 120_000);
+  test.each(['bigquery', 'snowflake'])(
+    'dbt parse --target %s',
+    async (target) => {
+      await dbt('parse', '--target', target);
+    },
+    120_000,
+  );
 });

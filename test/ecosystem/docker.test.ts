@@ -52,7 +52,10 @@ test('the entrypoint script runs the Airbyte source: spec, and check against the
   const env = { ...process.env, APP_DIR: resolve('.') };
   const spec = await runProcess('docker/entrypoint.sh', ['spec'], { env });
   expect(spec.code).toBe(0);
-  expect(JSON.parse(spec.stdout)).toMatchObject({ type: 'SPEC', spec: { connectionSpecification: { required: ['api_token', 'account_id'] } } });
+  expect(JSON.parse(spec.stdout)).toMatchObject({
+    type: 'SPEC',
+    spec: { connectionSpecification: { required: ['api_token', 'account_id'] } },
+  });
   const sim = await simulator({ rows: 3 });
   try {
     const check = await runProcess('docker/entrypoint.sh', ['check', '--config', await jsonFile(tapConfig(sim))], { env });
@@ -72,11 +75,15 @@ test('docker/follow.sh, as PID 1 of its own PID namespace (as in a container): l
   await symlink(resolve('dist/src/bin/target-invoca.js'), join(bin, 'target-invoca'));
   await writeFile(join(directory, 'config.json'), JSON.stringify(tapConfig(sim, { min_poll_interval_seconds: 1 })));
   await writeFile(join(directory, 'loader.json'), JSON.stringify({ duckdb: { path: 'invoca.duckdb' }, batch_max_seconds: 0.3 }));
-  const script = spawn('/usr/bin/unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', resolve('docker/follow.sh'), 'config.json', 'loader.json'], {
-    cwd: directory,
-    env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const script = spawn(
+    '/usr/bin/unshare',
+    ['--pid', '--fork', '--kill-child', '--mount-proc', resolve('docker/follow.sh'), 'config.json', 'loader.json'],
+    {
+      cwd: directory,
+      env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const exited = once(script, 'exit');
   try {
     const stateFile = join(directory, 'state.json');
@@ -111,9 +118,23 @@ test('docker/follow.sh, as PID 1 of its own PID namespace (as in a container): l
 test('a bin as PID 1 (a container without an init) ends on SIGTERM with 143 after its final STATE, as it does elsewhere by the signal', async () => {
   requireTools(['/usr/bin/unshare'], 'running a bin as PID 1');
   const sim = await simulator({ rows: 120 });
-  const child = spawn('/usr/bin/unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, resolve('dist/src/bin/tap-invoca.js'), '--config', await jsonFile(tapConfig(sim)), '--follow'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    '/usr/bin/unshare',
+    [
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--mount-proc',
+      process.execPath,
+      resolve('dist/src/bin/tap-invoca.js'),
+      '--config',
+      await jsonFile(tapConfig(sim)),
+      '--follow',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = once(child, 'exit');
   let stdout = '';
   child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
@@ -130,7 +151,10 @@ test('a bin as PID 1 (a container without an init) ends on SIGTERM with 143 afte
     const [code] = (await exited) as [number | null];
     expect(code).toBe(143);
     const lines = stdout.trim().split('\n');
-    expect(JSON.parse(lines.at(-1) ?? '{}')).toMatchObject({ type: 'STATE', value: { bookmarks: { transactions: { replication_key_value: sim.feed.transactionId(119) } } } });
+    expect(JSON.parse(lines.at(-1) ?? '{}')).toMatchObject({
+      type: 'STATE',
+      value: { bookmarks: { transactions: { replication_key_value: sim.feed.transactionId(119) } } },
+    });
   } finally {
     child.kill('SIGKILL');
     await sim.close();

@@ -51,7 +51,10 @@ describe('meltano', () => {
     await meltano('add', 'extractor', 'tap-invoca', '--from-ref', resolve('meltano/plugins/extractors/tap-invoca.yml'));
     await meltano('add', 'loader', 'target-invoca', '--from-ref', resolve('meltano/plugins/loaders/target-invoca.yml'));
     const jsonlDefinition = join(root, 'target-jsonl.yml');
-    await writeFile(jsonlDefinition, 'name: target-jsonl\nnamespace: target_jsonl\nvariant: andyh1203\nexecutable: target-jsonl\nsettings:\n- name: destination_path\n');
+    await writeFile(
+      jsonlDefinition,
+      'name: target-jsonl\nnamespace: target_jsonl\nvariant: andyh1203\nexecutable: target-jsonl\nsettings:\n- name: destination_path\n',
+    );
     await meltano('add', 'loader', 'target-jsonl', '--from-ref', jsonlDefinition);
     await meltano('config', 'set', 'tap-invoca', 'account_id', TEST_ACCOUNT);
     await meltano('config', 'set', 'tap-invoca', 'base_url', sim.url);
@@ -70,8 +73,16 @@ describe('meltano', () => {
     await writeFile(join(example, 'meltano.yml'), await readFile('meltano/meltano.yml', 'utf8'));
     const result = await runProcess(MELTANO, ['schedule', 'list', '--format', 'json'], { cwd: example, env });
     expect(result.code).toBe(0);
-    const listed = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { schedules: { job: { name: string; interval: string; job: { name: string; tasks: string[] } }[] } };
-    expect(listed.schedules.job).toEqual([expect.objectContaining({ name: 'invoca-every-5-minutes', interval: '*/5 * * * *', job: expect.objectContaining({ name: 'invoca-to-warehouse', tasks: ['tap-invoca target-invoca'] }) })]);
+    const listed = JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as {
+      schedules: { job: { name: string; interval: string; job: { name: string; tasks: string[] } }[] };
+    };
+    expect(listed.schedules.job).toEqual([
+      expect.objectContaining({
+        name: 'invoca-every-5-minutes',
+        interval: '*/5 * * * *',
+        job: expect.objectContaining({ name: 'invoca-to-warehouse', tasks: ['tap-invoca target-invoca'] }),
+      }),
+    ]);
   }, 120_000);
 
   test('meltano config test tap-invoca', async () => {
@@ -83,7 +94,8 @@ describe('meltano', () => {
     await meltano('run', 'tap-invoca', 'target-invoca');
     const lines = async (): Promise<number> => {
       let count = 0;
-      for (const file of await readdir(output)) count += (await readFile(join(output, file), 'utf8')).trim().split('\n').filter(Boolean).length;
+      for (const file of await readdir(output))
+        count += (await readFile(join(output, file), 'utf8')).trim().split('\n').filter(Boolean).length;
       return count;
     };
     expect(await lines()).toBe(300);

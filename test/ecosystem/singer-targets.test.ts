@@ -35,8 +35,13 @@ describe('real Python Singer targets', () => {
     const directory = await tempDir();
     const result = await pipeTap(['--config', config], JSONL, ['--config', await jsonFile({ destination_path: directory })]);
     const [file] = await readdir(directory);
-    const lines = (await readFile(join(directory, file ?? ''), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    const sent = result.messages.filter((message) => message['type'] === 'RECORD').map((message) => message['record'] as Record<string, unknown>);
+    const lines = (await readFile(join(directory, file ?? ''), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const sent = result.messages
+      .filter((message) => message['type'] === 'RECORD')
+      .map((message) => message['record'] as Record<string, unknown>);
     expect(lines).toHaveLength(600);
     expect(lines.map((line) => line['transaction_id'])).toEqual(sent.map((record) => record['transaction_id']));
     expect(lines[400]?.['Coupon Code']).toMatch(/^SAVE\d+$/);
@@ -48,7 +53,10 @@ describe('real Python Singer targets', () => {
   test('target-duckdb loads a raw table; target-invoca merge builds current and calls from it, equal to the model', async () => {
     const directory = await tempDir();
     const database = join(directory, 'warehouse.duckdb');
-    const result = await pipeTap(['--config', config], DUCKDB, ['--config', await jsonFile({ filepath: database, default_target_schema: 'raw' })]);
+    const result = await pipeTap(['--config', config], DUCKDB, [
+      '--config',
+      await jsonFile({ filepath: database, default_target_schema: 'raw' }),
+    ]);
     const sent = result.messages.filter((message) => message['type'] === 'RECORD').map((message) => message['record'] as TestRecord);
 
     const raw = await openDuckDb({ path: database, schema: 'raw' });
@@ -58,17 +66,23 @@ describe('real Python Singer targets', () => {
     await raw.close();
 
     const stderr: string[] = [];
-    const code = await runTarget(['merge', '--config', await jsonFile({ duckdb: { path: database, schema: 'main' }, source_table: 'raw.transactions' })], {
-      stdin: Readable.from([]),
-      stdout: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
-      stderr: (line) => stderr.push(line),
-    });
+    const code = await runTarget(
+      ['merge', '--config', await jsonFile({ duckdb: { path: database, schema: 'main' }, source_table: 'raw.transactions' })],
+      {
+        stdin: Readable.from([]),
+        stdout: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+        stderr: (line) => stderr.push(line),
+      },
+    );
     expect([code, stderr.at(-1)]).toEqual([0, 'INFO merged 600 new transactions from raw.transactions']);
     const oracle = new MergeOracle();
     oracle.load(sent);
     const warehouse = await openDuckDb({ path: database, schema: 'main' });
     try {
-      const got = await actual({ ...warehouse, query: (sql) => warehouse.query(sql.replace(/FROM "main"\."transactions"(?!_)/, 'FROM raw.transactions')) });
+      const got = await actual({
+        ...warehouse,
+        query: (sql) => warehouse.query(sql.replace(/FROM "main"\."transactions"(?!_)/, 'FROM raw.transactions')),
+      });
       const want = oracle.expected();
       expect(got.current).toEqual(want.current);
       expect(got.calls).toEqual(want.calls);

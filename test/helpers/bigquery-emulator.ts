@@ -29,15 +29,20 @@ export interface RunningEmulator {
 
 export async function startEmulator(project = 'p1', dataset = 'invoca'): Promise<RunningEmulator> {
   const [port, grpcPort] = [await freePort(), await freePort()];
-  const child = spawn(EMULATOR_BIN, [`--project=${project}`, `--dataset=${dataset}`, '--host=127.0.0.1', `--port=${port}`, `--grpc-port=${grpcPort}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    EMULATOR_BIN,
+    [`--project=${project}`, `--dataset=${dataset}`, '--host=127.0.0.1', `--port=${port}`, `--grpc-port=${grpcPort}`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => (stderr = (stderr + data.toString()).slice(-2000)));
   // Ready is an answer to a request: poll for it until the emulator answers or exits.
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the BigQuery emulator exited before it was ready: ${stderr}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`the BigQuery emulator exited before it was ready: ${stderr}`);
     try {
       const response = await fetch(`${endpoint}/bigquery/v2/projects/${project}/datasets`);
       if (response.ok) break;

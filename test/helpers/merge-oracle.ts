@@ -71,7 +71,12 @@ export class MergeOracle {
       const entry = calls.get(callId);
       const amount = payin === null || payin === undefined || payin === '' ? null : toNanos(payin);
       if (!entry) {
-        calls.set(callId, { legs: 1, payin: amount === null ? null : String(amount), transactionId: seen.record.transaction_id, best: seen });
+        calls.set(callId, {
+          legs: 1,
+          payin: amount === null ? null : String(amount),
+          transactionId: seen.record.transaction_id,
+          best: seen,
+        });
       } else {
         entry.legs++;
         if (amount !== null) entry.payin = String(BigInt(entry.payin ?? '0') + amount);
@@ -83,7 +88,12 @@ export class MergeOracle {
     }
     return {
       current,
-      calls: new Map([...calls].map(([id, { legs, payin, transactionId }]) => [id, { legs, payin: payin === null ? null : fromNanos(BigInt(payin)), transactionId }])),
+      calls: new Map(
+        [...calls].map(([id, { legs, payin, transactionId }]) => [
+          id,
+          { legs, payin: payin === null ? null : fromNanos(BigInt(payin)), transactionId },
+        ]),
+      ),
       transactions: this.#seen.size,
     };
   }
@@ -103,7 +113,7 @@ export function toNanos(value: unknown): bigint {
   const match = /^(-?)(\d*)(?:\.(\d*))?$/.exec(text);
   if (!match) throw new Error(`not a decimal: ${text}`);
   const [, sign, whole = '', fraction = ''] = match;
-  const nanos = BigInt(whole || '0') * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9));
+  const nanos = BigInt(whole || '0') * 1_000_000_000n + BigInt(`${fraction}000000000`.slice(0, 9));
   return sign === '-' ? -nanos : nanos;
 }
 
@@ -120,7 +130,9 @@ export async function actual(warehouse: Warehouse): Promise<Expected> {
   const q = warehouse.dialect.quote;
   const t = (name: string): string => warehouse.dialect.table(name);
   const c = (field: string): string => q(warehouse.dialect.columnName(field));
-  const current = await warehouse.query(`SELECT ${q('root_transaction_id')} AS r, ${c('transaction_id')} AS id FROM ${t('transactions_current')}`);
+  const current = await warehouse.query(
+    `SELECT ${q('root_transaction_id')} AS r, ${c('transaction_id')} AS id FROM ${t('transactions_current')}`,
+  );
   const calls = await warehouse.query(
     `SELECT ${c('complete_call_id')} AS call_id, ${q('call_leg_count')} AS legs, CAST(${c('advertiser_payin_localized')} AS ${warehouse.dialect.type('string')}) AS payin, ${c('transaction_id')} AS id FROM ${t('calls')}`,
   );
@@ -143,5 +155,9 @@ export async function actual(warehouse: Warehouse): Promise<Expected> {
 }
 
 export function staged(records: readonly TestRecord[]): StagedRow[] {
-  return records.map((record) => ({ transactionId: record.transaction_id, sequence: record._invoca_sequence, raw: JSON.stringify(record) }));
+  return records.map((record) => ({
+    transactionId: record.transaction_id,
+    sequence: record._invoca_sequence,
+    raw: JSON.stringify(record),
+  }));
 }

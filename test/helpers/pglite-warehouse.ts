@@ -40,7 +40,12 @@ export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: P
         );
       }
     },
-    runInTransaction: (steps) => runSequentially(async (sql) => (await db.query(sql)).affectedRows ?? 0, steps, { begin: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' }),
+    runInTransaction: (steps) =>
+      runSequentially(async (sql) => (await db.query(sql)).affectedRows ?? 0, steps, {
+        begin: 'BEGIN',
+        commit: 'COMMIT',
+        rollback: 'ROLLBACK',
+      }),
     async query(sql) {
       return (await db.query<Record<string, unknown>>(sql)).rows;
     },

@@ -12,7 +12,12 @@ export interface PipeResult {
 }
 
 /** `tap-invoca <tapArgs> | <target> <targetArgs>`, both real processes; fails on a non-zero exit. */
-export async function pipeTap(tapArgs: string[], target: string, targetArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<PipeResult> {
+export async function pipeTap(
+  tapArgs: string[],
+  target: string,
+  targetArgs: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PipeResult> {
   const tap = spawn(process.execPath, ['dist/src/bin/tap-invoca.js', ...tapArgs]);
   const sink = spawn(target, targetArgs, { env });
   const exits = Promise.all([once(tap, 'exit'), once(sink, 'exit')]);

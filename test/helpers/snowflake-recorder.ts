@@ -40,7 +40,18 @@ async function body(request: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 function column(name: string, type: string): Record<string, unknown> {
-  return { name, database: '', schema: '', table: '', type, nullable: true, byteLength: 16777216, length: 16777216, scale: 0, precision: 38 };
+  return {
+    name,
+    database: '',
+    schema: '',
+    table: '',
+    type,
+    nullable: true,
+    byteLength: 16777216,
+    length: 16777216,
+    scale: 0,
+    precision: 38,
+  };
 }
 
 /** `schemas`: the schemas that exist (their INFORMATION_SCHEMA.SCHEMATA count is 1). */
@@ -80,7 +91,11 @@ export async function startSnowflakeRecorder(stageDirectory: string, schemas: re
         const bindings = payload['bindings'] as RecordedQuery['bindings'];
         queries.push({ sqlText, bindings });
         const created = /^CREATE TABLE IF NOT EXISTS "[^"]+"\."[^"]+"\."([^"]+)" \((.*)\)$/s.exec(sqlText);
-        if (created) tables.set(created[1] ?? '', [...(created[2] ?? '').matchAll(/"((?:[^"]|"")+)" [A-Z_]+/g)].map((match) => (match[1] ?? '').replace(/""/g, '"')));
+        if (created)
+          tables.set(
+            created[1] ?? '',
+            [...(created[2] ?? '').matchAll(/"((?:[^"]|"")+)" [A-Z_]+/g)].map((match) => (match[1] ?? '').replace(/""/g, '"')),
+          );
         const queryId = `q-${++queryNumber}`;
         if (/^\s*PUT /i.test(sqlText)) {
           const source = /file:\/\/(\S+?)'?\s/.exec(sqlText)?.[1] ?? '';
@@ -105,7 +120,20 @@ export async function startSnowflakeRecorder(stageDirectory: string, schemas: re
         }
         if (/INFORMATION_SCHEMA\.SCHEMATA/i.test(sqlText)) {
           const exists = schemas.includes(String(bindings?.['1']?.value));
-          send({ success: true, data: { parameters: [], rowtype: [column('N', 'fixed')], rowset: [[exists ? '1' : '0']], total: 1, returned: 1, queryId, statementTypeId: 0x1000, queryResultFormat: 'json', version: 1 } });
+          send({
+            success: true,
+            data: {
+              parameters: [],
+              rowtype: [column('N', 'fixed')],
+              rowset: [[exists ? '1' : '0']],
+              total: 1,
+              returned: 1,
+              queryId,
+              statementTypeId: 0x1000,
+              queryResultFormat: 'json',
+              version: 1,
+            },
+          });
           return;
         }
         const isColumns = /INFORMATION_SCHEMA\.COLUMNS/i.test(sqlText);
@@ -115,7 +143,11 @@ export async function startSnowflakeRecorder(stageDirectory: string, schemas: re
           success: true,
           data: {
             parameters: [],
-            rowtype: isColumns ? [column('COLUMN_NAME', 'text')] : dml ? [column('number of rows inserted', 'fixed')] : [column('status', 'text')],
+            rowtype: isColumns
+              ? [column('COLUMN_NAME', 'text')]
+              : dml
+                ? [column('number of rows inserted', 'fixed')]
+                : [column('status', 'text')],
             rowset: isColumns ? (tables.get(String(bindings?.['2']?.value)) ?? []).map((name) => [name]) : dml ? [['0']] : [['ok']],
             total: 1,
             returned: 1,

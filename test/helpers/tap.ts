@@ -82,7 +82,10 @@ export function bookmarkOf(state: Record<string, unknown>): { replication_key_va
 }
 
 /** The tap's SCHEMA (the last one) and RECORDs for a simulated feed: real tap output for loader tests. */
-export async function simulatedFeed(rows: number, seed: number): Promise<{ schema: Record<string, unknown>; records: Record<string, unknown>[] }> {
+export async function simulatedFeed(
+  rows: number,
+  seed: number,
+): Promise<{ schema: Record<string, unknown>; records: Record<string, unknown>[] }> {
   const { simulator } = await import('./simulator.js');
   const sim = await simulator({ rows, seed });
   try {

@@ -17,7 +17,11 @@ export interface ProcessResult {
 }
 
 /** Runs a command to its end, collecting its output; `input` is written to its stdin. */
-export async function runProcess(command: string, args: readonly string[], options: SpawnOptions & { input?: string } = {}): Promise<ProcessResult> {
+export async function runProcess(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions & { input?: string } = {},
+): Promise<ProcessResult> {
   const child = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

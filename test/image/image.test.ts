@@ -53,10 +53,15 @@ function messages(stdout: string): Record<string, unknown>[] {
 test('spec: the Airbyte entrypoint answers without a config', async () => {
   const result = await runProcess('podman', ['run', '--rm', IMAGE, 'spec'], { env });
   expect(result.code).toBe(0);
-  expect(messages(result.stdout)).toEqual([expect.objectContaining({ type: 'SPEC', spec: expect.objectContaining({ connectionSpecification: expect.objectContaining({ required: ['api_token', 'account_id'] }) }) })]);
+  expect(messages(result.stdout)).toEqual([
+    expect.objectContaining({
+      type: 'SPEC',
+      spec: expect.objectContaining({ connectionSpecification: expect.objectContaining({ required: ['api_token', 'account_id'] }) }),
+    }),
+  ]);
 });
 
-test('every warehouse driver loads in the image, the cloud storage paths of snowflake-sdk\'s PUT included (the build removes files Node never loads)', async () => {
+test("every warehouse driver loads in the image, the cloud storage paths of snowflake-sdk's PUT included (the build removes files Node never loads)", async () => {
   const modules = [
     '@duckdb/node-api',
     '@google-cloud/bigquery',
@@ -70,7 +75,11 @@ test('every warehouse driver loads in the image, the cloud storage paths of snow
   ];
   // A package by its name; a file of snowflake-sdk by its path (the package exports no subpaths).
   const script = `for (const name of ${JSON.stringify(modules)}) await import(name.endsWith('.js') ? '/app/node_modules/' + name : name); console.log('loaded')`;
-  const result = await runProcess('podman', ['run', '--rm', '-w', '/app', '--entrypoint', 'node', IMAGE, '--input-type=module', '-e', script], { env });
+  const result = await runProcess(
+    'podman',
+    ['run', '--rm', '-w', '/app', '--entrypoint', 'node', IMAGE, '--input-type=module', '-e', script],
+    { env },
+  );
   expect([result.code, result.stderr.split('\n').filter((line) => /Error/.test(line)), result.stdout.trim()]).toEqual([0, [], 'loaded']);
 });
 
@@ -84,7 +93,12 @@ test('check, discover and read against the simulator', async () => {
   const catalog = (catalogMessage as { catalog: { streams: { name: string }[] } }).catalog;
   expect(catalog.streams.map((stream) => stream.name)).toEqual(['transactions']);
   const configured = {
-    streams: catalog.streams.map((stream) => ({ stream, sync_mode: 'incremental', destination_sync_mode: 'append', cursor_field: ['transaction_id'] })),
+    streams: catalog.streams.map((stream) => ({
+      stream,
+      sync_mode: 'incremental',
+      destination_sync_mode: 'append',
+      cursor_field: ['transaction_id'],
+    })),
   };
   await writeFile(join(configDir, 'configured.json'), JSON.stringify(configured));
 
@@ -98,7 +112,8 @@ test('check, discover and read against the simulator', async () => {
 test('tap-invoca | target-invoca in the image: DuckDB at its default path, in the working directory the node user owns', async () => {
   // No duckdb.path: the default, invoca.duckdb in the working directory.
   await writeFile(join(configDir, 'loader.json'), JSON.stringify({ engine: 'duckdb' }));
-  const pipeline = 'tap-invoca --config /config/config.json | target-invoca --config /config/loader.json > states.jsonl && test -s invoca.duckdb && tail -n 1 states.jsonl';
+  const pipeline =
+    'tap-invoca --config /config/config.json | target-invoca --config /config/loader.json > states.jsonl && test -s invoca.duckdb && tail -n 1 states.jsonl';
   const result = await podmanRun(['--entrypoint', 'sh', IMAGE, '-c', pipeline]);
   expect([result.code, result.stderr.split('\n').filter((line) => /^(CRITICAL|ERROR)/.test(line))]).toEqual([0, []]);
   expect(result.stderr).toMatch(/INFO done: 300 records, 300 new transactions/);
@@ -110,10 +125,28 @@ test('SIGTERM to a sync running in a container (the bin is PID 1, no init) ends 
   const name = `tap-invoca-test-${process.pid}-term`;
   try {
     await writeFile(join(configDir, 'slow.json'), JSON.stringify(tapConfig(slow, { page_size: 500 })));
-    const child = spawn('podman', ['run', '--rm', '--name', name, '--network', 'host', '-v', `${configDir}:/config:ro`, '--entrypoint', 'tap-invoca', IMAGE, '--config', '/config/slow.json'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'podman',
+      [
+        'run',
+        '--rm',
+        '--name',
+        name,
+        '--network',
+        'host',
+        '-v',
+        `${configDir}:/config:ro`,
+        '--entrypoint',
+        'tap-invoca',
+        IMAGE,
+        '--config',
+        '/config/slow.json',
+      ],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = once(child, 'exit');
     let stdout = '';
     let states = 0;
@@ -147,7 +180,26 @@ test('docker/follow.sh as the container: polls, lands new rows, keeps the state 
   // As the README says to run it: the host folder mounted at /work, as the folder's own user.
   const run = await runProcess(
     'podman',
-    ['run', '-d', '--name', name, '--network', 'host', '--user', uid, '-v', `${dataDir}:/work`, '-w', '/work', '--entrypoint', '/app/docker/follow.sh', IMAGE, 'config.json', 'loader.json', 'state.json'],
+    [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '--user',
+      uid,
+      '-v',
+      `${dataDir}:/work`,
+      '-w',
+      '/work',
+      '--entrypoint',
+      '/app/docker/follow.sh',
+      IMAGE,
+      'config.json',
+      'loader.json',
+      'state.json',
+    ],
     { env },
   );
   expect([run.code, run.stderr]).toEqual([0, '']);

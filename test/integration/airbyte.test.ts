@@ -53,10 +53,16 @@ describe('source-invoca', () => {
     const { code, messages } = await source(['spec']);
     expect(code).toBe(0);
     expect(messages).toHaveLength(1);
-    const spec = (messages[0]?.['spec'] as Record<string, Record<string, unknown>>)['connectionSpecification'] as Record<string, unknown>;
+    const spec = (messages[0]?.['spec'] as Record<string, Record<string, unknown>> | undefined)?.['connectionSpecification'] as Record<
+      string,
+      unknown
+    >;
     expect(spec['additionalProperties']).toBe(true);
     expect(JSON.stringify(spec)).not.toContain('$ref');
-    expect((spec['properties'] as Record<string, Record<string, unknown>>)['api_token']).toMatchObject({ type: 'string', airbyte_secret: true });
+    expect((spec['properties'] as Record<string, Record<string, unknown>>)['api_token']).toMatchObject({
+      type: 'string',
+      airbyte_secret: true,
+    });
     expect(spec['required']).toEqual(['api_token', 'account_id']);
   });
 
@@ -78,7 +84,7 @@ describe('source-invoca', () => {
   test('discover: CATALOG with sync modes, cursor, primary key and the custom columns', async () => {
     sim = await simulator({ rows: 5 });
     const { messages } = await source(['discover', '--config', await jsonFile(tapConfig(sim))]);
-    const stream = ((messages[0]?.['catalog'] as Record<string, unknown[]>)['streams'] ?? [])[0] as Record<string, unknown>;
+    const stream = ((messages[0]?.['catalog'] as Record<string, unknown[]> | undefined)?.['streams'] ?? [])[0] as Record<string, unknown>;
     expect(stream).toMatchObject({
       name: 'transactions',
       supported_sync_modes: ['full_refresh', 'incremental'],
@@ -98,20 +104,43 @@ describe('source-invoca', () => {
     const records = first.messages.filter((message) => message['type'] === 'RECORD');
     expect(records).toHaveLength(250);
     expect(records[0]?.['record']).toMatchObject({ stream: 'transactions', emitted_at: expect.any(Number) });
-    const states = first.messages.filter((message) => message['type'] === 'STATE').map((message) => message['state'] as Record<string, unknown>);
+    const states = first.messages
+      .filter((message) => message['type'] === 'STATE')
+      .map((message) => message['state'] as Record<string, unknown>);
     expect(states.map((state) => (state['sourceStats'] as { recordCount: number }).recordCount)).toEqual([100, 100, 50, 0]);
     const last = states.at(-1) ?? {};
-    expect(last).toMatchObject({ type: 'STREAM', stream: { stream_descriptor: { name: 'transactions' }, stream_state: { replication_key_value: sim.feed.transactionId(249) } } });
+    expect(last).toMatchObject({
+      type: 'STREAM',
+      stream: { stream_descriptor: { name: 'transactions' }, stream_state: { replication_key_value: sim.feed.transactionId(249) } },
+    });
 
     sim.append(30);
     const second = await source(['read', '--config', config, '--catalog', catalog, '--state', await jsonFile([last])]);
-    const ids = second.messages.filter((message) => message['type'] === 'RECORD').map((message) => (message['record'] as { data: { transaction_id: string } }).data.transaction_id);
+    const ids = second.messages
+      .filter((message) => message['type'] === 'RECORD')
+      .map((message) => (message['record'] as { data: { transaction_id: string } }).data.transaction_id);
     expect(ids).toEqual(Array.from({ length: 30 }, (_, index) => sim?.feed.transactionId(250 + index)));
 
     // A legacy state object is accepted too; full_refresh ignores the state.
-    const legacy = await source(['read', '--config', config, '--catalog', catalog, '--state', await jsonFile({ transactions: (last['stream'] as { stream_state: unknown }).stream_state })]);
+    const legacy = await source([
+      'read',
+      '--config',
+      config,
+      '--catalog',
+      catalog,
+      '--state',
+      await jsonFile({ transactions: (last['stream'] as { stream_state: unknown }).stream_state }),
+    ]);
     expect(legacy.messages.filter((message) => message['type'] === 'RECORD')).toHaveLength(30);
-    const full = await source(['read', '--config', config, '--catalog', await jsonFile(configuredCatalog('full_refresh')), '--state', await jsonFile([last])]);
+    const full = await source([
+      'read',
+      '--config',
+      config,
+      '--catalog',
+      await jsonFile(configuredCatalog('full_refresh')),
+      '--state',
+      await jsonFile([last]),
+    ]);
     expect(full.messages.filter((message) => message['type'] === 'RECORD')).toHaveLength(280);
   });
 
@@ -119,10 +148,20 @@ describe('source-invoca', () => {
     sim = await simulator({ rows: 10 });
     const config = await jsonFile(tapConfig(sim));
     const trimmed = await source([
-      'read', '--config', config, '--catalog',
-      await jsonFile(configuredCatalog('incremental', { type: 'object', properties: { transaction_id: { type: 'string' }, city: { type: ['null', 'string'] } } })),
+      'read',
+      '--config',
+      config,
+      '--catalog',
+      await jsonFile(
+        configuredCatalog('incremental', {
+          type: 'object',
+          properties: { transaction_id: { type: 'string' }, city: { type: ['null', 'string'] } },
+        }),
+      ),
     ]);
-    const data = (trimmed.messages.find((message) => message['type'] === 'RECORD')?.['record'] as { data: Record<string, unknown> }).data;
+    const data = (
+      trimmed.messages.find((message) => message['type'] === 'RECORD')?.['record'] as { data: Record<string, unknown> } | undefined
+    )?.data;
     expect(data).toHaveProperty('city');
     expect(data).toHaveProperty('complete_call_id');
     expect(data).not.toHaveProperty('region');
@@ -133,10 +172,27 @@ describe('source-invoca', () => {
   test('read errors: a TRACE with failure_type, then a non-zero exit', async () => {
     sim = await simulator({ rows: 10 });
     const catalog = await jsonFile(configuredCatalog('incremental'));
-    const unauthorized = await source(['read', '--config', await jsonFile(tapConfig(sim, { api_token: 'nope-nope' })), '--catalog', catalog]);
+    const unauthorized = await source([
+      'read',
+      '--config',
+      await jsonFile(tapConfig(sim, { api_token: 'nope-nope' })),
+      '--catalog',
+      catalog,
+    ]);
     expect(unauthorized.code).toBe(1);
-    expect(unauthorized.messages.at(-1)).toMatchObject({ type: 'TRACE', trace: { type: 'ERROR', error: { failure_type: 'config_error' } } });
-    const badState = await source(['read', '--config', await jsonFile(tapConfig(sim)), '--catalog', catalog, '--state', await jsonFile([{ type: 'STREAM', stream: { stream_descriptor: { name: 'transactions' }, stream_state: { sequence: -4 } } }])]);
+    expect(unauthorized.messages.at(-1)).toMatchObject({
+      type: 'TRACE',
+      trace: { type: 'ERROR', error: { failure_type: 'config_error' } },
+    });
+    const badState = await source([
+      'read',
+      '--config',
+      await jsonFile(tapConfig(sim)),
+      '--catalog',
+      catalog,
+      '--state',
+      await jsonFile([{ type: 'STREAM', stream: { stream_descriptor: { name: 'transactions' }, stream_state: { sequence: -4 } } }]),
+    ]);
     expect(badState.code).toBe(2);
     expect(badState.messages.at(-1)).toMatchObject({ type: 'TRACE', trace: { error: { failure_type: 'config_error' } } });
     const usage = await source(['sync']);

@@ -47,19 +47,30 @@ describe('backfill_concurrency', () => {
   test('parallel date windows then the cursor give the same merged tables as the sequential walk, and resume like it', async () => {
     const today = new Date().toISOString().slice(0, 10);
     // 14 days of 800 calls a day ending today; start_date 8 days ago.
-    sim = await simulator({ rows: 14 * 800, rowsPerDay: 800, seed: 11, startMs: Date.parse(`${addDays(today, -13)}T00:00:00Z`) + 12 * 3_600_000 });
+    sim = await simulator({
+      rows: 14 * 800,
+      rowsPerDay: 800,
+      seed: 11,
+      startMs: Date.parse(`${addDays(today, -13)}T00:00:00Z`) + 12 * 3_600_000,
+    });
     const startDate = addDays(today, -8);
     const dir = await tempDir();
     const loaderFor = (name: string) => jsonFile({ engine: 'duckdb', duckdb: { path: join(dir, name) }, batch_size_rows: 3_000 });
 
-    const sequential = await pipeTap(['--config', await jsonFile(tapConfig(sim, { start_date: startDate, page_size: 500 }))], process.execPath, ['dist/src/bin/target-invoca.js', '--config', await loaderFor('sequential.duckdb')]);
+    await pipeTap(['--config', await jsonFile(tapConfig(sim, { start_date: startDate, page_size: 500 }))], process.execPath, [
+      'dist/src/bin/target-invoca.js',
+      '--config',
+      await loaderFor('sequential.duckdb'),
+    ]);
     const parallel = await pipeTap(
       ['--config', await jsonFile(tapConfig(sim, { start_date: startDate, page_size: 500, backfill_concurrency: 4 }))],
       process.execPath,
       ['dist/src/bin/target-invoca.js', '--config', await loaderFor('parallel.duckdb')],
     );
     expect(parallel.tapStderr).toMatch(/backfill: \d+ date windows from \S+ to \S+, 4 at a time; then the cursor from /);
-    const sequences = parallel.messages.filter((message) => message['type'] === 'RECORD').map((message) => (message['record'] as { _invoca_sequence: number })._invoca_sequence);
+    const sequences = parallel.messages
+      .filter((message) => message['type'] === 'RECORD')
+      .map((message) => (message['record'] as { _invoca_sequence: number })._invoca_sequence);
     expect(sequences.every((sequence, index) => index === 0 || sequence > (sequences[index - 1] ?? 0))).toBe(true);
 
     // The calls of start_date on (a day later in UTC, to be clear of the time zone) are the same.
@@ -67,7 +78,9 @@ describe('backfill_concurrency', () => {
     const merged = async (name: string) => {
       const warehouse = await openDuckDb({ path: join(dir, name), schema: 'main' });
       try {
-        const current = await warehouse.query(`SELECT root_transaction_id AS r, transaction_id AS id FROM transactions_current WHERE start_time >= TIMESTAMP '${since}' ORDER BY r`);
+        const current = await warehouse.query(
+          `SELECT root_transaction_id AS r, transaction_id AS id FROM transactions_current WHERE start_time >= TIMESTAMP '${since}' ORDER BY r`,
+        );
         const calls = await warehouse.query(
           `SELECT complete_call_id AS c, call_leg_count AS legs, CAST(advertiser_payin_localized AS VARCHAR) AS payin, transaction_id AS id FROM calls WHERE start_time >= TIMESTAMP '${since}' ORDER BY c`,
         );
@@ -85,7 +98,12 @@ describe('backfill_concurrency', () => {
     const lastState = parallel.targetStdout.at(-1) ?? '';
     sim.append(700);
     const resumed = await pipeTap(
-      ['--config', await jsonFile(tapConfig(sim, { start_date: startDate, backfill_concurrency: 4 })), '--state', await jsonFile(JSON.parse(lastState))],
+      [
+        '--config',
+        await jsonFile(tapConfig(sim, { start_date: startDate, backfill_concurrency: 4 })),
+        '--state',
+        await jsonFile(JSON.parse(lastState)),
+      ],
       process.execPath,
       ['dist/src/bin/target-invoca.js', '--config', await loaderFor('parallel.duckdb')],
     );

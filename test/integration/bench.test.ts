@@ -12,7 +12,17 @@ import { runProcess } from '../helpers/tools.js';
 
 test('the benchmark harness writes results.json and chart.svg with every group, each figure with its baseline', async () => {
   const out = await tempDir();
-  const result = await runProcess(process.execPath, ['dist/bench/run.js', '--tiers', '2000,4000', '--backfill-days', '4', '--increment-base', '1000', '--out', out]);
+  const result = await runProcess(process.execPath, [
+    'dist/bench/run.js',
+    '--tiers',
+    '2000,4000',
+    '--backfill-days',
+    '4',
+    '--increment-base',
+    '1000',
+    '--out',
+    out,
+  ]);
   expect(result.code).toBe(0);
   const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { figures: Figure[]; machine: Record<string, unknown> };
   expect(new Set(results.figures.map((item) => item.group))).toEqual(new Set(['tap', 'loader', 'memory', 'incremental', 'backfill']));
@@ -23,11 +33,19 @@ test('the benchmark harness writes results.json and chart.svg with every group, 
   expect(results.figures.filter((item) => item.group === 'backfill').map((item) => item.label)).toHaveLength(4);
   // The loader against DuckDB's own merge, DuckDB's read_json_auto and target-duckdb, per tier.
   const loaderBaselines = results.figures.filter((item) => item.group === 'loader').map((item) => item.baselineLabel);
-  for (const [label, count] of [['DuckDB read_ndjson_objects + same merge', 2], ['DuckDB read_json_auto into one table', 4], ['target-duckdb 0.8.0 (no merge)', 2], ["target-duckdb's file", 2]] as const) {
+  for (const [label, count] of [
+    ['DuckDB read_ndjson_objects + same merge', 2],
+    ['DuckDB read_json_auto into one table', 4],
+    ['target-duckdb 0.8.0 (no merge)', 2],
+    ["target-duckdb's file", 2],
+  ] as const) {
     expect(loaderBaselines.filter((baseline) => baseline === label)).toHaveLength(count);
   }
   // +1,000 rows on each tier against the same on the small table.
-  expect(results.figures.filter((item) => item.group === 'incremental').map((item) => item.baselineLabel)).toEqual(['+1000 rows on 1k', '+1000 rows on 1k']);
+  expect(results.figures.filter((item) => item.group === 'incremental').map((item) => item.baselineLabel)).toEqual([
+    '+1000 rows on 1k',
+    '+1000 rows on 1k',
+  ]);
   expect(results.machine['cpus']).toBeGreaterThan(0);
   expect(await readFile(join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
   expect(result.stdout).toMatch(/baseline \(same run\)/);

@@ -18,7 +18,16 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
-import { callDatesQuery, deleteEmptyCalls, deleteStaleLineages, insertNewTransactions, mergeCalls, mergeCurrent, rerootCorrections, type MergePlan } from '../../src/load/plan.js';
+import {
+  callDatesQuery,
+  deleteEmptyCalls,
+  deleteStaleLineages,
+  insertNewTransactions,
+  mergeCalls,
+  mergeCurrent,
+  rerootCorrections,
+  type MergePlan,
+} from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../../src/log.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
@@ -34,12 +43,20 @@ requireTools([EMULATOR_BIN], 'the BigQuery emulator tests');
 
 test('the batch is one script: BEGIN TRANSACTION, the steps (a repeated one written out), COMMIT', () => {
   const script = transactionScript([{ sql: 'INSERT 1' }, { sql: 'MERGE R', repeat: true }, { sql: 'DELETE 2' }]);
-  expect(script).toBe(['BEGIN TRANSACTION', 'INSERT 1', ...Array(SCRIPT_REPEATS).fill('MERGE R'), 'DELETE 2', 'COMMIT TRANSACTION'].join(';\n') + ';');
+  expect(script).toBe(
+    `${['BEGIN TRANSACTION', 'INSERT 1', ...Array(SCRIPT_REPEATS).fill('MERGE R'), 'DELETE 2', 'COMMIT TRANSACTION'].join(';\n')};`,
+  );
 });
 
 test('a step with a condition runs in the script only when it holds (checked once, before all its runs)', () => {
   const script = transactionScript([{ sql: 'MERGE R', repeat: true, onlyIf: 'EXISTS (SELECT 1)' }]);
-  expect(script).toBe(['BEGIN TRANSACTION', `IF EXISTS (SELECT 1) THEN\n${Array(SCRIPT_REPEATS).fill('MERGE R').join(';\n')};\nEND IF`, 'COMMIT TRANSACTION'].join(';\n') + ';');
+  expect(script).toBe(
+    `${[
+      'BEGIN TRANSACTION',
+      `IF EXISTS (SELECT 1) THEN\n${Array(SCRIPT_REPEATS).fill('MERGE R').join(';\n')};\nEND IF`,
+      'COMMIT TRANSACTION',
+    ].join(';\n')};`,
+  );
 });
 
 describe('on goccy/bigquery-emulator', () => {
@@ -49,7 +66,10 @@ describe('on goccy/bigquery-emulator', () => {
 
   beforeAll(async () => {
     emulator = await startEmulator();
-    warehouse = await openBigQuery({ project_id: emulator.project, dataset: 'invoca', api_endpoint: emulator.endpoint }, { authClient: staticAuth() });
+    warehouse = await openBigQuery(
+      { project_id: emulator.project, dataset: 'invoca', api_endpoint: emulator.endpoint },
+      { authClient: staticAuth() },
+    );
   }, 60_000);
   afterAll(async () => {
     await emulator?.stop();
@@ -81,7 +101,11 @@ describe('on goccy/bigquery-emulator', () => {
     return (sql) => sql.replaceAll(bounds.lowest, literal(row?.['lowest'])).replaceAll(bounds.highest, literal(row?.['highest']));
   }
 
-  async function loadStepwise(loader: Loader, schema: ReturnType<StreamSchema['toJSON']>, batch: readonly TestRecord[]): Promise<MergePlan> {
+  async function loadStepwise(
+    loader: Loader,
+    schema: ReturnType<StreamSchema['toJSON']>,
+    batch: readonly TestRecord[],
+  ): Promise<MergePlan> {
     const plan = loader.plan(schema);
     await loader.ensureTables(plan);
     await warehouse.stage(plan, staged(batch));
@@ -99,7 +123,7 @@ describe('on goccy/bigquery-emulator', () => {
     const loader = new Loader(warehouse, createMemoryLogger());
     const schema = new StreamSchema(['Purchase Made', 'utm.source']).toJSON();
     const oracle = new MergeOracle();
-    const { call, fix } = recordMaker(() => ({ 'Purchase Made': "it's \"1\"", 'utm.source': 'ünï 🦷' }));
+    const { call, fix } = recordMaker(() => ({ 'Purchase Made': 'it\'s "1"', 'utm.source': 'ünï 🦷' }));
     const a = call('A', 'CALL-A', '10.00');
     const legs = [call('L1', 'CALL-L', '1.25'), call('L2', 'CALL-L', '2.50')];
     const first = [a, fix(a, 'A2', '2026-01-02T00:00:00Z', '7.00'), fix(a, 'A1', '2026-01-01T12:00:00Z', '9.00'), ...legs];
@@ -124,12 +148,18 @@ describe('on goccy/bigquery-emulator', () => {
   }, 120_000);
 
   test('calls are pruned to the start times a batch can touch: a call whose date moves, or whose older leg holds its row, is updated, never duplicated', async () => {
-    warehouse = await openBigQuery({ project_id: emulator.project, dataset: 'invoca_dates', api_endpoint: emulator.endpoint }, { authClient: staticAuth() });
+    warehouse = await openBigQuery(
+      { project_id: emulator.project, dataset: 'invoca_dates', api_endpoint: emulator.endpoint },
+      { authClient: staticAuth() },
+    );
     const loader = new Loader(warehouse, createMemoryLogger());
     const schema = new StreamSchema([]).toJSON();
     const oracle = new MergeOracle();
     const { call, fix } = recordMaker();
-    const day = (date: string): Record<string, unknown> => ({ start_time: `${date}T08:00:00.000Z`, start_time_utc: Date.parse(`${date}T08:00:00.000Z`) });
+    const day = (date: string): Record<string, unknown> => ({
+      start_time: `${date}T08:00:00.000Z`,
+      start_time_utc: Date.parse(`${date}T08:00:00.000Z`),
+    });
     const moving = call('M', 'CALL-M', '5.00', day('2026-01-01'));
     const older = call('O1', 'CALL-O', '1.00', day('2026-01-02'));
     const first = [moving, older];
@@ -137,11 +167,16 @@ describe('on goccy/bigquery-emulator', () => {
     oracle.load(first);
     // A correction that moves the call to another day; a second leg, on another day, of a call
     // whose row so far comes from its first leg (in no partition this batch delivers).
-    const second = [{ ...fix(moving, 'M2', '2026-01-05T00:00:00Z', '6.00'), ...day('2026-01-04') }, call('O2', 'CALL-O', '2.00', day('2026-01-06'))];
+    const second = [
+      { ...fix(moving, 'M2', '2026-01-05T00:00:00Z', '6.00'), ...day('2026-01-04') },
+      call('O2', 'CALL-O', '2.00', day('2026-01-06')),
+    ];
     await loadStepwise(loader, schema, second);
     oracle.load(second);
     expect(await actual(warehouse)).toEqual(oracle.expected());
-    const duplicated = await warehouse.query(`SELECT complete_call_id, COUNT(*) AS n FROM ${warehouse.dialect.table('calls')} GROUP BY complete_call_id HAVING COUNT(*) > 1`);
+    const duplicated = await warehouse.query(
+      `SELECT complete_call_id, COUNT(*) AS n FROM ${warehouse.dialect.table('calls')} GROUP BY complete_call_id HAVING COUNT(*) > 1`,
+    );
     expect(duplicated).toEqual([]);
   }, 120_000);
 
@@ -149,7 +184,11 @@ describe('on goccy/bigquery-emulator', () => {
     const client = new BigQuery({ projectId: emulator.project, apiEndpoint: emulator.endpoint, authClient: staticAuth() });
     await client.createDataset('invoca_eu', { location: 'EU' });
     const logger = createMemoryLogger();
-    const inEu = await openBigQuery({ project_id: emulator.project, dataset: 'invoca_eu', api_endpoint: emulator.endpoint }, { authClient: staticAuth() }, { logger });
+    const inEu = await openBigQuery(
+      { project_id: emulator.project, dataset: 'invoca_eu', api_endpoint: emulator.endpoint },
+      { authClient: staticAuth() },
+      { logger },
+    );
     expect(logger.lines).toContain(`INFO BigQuery dataset ${emulator.project}.invoca_eu is in EU: its jobs run there`);
     expect(await inEu.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
@@ -157,7 +196,10 @@ describe('on goccy/bigquery-emulator', () => {
   test("the simulator's feed, in two runs with late corrections: equal to the model", async () => {
     // A dataset of its own: the emulator ignores ALTER TABLE ADD COLUMN (the columns this feed adds
     // to the first test's tables); adding columns is proven on DuckDB and PostgreSQL (merge.test.ts).
-    warehouse = await openBigQuery({ project_id: emulator.project, dataset: 'invoca_feed', api_endpoint: emulator.endpoint }, { authClient: staticAuth() });
+    warehouse = await openBigQuery(
+      { project_id: emulator.project, dataset: 'invoca_feed', api_endpoint: emulator.endpoint },
+      { authClient: staticAuth() },
+    );
     const loader = new Loader(warehouse, createMemoryLogger());
     const { schema, records } = await simulatedFeed(800, 31);
     const oracle = new MergeOracle();
@@ -175,14 +217,19 @@ describe('on goccy/bigquery-emulator', () => {
     // `"`, `'`, `$`, `\` or a control character (BigQuery takes any string): those names are
     // checked by GoogleSQL and loaded on DuckDB and PGlite only.
     const EMULATOR_FIELDS = HOSTILE_FIELDS.filter((field) => !/["'$\\\u0000-\u001f]/.test(field));
-    warehouse = await openBigQuery({ project_id: emulator.project, dataset: 'invoca_hostile', api_endpoint: emulator.endpoint }, { authClient: staticAuth() });
+    warehouse = await openBigQuery(
+      { project_id: emulator.project, dataset: 'invoca_hostile', api_endpoint: emulator.endpoint },
+      { authClient: staticAuth() },
+    );
     const loader = new Loader(warehouse, createMemoryLogger());
     const schema = new StreamSchema(EMULATOR_FIELDS).toJSON();
     const { call } = recordMaker(() => Object.fromEntries(EMULATOR_FIELDS.map((field, index) => [field, `value ${index} of ${field}`])));
     const plan = await loadStepwise(loader, schema, [call('T1', 'C1', '1.00')]);
     const q = warehouse.dialect.quote;
     for (const table of ['transactions', 'transactions_current', 'calls']) {
-      const [row] = await warehouse.query(`SELECT ${plan.columns.map((column, index) => `${q(column.column)} AS c${index}`).join(', ')} FROM ${warehouse.dialect.table(table)}`);
+      const [row] = await warehouse.query(
+        `SELECT ${plan.columns.map((column, index) => `${q(column.column)} AS c${index}`).join(', ')} FROM ${warehouse.dialect.table(table)}`,
+      );
       EMULATOR_FIELDS.forEach((field, index) => {
         const position = plan.columns.findIndex((column) => column.field === field);
         expect([table, field, row?.[`c${position}`]]).toEqual([table, field, `value ${index} of ${field}`]);

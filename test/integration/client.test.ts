@@ -186,9 +186,7 @@ describe('faults that a retry recovers', () => {
     sim = await simulator({ rows: 30, faults: [{ ...fault, after: 1 }] });
     const { client, logger } = clientFor(sim, { pageSize: 10, requestTimeoutMs: 500 });
     const { rows } = await readAll(client);
-    expect(rows.map((row) => row['transaction_id'])).toEqual(
-      Array.from({ length: 30 }, (_, index) => sim?.feed.transactionId(index)),
-    );
+    expect(rows.map((row) => row['transaction_id'])).toEqual(Array.from({ length: 30 }, (_, index) => sim?.feed.transactionId(index)));
     const retries = logger.lines.filter((line) => line.startsWith('WARN') && line.includes('retry'));
     expect(retries).toHaveLength(fault.times ?? 1);
     expect(retries[0]).toMatch(/retry 1\/3 in \d+\.\d\ds/);
@@ -213,7 +211,9 @@ describe('faults that a retry recovers', () => {
     const error = await failure(client.fetchPage());
     expect(error.code).toBe('ERR_API_STATUS');
     expect(error.exitCode).toBe(1);
-    expect(error.message).toMatch(/^Invoca answered HTTP 503 to GET http:\/\/127\.0\.0\.1:\d+\/api\/2020-10-01\/networks\/transactions\/4321\.json\?limit=4000/);
+    expect(error.message).toMatch(
+      /^Invoca answered HTTP 503 to GET http:\/\/127\.0\.0\.1:\d+\/api\/2020-10-01\/networks\/transactions\/4321\.json\?limit=4000/,
+    );
     expect(error.message).toContain('(gave up after 2 retries)');
     expect(client.requestCount).toBe(3);
     await client.close();
@@ -245,7 +245,12 @@ describe('statuses that no retry fixes', () => {
   test.each([
     { name: '401: a wrong token', overrides: { apiToken: 'not-the-token' }, status: 401, advice: 'check api_token' },
     { name: '400: an unknown api_version', overrides: { apiVersion: '2099-01-01' }, status: 400, advice: 'check api_version' },
-    { name: '403: a role the token does not have', overrides: { accountType: 'advertiser' as const }, status: 403, advice: 'may read this account' },
+    {
+      name: '403: a role the token does not have',
+      overrides: { accountType: 'advertiser' as const },
+      status: 403,
+      advice: 'may read this account',
+    },
     { name: '404: another account id', overrides: { accountId: '999' }, status: 404, advice: 'check account_id' },
   ])('$name fails at once', async ({ overrides, status, advice }) => {
     sim = await simulator({ rows: 5 });

@@ -50,7 +50,11 @@ async function loadLikeAnotherTarget(warehouse: Warehouse, records: TestRecord[]
     `${text('Purchase Made')} AS purchase_made, CAST(${text('_invoca_sequence')} AS BIGINT) AS ${q('_invoca_sequence')}, ` +
     `${text('transaction_id')} AS ${q('_sdc_table_version')} FROM ${stage} AS s`;
   const exists = await warehouse.columns('raw_transactions');
-  await warehouse.execute(exists ? `INSERT INTO ${dialect.table('raw_transactions')} ${select}` : `CREATE TABLE ${dialect.table('raw_transactions')} AS ${select}`);
+  await warehouse.execute(
+    exists
+      ? `INSERT INTO ${dialect.table('raw_transactions')} ${select}`
+      : `CREATE TABLE ${dialect.table('raw_transactions')} AS ${select}`,
+  );
   await warehouse.execute(`DROP TABLE IF EXISTS ${stage}`);
 }
 
@@ -69,7 +73,10 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     oracle.load(first);
     expect(await loader.mergeFromSource('raw_transactions')).toEqual({ newTransactions: 4 });
     const check = async (): Promise<void> => {
-      const got = await actual({ ...warehouse, query: (sql) => warehouse.query(sql.replace(/FROM \S+"transactions"(?!_)/, `FROM ${warehouse.dialect.table('raw_transactions')}`)) });
+      const got = await actual({
+        ...warehouse,
+        query: (sql) => warehouse.query(sql.replace(/FROM \S+"transactions"(?!_)/, `FROM ${warehouse.dialect.table('raw_transactions')}`)),
+      });
       const want = oracle.expected();
       expect(got.current).toEqual(want.current);
       expect(got.calls).toEqual(want.calls);
@@ -79,7 +86,11 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
 
     // Later: a late correction of a leg, a correction before its original, and re-deliveries.
     const b = call('B', 'CALL-B', '3.00');
-    const second = [fix(legs[0] as TestRecord, 'L1x', '2026-01-03T00:00:00Z', '0.75'), fix(b, 'B1', '2026-01-04T00:00:00Z', '2.50'), again(a)];
+    const second = [
+      fix(legs[0] as TestRecord, 'L1x', '2026-01-03T00:00:00Z', '0.75'),
+      fix(b, 'B1', '2026-01-04T00:00:00Z', '2.50'),
+      again(a),
+    ];
     await loadLikeAnotherTarget(warehouse, second);
     oracle.load(second);
     expect((await loader.mergeFromSource('raw_transactions')).newTransactions).toBe(3);
@@ -121,7 +132,11 @@ test('target-invoca merge --config runs it from the CLI; without source_table it
   expect(code).toBe(0);
   expect(lines.at(-1)).toBe('INFO merged 1 new transactions from raw_transactions');
   const missing: string[] = [];
-  const noSource = await runTarget(['merge', '--config', await jsonFile({ duckdb: { path } })], { stdin: Readable.from([]), stdout, stderr: (line) => missing.push(line) });
+  const noSource = await runTarget(['merge', '--config', await jsonFile({ duckdb: { path } })], {
+    stdin: Readable.from([]),
+    stdout,
+    stderr: (line) => missing.push(line),
+  });
   expect(noSource).toBe(2);
   expect(missing.at(-1)).toContain("config field 'source_table' is required for target-invoca merge");
 });
@@ -130,7 +145,16 @@ test('DuckDB: a table shaped like an Airbyte destination writes from `source-inv
   const sim = await simulator({ rows: 600, seed: 11 });
   const directory = await tempDir();
   try {
-    const catalog = { streams: [{ stream: { name: 'transactions', json_schema: {}, supported_sync_modes: ['incremental'] }, sync_mode: 'incremental', destination_sync_mode: 'append', cursor_field: ['transaction_id'] }] };
+    const catalog = {
+      streams: [
+        {
+          stream: { name: 'transactions', json_schema: {}, supported_sync_modes: ['incremental'] },
+          sync_mode: 'incremental',
+          destination_sync_mode: 'append',
+          cursor_field: ['transaction_id'],
+        },
+      ],
+    };
     const chunks: string[] = [];
     const stdout = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -138,7 +162,10 @@ test('DuckDB: a table shaped like an Airbyte destination writes from `source-inv
         callback();
       },
     });
-    const code = await runSource(['read', '--config', await jsonFile(tapConfig(sim)), '--catalog', await jsonFile(catalog)], { stdout, stderr: () => undefined });
+    const code = await runSource(['read', '--config', await jsonFile(tapConfig(sim)), '--catalog', await jsonFile(catalog)], {
+      stdout,
+      stderr: () => undefined,
+    });
     expect(code).toBe(0);
     const records = chunks
       .join('')
@@ -166,9 +193,15 @@ test('DuckDB: a table shaped like an Airbyte destination writes from `source-inv
       const result = await new Loader(merged, createMemoryLogger()).mergeFromSource('airbyte_transactions');
       expect(result.newTransactions).toBe(new Set(records.map((record) => record.data.transaction_id)).size);
       const custom = [...new Set(records.flatMap((record) => Object.keys(record.data)))].filter((field) => !new StreamSchema().has(field));
-      await new Loader(direct, createMemoryLogger()).loadBatch(new StreamSchema(custom).toJSON(), staged(records.map((record) => record.data)));
+      await new Loader(direct, createMemoryLogger()).loadBatch(
+        new StreamSchema(custom).toJSON(),
+        staged(records.map((record) => record.data)),
+      );
       // transactions_current and calls as a direct load has them (the merge writes no `transactions`).
-      const mergedTables = await actual({ ...merged, query: (sql) => merged.query(sql.replace(/FROM \S+"transactions"(?!_)/, `FROM ${merged.dialect.table('airbyte_transactions')}`)) });
+      const mergedTables = await actual({
+        ...merged,
+        query: (sql) => merged.query(sql.replace(/FROM \S+"transactions"(?!_)/, `FROM ${merged.dialect.table('airbyte_transactions')}`)),
+      });
       const directTables = await actual(direct);
       expect(mergedTables.current).toEqual(directTables.current);
       expect(mergedTables.calls).toEqual(directTables.calls);

@@ -43,8 +43,22 @@ function call(id: string, callId: string, payin: string | number | null, extra: 
     ...extra,
   };
 }
-function correction(id: string, of: TestRecord, correctedAt: string, payin: string | number | null, extra: Record<string, unknown> = {}): TestRecord {
-  return { ...of, transaction_id: id, corrects_transaction_id: of.transaction_id, corrected_at_utc: correctedAt, advertiser_payin_localized: payin, _invoca_sequence: sequence++, ...extra };
+function correction(
+  id: string,
+  of: TestRecord,
+  correctedAt: string,
+  payin: string | number | null,
+  extra: Record<string, unknown> = {},
+): TestRecord {
+  return {
+    ...of,
+    transaction_id: id,
+    corrects_transaction_id: of.transaction_id,
+    corrected_at_utc: correctedAt,
+    advertiser_payin_localized: payin,
+    _invoca_sequence: sequence++,
+    ...extra,
+  };
 }
 function event(id: string, callId: string): TestRecord {
   return { ...call(id, callId, '0.00'), transaction_type: 'Post Call Event', signal_name: 'Sale,Quote', revenue: '349.00' };
@@ -56,7 +70,9 @@ afterEach(async () => {
   open = undefined;
 });
 
-async function setup(engine: keyof typeof engines): Promise<{ warehouse: Warehouse; loader: Loader; oracle: MergeOracle; load: (batch: TestRecord[]) => Promise<void> }> {
+async function setup(
+  engine: keyof typeof engines,
+): Promise<{ warehouse: Warehouse; loader: Loader; oracle: MergeOracle; load: (batch: TestRecord[]) => Promise<void> }> {
   const warehouse = await engines[engine]();
   open = warehouse;
   const loader = new Loader(warehouse, createMemoryLogger());
@@ -128,7 +144,11 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
   test('two corrections in the same second: the one seen later wins', async () => {
     const { warehouse, oracle, load } = await setup(engine);
     const original = call('O6', 'CALL-6', '9.00');
-    await load([original, correction('ZZ-FIRST', original, '2026-01-07T00:00:00Z', '7.00'), correction('AA-SECOND', original, '2026-01-07T00:00:00Z', '5.00')]);
+    await load([
+      original,
+      correction('ZZ-FIRST', original, '2026-01-07T00:00:00Z', '7.00'),
+      correction('AA-SECOND', original, '2026-01-07T00:00:00Z', '5.00'),
+    ]);
     expect((await actual(warehouse)).current.get('O6')).toBe('AA-SECOND');
     expect(await actual(warehouse)).toEqual(oracle.expected());
   });
@@ -212,7 +232,7 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
   test('NULLs, empty strings, unicode, quotes and odd column names land, and nothing is spliced into SQL', async () => {
     const { warehouse, oracle, load } = await setup(engine);
     const hostile = call("O9'; DROP TABLE calls; --", 'CALL-"9"', null, {
-      'Purchase Made': "it's \"quoted\"",
+      'Purchase Made': 'it\'s "quoted"',
       'utm.source': 'ünïcödé 🦷',
       'Quote "Q"': '\\backslash',
       select: 'keyword',
@@ -227,7 +247,7 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     const rows = await warehouse.query(
       `SELECT ${q('Purchase Made')} AS a, ${q('utm.source')} AS b, ${q('Quote "Q"')} AS c, ${q('select')} AS d, ${q('naïve ✓')} AS e FROM ${warehouse.dialect.table('calls')} WHERE ${q('complete_call_id')} = 'CALL-"9"'`,
     );
-    expect(rows).toEqual([{ a: "it's \"quoted\"", b: 'ünïcödé 🦷', c: '\\backslash', d: 'keyword', e: '' }]);
+    expect(rows).toEqual([{ a: 'it\'s "quoted"', b: 'ünïcödé 🦷', c: '\\backslash', d: 'keyword', e: '' }]);
     expect(result.calls.get('CALL-"9"')?.payin).toBeNull();
   });
 
@@ -248,7 +268,10 @@ test('PostgreSQL proves the dedupe: the same MERGE without it fails with "cannot
   const loader = new Loader(warehouse, createMemoryLogger());
   const original = call('P1', 'CALL-P', '1.00');
   await loader.loadBatch(schema, staged([original]));
-  await loader.loadBatch(schema, staged([correction('P2', original, '2026-02-01T00:00:00Z', '2.00'), correction('P3', original, '2026-02-02T00:00:00Z', '3.00')]));
+  await loader.loadBatch(
+    schema,
+    staged([correction('P2', original, '2026-02-01T00:00:00Z', '2.00'), correction('P3', original, '2026-02-02T00:00:00Z', '3.00')]),
+  );
   const q = warehouse.dialect.quote;
   const current = warehouse.dialect.table('transactions_current');
   const transactions = warehouse.dialect.table('transactions');
@@ -257,7 +280,9 @@ test('PostgreSQL proves the dedupe: the same MERGE without it fails with "cannot
     `ON t.${q('root_transaction_id')} = s.${q('root_transaction_id')} WHEN MATCHED THEN UPDATE SET ${q('transaction_id')} = s.${q('transaction_id')}`;
   await expect(warehouse.execute(naive)).rejects.toThrow('MERGE command cannot affect row a second time');
   // The insert keeps its first-seen dedupe too: a batch with the same id twice inserts one row.
-  expect(insertNewTransactions(loader.plan(schema))).toContain('ROW_NUMBER() OVER (PARTITION BY s."transaction_id" ORDER BY s."_invoca_sequence" ASC)');
+  expect(insertNewTransactions(loader.plan(schema))).toContain(
+    'ROW_NUMBER() OVER (PARTITION BY s."transaction_id" ORDER BY s."_invoca_sequence" ASC)',
+  );
 });
 
 test('a failing statement rolls the whole batch back (DuckDB)', async () => {
@@ -297,8 +322,14 @@ test('DuckDB: a transactions_current or calls table from before keeps its rows a
 test('DuckDB: a new file keeps _invoca_raw with ZSTD; a file in the storage format of DuckDB 1.0 is loaded as it is', async () => {
   const directory = await tempDir();
   const compressionOf = async (warehouse: Warehouse): Promise<string[]> =>
-    (await warehouse.query(`SELECT DISTINCT compression FROM pragma_storage_info('main.transactions') WHERE column_name = '_invoca_raw' AND compression <> 'Constant' ORDER BY 1`)).map((row) => String(row['compression']));
-  const records = Array.from({ length: 3000 }, (_, index) => call(`Z${index}`, `CALL-Z${index}`, '1.00', { advertiser_name: `advertiser ${index % 7}` }));
+    (
+      await warehouse.query(
+        `SELECT DISTINCT compression FROM pragma_storage_info('main.transactions') WHERE column_name = '_invoca_raw' AND compression <> 'Constant' ORDER BY 1`,
+      )
+    ).map((row) => String(row['compression']));
+  const records = Array.from({ length: 3000 }, (_, index) =>
+    call(`Z${index}`, `CALL-Z${index}`, '1.00', { advertiser_name: `advertiser ${index % 7}` }),
+  );
   const older = join(directory, 'v1.duckdb');
   const made = await DuckDBInstance.create(older, { storage_compatibility_version: 'v1.0.0' });
   made.closeSync();
@@ -326,13 +357,15 @@ test('DuckDB: a batch that does not fit memory_limit is merged again in halves, 
     const oracle = new MergeOracle();
     // 20,000 rows of 5 KB each do not fit 256 MB in one transaction; a quarter of them does.
     const padding = 'x'.repeat(5_000);
-    const rows = Array.from({ length: 20_000 }, (_, index) => call(`M${index}`, `CALL-M${index % 1_000}`, '1.00', { 'Purchase Made': `${index}${padding}` }));
+    const rows = Array.from({ length: 20_000 }, (_, index) =>
+      call(`M${index}`, `CALL-M${index % 1_000}`, '1.00', { 'Purchase Made': `${index}${padding}` }),
+    );
     const corrections = rows.slice(0, 500).map((row, index) => correction(`M${index}c`, row, '2026-02-01T00:00:00Z', '0.50'));
     const redelivered = rows.slice(0, 200).map((row) => ({ ...row, _invoca_sequence: sequence++ }));
     const batch = [...rows, ...corrections, ...redelivered];
     const result = await loader.loadBatch(schema, staged(batch));
     oracle.load(batch);
-    expect(logger.lines.some((line) => line.includes('did not fit the warehouse\'s memory limit'))).toBe(true);
+    expect(logger.lines.some((line) => line.includes("did not fit the warehouse's memory limit"))).toBe(true);
     expect(result.staged).toBe(batch.length);
     expect(result.inserted).toBe(20_500);
     expect(await actual(warehouse)).toEqual(oracle.expected());
@@ -362,7 +395,13 @@ test('DuckDB: after a batch that did not fit, target-invoca commits at the size 
         }
       })(),
     );
-    const summary = await runTarget(input, { loader, logger, batchSizeRows: 20_000, batchMaxSeconds: 3600, emitState: async () => undefined });
+    const summary = await runTarget(input, {
+      loader,
+      logger,
+      batchSizeRows: 20_000,
+      batchMaxSeconds: 3600,
+      emitState: async () => undefined,
+    });
     // The first batch (20,000 rows) was split until its parts fitted; every batch after it is
     // committed at the size that fitted then (it may shrink again as the tables grow).
     const limitAfterFirst = Number(/WARN batches of at most (\d+) rows/.exec(logger.lines.join('\n'))?.[1]);

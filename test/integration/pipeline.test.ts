@@ -49,7 +49,8 @@ async function pipeline(tapArgs: string[], loaderConfig: string): Promise<Pipeli
   target.stderr.on('data', (data: Buffer) => (targetStderr += data.toString()));
   target.stdout.on('data', (data: Buffer) => (targetStdout += data.toString()));
   const [[tapCode], [targetCode]] = (await Promise.all([once(tap, 'exit'), once(target, 'exit')])) as [[number], [number]];
-  if (tapCode !== 0 || targetCode !== 0) throw new Error(`pipeline failed: tap ${tapCode}, target ${targetCode}\n${tapStderr}\n${targetStderr}`);
+  if (tapCode !== 0 || targetCode !== 0)
+    throw new Error(`pipeline failed: tap ${tapCode}, target ${targetCode}\n${tapStderr}\n${targetStderr}`);
   return { records, states: targetStdout.trim().split('\n').filter(Boolean), tapStderr, targetStderr };
 }
 
@@ -106,7 +107,12 @@ describe('tap-invoca | target-invoca into DuckDB', () => {
 });
 
 describe('target-invoca', () => {
-  const schema = { type: 'SCHEMA', stream: 'transactions', schema: { properties: { transaction_id: { type: 'string' } } }, key_properties: ['transaction_id'] };
+  const schema = {
+    type: 'SCHEMA',
+    stream: 'transactions',
+    schema: { properties: { transaction_id: { type: 'string' } } },
+    key_properties: ['transaction_id'],
+  };
   const record = (id: string, sequence: number) => ({
     type: 'RECORD',
     stream: 'transactions',
@@ -132,7 +138,18 @@ describe('target-invoca', () => {
   test('a STATE is echoed only after the records before it are committed, never ahead', async () => {
     const dir = await tempDir();
     const path = join(dir, 'state.duckdb');
-    const lines = [schema, record('a', 1), record('b', 2), state(1), record('c', 3), state(2), record('d', 4), record('e', 5), state(3), state(4)];
+    const lines = [
+      schema,
+      record('a', 1),
+      record('b', 2),
+      state(1),
+      record('c', 3),
+      state(2),
+      record('d', 4),
+      record('e', 5),
+      state(3),
+      state(4),
+    ];
     const result = await runWith(lines, { duckdb: { path }, batch_size_rows: 2 });
     expect(result.code).toBe(0);
     // Batches: [a,b] then state 1 is due; [c, d] covers state 2; [e] at the end covers states 3 and 4.
@@ -150,7 +167,9 @@ describe('target-invoca', () => {
 
   test('bad input and bad config: one line, the right exit code, no state past the last commit', async () => {
     const path = join(await tempDir(), 'bad.duckdb');
-    const broken = await runWith([schema, record('a', 1), state(1), '{"type": "RECORD", "stream"', record('b', 2), state(2)], { duckdb: { path } });
+    const broken = await runWith([schema, record('a', 1), state(1), '{"type": "RECORD", "stream"', record('b', 2), state(2)], {
+      duckdb: { path },
+    });
     expect(broken.code).toBe(1);
     expect(broken.stderr.at(-1)).toMatch(/^CRITICAL target-invoca: line 4 of the input is not JSON/);
     expect(broken.states).toEqual([JSON.stringify(state(1).value)]);
@@ -184,7 +203,9 @@ describe('target-invoca', () => {
     for (const result of results) {
       if (result.code === 0) continue;
       expect(result.code).toBe(1);
-      expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^CRITICAL target-invoca: cannot open the DuckDB file .*twice\.duckdb: .*lock/i);
+      expect(result.stderr.trim().split('\n').at(-1)).toMatch(
+        /^CRITICAL target-invoca: cannot open the DuckDB file .*twice\.duckdb: .*lock/i,
+      );
     }
     const warehouse = await openDuckDb({ path, schema: 'main' });
     try {
@@ -197,7 +218,10 @@ describe('target-invoca', () => {
 
   test('a locked DuckDB file fails with exit 1 and a clear line', async () => {
     const path = join(await tempDir(), 'locked.duckdb');
-    const holder = spawn(process.execPath, ['-e', `const {DuckDBInstance}=require('@duckdb/node-api');DuckDBInstance.create(${JSON.stringify(path)}).then(i=>i.connect()).then(()=>{console.log('ready');setTimeout(()=>{},60000)})`]);
+    const holder = spawn(process.execPath, [
+      '-e',
+      `const {DuckDBInstance}=require('@duckdb/node-api');DuckDBInstance.create(${JSON.stringify(path)}).then(i=>i.connect()).then(()=>{console.log('ready');setTimeout(()=>{},60000)})`,
+    ]);
     await once(holder.stdout, 'data');
     try {
       const result = await runWith([schema, record('a', 1)], { duckdb: { path } });

@@ -42,7 +42,9 @@ test('the second of two quick runs makes no request, keeps the cursor and says w
   expect(sim.stats().transactionRequests).toBe(requests);
   expect(second.records).toEqual([]);
   expect(second.states).toEqual([state]);
-  expect(second.stderr.filter((line) => line.startsWith('INFO'))).toEqual([expect.stringMatching(/less than min_poll_interval_seconds \(300\) ago: no request now; the next poll is allowed at 20\d\d-/)]);
+  expect(second.stderr.filter((line) => line.startsWith('INFO'))).toEqual([
+    expect.stringMatching(/less than min_poll_interval_seconds \(300\) ago: no request now; the next poll is allowed at 20\d\d-/),
+  ]);
 });
 
 test('a run a little early waits for the rest of the interval, then polls; a first sync is not held back', async () => {
@@ -57,9 +59,16 @@ test('a run a little early waits for the rest of the interval, then polls; a fir
   expect(second.records).toHaveLength(40);
   const startedSecond = Date.parse(String(bookmarkOf(lastState(second))['last_poll_started_at' as never]));
   expect(startedSecond - Date.parse(justNow)).toBeGreaterThanOrEqual(2000);
-  expect(second.stderr).toContainEqual(expect.stringMatching(/^INFO the last poll started at .*: waiting \d\.\d s for min_poll_interval_seconds \(2\)$/));
+  expect(second.stderr).toContainEqual(
+    expect.stringMatching(/^INFO the last poll started at .*: waiting \d\.\d s for min_poll_interval_seconds \(2\)$/),
+  );
   // Without a cursor (a first sync) the floor does not apply, whatever the state says.
-  const fresh = await runTap(['--config', config, '--state', await jsonFile({ bookmarks: { transactions: { last_poll_started_at: new Date().toISOString() } } })]);
+  const fresh = await runTap([
+    '--config',
+    config,
+    '--state',
+    await jsonFile({ bookmarks: { transactions: { last_poll_started_at: new Date().toISOString() } } }),
+  ]);
   expect(fresh.records).toHaveLength(340);
 });
 
@@ -69,12 +78,23 @@ test('a cursor Invoca does not know: one line that says what to do, exit 1; anot
   const output = await runTap(['--config', await jsonFile(tapConfig(sim)), '--state', await jsonFile(state)]);
   expect(output.code).toBe(1);
   const critical = output.stderr.filter((line) => line.startsWith('CRITICAL'));
-  expect(critical).toEqual([expect.stringMatching(/HTTP 403 to the first page after the cursor in the state \(.*\): it does not know transaction NOT-A-KNOWN-ID any more; remove the state and set start_date to the day of the last call loaded/)]);
+  expect(critical).toEqual([
+    expect.stringMatching(
+      /HTTP 403 to the first page after the cursor in the state \(.*\): it does not know transaction NOT-A-KNOWN-ID any more; remove the state and set start_date to the day of the last call loaded/,
+    ),
+  ]);
   // A token that may not read these transactions: its own reason first, the cursor only as a maybe.
   const known = { bookmarks: { transactions: { replication_key: 'transaction_id', replication_key_value: sim.feed.transactionId(10) } } };
-  const forbidden = await runTap(['--config', await jsonFile(tapConfig(sim, { account_type: 'advertiser' })), '--state', await jsonFile(known)]);
+  const forbidden = await runTap([
+    '--config',
+    await jsonFile(tapConfig(sim, { account_type: 'advertiser' })),
+    '--state',
+    await jsonFile(known),
+  ]);
   expect(forbidden.code).toBe(1);
-  expect(forbidden.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([expect.stringMatching(/HTTP 403 .*this token cannot read .*; or, if Invoca no longer knows the state's cursor/)]);
+  expect(forbidden.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([
+    expect.stringMatching(/HTTP 403 .*this token cannot read .*; or, if Invoca no longer knows the state's cursor/),
+  ]);
 });
 
 test('the target commits a batch batch_max_seconds after its first row with no more input, and echoes its state', async () => {
@@ -96,8 +116,16 @@ test('the target commits a batch batch_max_seconds after its first row with no m
         stateEchoed();
       },
     });
-    const record = { transaction_id: 'T1', transaction_type: 'Call', complete_call_id: 'C1', start_time: '2026-11-30T04:00:00.000Z', _invoca_sequence: 1 };
-    input.write(`${JSON.stringify({ type: 'SCHEMA', stream: 'transactions', schema: new StreamSchema().toJSON(), key_properties: ['transaction_id'] })}\n`);
+    const record = {
+      transaction_id: 'T1',
+      transaction_type: 'Call',
+      complete_call_id: 'C1',
+      start_time: '2026-11-30T04:00:00.000Z',
+      _invoca_sequence: 1,
+    };
+    input.write(
+      `${JSON.stringify({ type: 'SCHEMA', stream: 'transactions', schema: new StreamSchema().toJSON(), key_properties: ['transaction_id'] })}\n`,
+    );
     input.write(`${JSON.stringify({ type: 'RECORD', stream: 'transactions', record })}\n`);
     input.write(`${JSON.stringify({ type: 'STATE', value: { marker: 1 } })}\n`);
     // No more input, and the input stays open: only the timer can commit.
@@ -126,7 +154,9 @@ test('--follow: a poll that fails past max_retries is logged and the next poll g
     signal: controller.signal,
   });
   expect(code).toBe(0);
-  expect(stderr).toContainEqual(expect.stringMatching(/^ERROR poll 2 failed: Invoca answered HTTP 503 .*gave up after 1 retry.*; polling again in 1 s$/));
+  expect(stderr).toContainEqual(
+    expect.stringMatching(/^ERROR poll 2 failed: Invoca answered HTTP 503 .*gave up after 1 retry.*; polling again in 1 s$/),
+  );
   expect(stderr).toContainEqual(expect.stringMatching(/^INFO poll 1: 100 rows/));
 
   const denied = await runTap(['--config', await jsonFile(tapConfig(sim, { api_token: 'not-the-token' })), '--follow']);
@@ -138,10 +168,15 @@ test('--follow: a poll that fails past max_retries is logged and the next poll g
  * Lines of a child's stream, as they come; `until` resolves at the first line that matches, and
  * rejects when `ended` (a child's exit) settles first, so a test never waits for ever.
  */
-function lineWatcher(stream: NodeJS.ReadableStream, ended: Promise<unknown>): { lines: string[]; until: (pattern: RegExp) => Promise<string> } {
+function lineWatcher(
+  stream: NodeJS.ReadableStream,
+  ended: Promise<unknown>,
+): { lines: string[]; until: (pattern: RegExp) => Promise<string> } {
   const lines: string[] = [];
   const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const gone = ended.then(() => Promise.reject(new Error(`a process ended before a line matched; last lines: ${lines.slice(-5).join(' | ')}`)));
+  const gone = ended.then(() =>
+    Promise.reject(new Error(`a process ended before a line matched; last lines: ${lines.slice(-5).join(' | ')}`)),
+  );
   gone.catch(() => undefined);
   createInterface({ input: stream }).on('line', (line) => {
     lines.push(line);
@@ -156,7 +191,9 @@ function lineWatcher(stream: NodeJS.ReadableStream, ended: Promise<unknown>): { 
     lines,
     until: (pattern) => {
       const seen = lines.find((line) => pattern.test(line));
-      return seen !== undefined ? Promise.resolve(seen) : Promise.race([new Promise<string>((resolve) => waiting.push({ pattern, resolve })), gone]);
+      return seen !== undefined
+        ? Promise.resolve(seen)
+        : Promise.race([new Promise<string>((resolve) => waiting.push({ pattern, resolve })), gone]);
     },
   };
 }
@@ -165,8 +202,17 @@ test('tap-invoca --follow | target-invoca lands rows appended while it runs, pol
   sim = await simulator({ rows: 200 });
   const directory = await tempDir();
   const database = join(directory, 'follow.duckdb');
-  const tap = spawn(process.execPath, ['dist/src/bin/tap-invoca.js', '--config', await jsonFile(tapConfig(sim, { min_poll_interval_seconds: 1 })), '--follow']);
-  const target = spawn(process.execPath, ['dist/src/bin/target-invoca.js', '--config', await jsonFile({ duckdb: { path: database }, batch_max_seconds: 0.3 })]);
+  const tap = spawn(process.execPath, [
+    'dist/src/bin/tap-invoca.js',
+    '--config',
+    await jsonFile(tapConfig(sim, { min_poll_interval_seconds: 1 })),
+    '--follow',
+  ]);
+  const target = spawn(process.execPath, [
+    'dist/src/bin/target-invoca.js',
+    '--config',
+    await jsonFile({ duckdb: { path: database }, batch_max_seconds: 0.3 }),
+  ]);
   children.push(tap, target);
   tap.stdout.pipe(target.stdin);
   const exits = Promise.all([once(tap, 'exit'), once(target, 'exit')]);
@@ -184,7 +230,15 @@ test('tap-invoca --follow | target-invoca lands rows appended while it runs, pol
   expect(tapCode === 143 || tapSignal === 'SIGTERM').toBe(true);
   expect(targetCode).toBe(0);
   // Every poll's states carry its start: consecutive polls at least min_poll_interval_seconds apart.
-  const starts = [...new Set(echoed.lines.map((line) => (JSON.parse(line) as { bookmarks: { transactions: { last_poll_started_at: string } } }).bookmarks.transactions.last_poll_started_at))].map(Date.parse);
+  const starts = [
+    ...new Set(
+      echoed.lines.map(
+        (line) =>
+          (JSON.parse(line) as { bookmarks: { transactions: { last_poll_started_at: string } } }).bookmarks.transactions
+            .last_poll_started_at,
+      ),
+    ),
+  ].map(Date.parse);
   expect(starts.length).toBeGreaterThanOrEqual(2);
   for (let index = 1; index < starts.length; index++) expect((starts[index] ?? 0) - (starts[index - 1] ?? 0)).toBeGreaterThanOrEqual(1000);
   const warehouse = await openDuckDb({ path: database, schema: 'main' });

@@ -39,7 +39,8 @@ describe('the simulated feed', () => {
     expect(distances.every((distance) => distance > 0)).toBe(true);
     expect(distances.filter((distance) => distance > 4000).length).toBeGreaterThan(0);
     const byOriginal = new Map<unknown, Record<string, unknown>[]>();
-    for (const row of corrections) byOriginal.set(row['corrects_transaction_id'], [...(byOriginal.get(row['corrects_transaction_id']) ?? []), row]);
+    for (const row of corrections)
+      byOriginal.set(row['corrects_transaction_id'], [...(byOriginal.get(row['corrects_transaction_id']) ?? []), row]);
     const twice = [...byOriginal.values()].filter((list) => list.length >= 2);
     expect(twice.length).toBeGreaterThan(100);
     expect(twice.some((list) => list[0]?.['corrected_at'] === list[1]?.['corrected_at'])).toBe(true);

@@ -83,49 +83,56 @@ test('password login, session settings pinned, an existing schema not created ag
 test.each([
   ['an unencrypted key', undefined],
   ['an encrypted key and its private_key_passphrase', 'key-pass-PHRASE-31'],
-])('key-pair login with %s sends a JWT the public key verifies; a missing schema is created; a large batch goes PUT, COPY, REMOVE', async (_name, passphrase) => {
-  const stageDirectory = await tempDir();
-  recorder = await startSnowflakeRecorder(stageDirectory);
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPath = join(await tempDir(), 'rsa_key.p8');
-  await writeFile(
-    keyPath,
-    passphrase ? privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : privateKey.export({ type: 'pkcs8', format: 'pem' }),
-  );
-  const warehouse = await openSnowflake({
-    account: 'acme',
-    user: 'LOADER',
-    private_key_path: keyPath,
-    private_key_passphrase: passphrase,
-    database: 'ANALYTICS',
-    schema: 'INVOCA',
-    host: '127.0.0.1',
-    port: recorder.port,
-    protocol: 'http',
-  });
-  const count = BIND_ROWS_LIMIT + 1;
-  await new Loader(warehouse, createMemoryLogger()).loadBatch(schema, staged(rows(count)));
-  await warehouse.close();
+])(
+  'key-pair login with %s sends a JWT the public key verifies; a missing schema is created; a large batch goes PUT, COPY, REMOVE',
+  async (_name, passphrase) => {
+    const stageDirectory = await tempDir();
+    recorder = await startSnowflakeRecorder(stageDirectory);
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const keyPath = join(await tempDir(), 'rsa_key.p8');
+    await writeFile(
+      keyPath,
+      passphrase
+        ? privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
+        : privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
+    const warehouse = await openSnowflake({
+      account: 'acme',
+      user: 'LOADER',
+      private_key_path: keyPath,
+      private_key_passphrase: passphrase,
+      database: 'ANALYTICS',
+      schema: 'INVOCA',
+      host: '127.0.0.1',
+      port: recorder.port,
+      protocol: 'http',
+    });
+    const count = BIND_ROWS_LIMIT + 1;
+    await new Loader(warehouse, createMemoryLogger()).loadBatch(schema, staged(rows(count)));
+    await warehouse.close();
 
-  const login = recorder.logins[0] ?? {};
-  expect(login['AUTHENTICATOR']).toBe('SNOWFLAKE_JWT');
-  const [header, payload, signature] = String(login['TOKEN']).split('.');
-  const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as { iss: string; sub: string };
-  expect(claims.sub).toBe('ACME.LOADER');
-  const fingerprint = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-  expect(claims.iss).toBe(`ACME.LOADER.SHA256:${fingerprint}`);
-  expect(verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature ?? '', 'base64url'))).toBe(true);
+    const login = recorder.logins[0] ?? {};
+    expect(login['AUTHENTICATOR']).toBe('SNOWFLAKE_JWT');
+    const [header, payload, signature] = String(login['TOKEN']).split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as { iss: string; sub: string };
+    expect(claims.sub).toBe('ACME.LOADER');
+    const fingerprint = createHash('sha256')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64');
+    expect(claims.iss).toBe(`ACME.LOADER.SHA256:${fingerprint}`);
+    expect(verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature ?? '', 'base64url'))).toBe(true);
 
-  const sql = recorder.queries.map((query) => query.sqlText);
-  expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "ANALYTICS"."INVOCA"');
-  const put = sql.findIndex((text) => text.startsWith('PUT '));
-  const copy = sql.findIndex((text) => text.startsWith('COPY INTO "_INVOCA_STAGE"'));
-  const remove = sql.findIndex((text) => text.startsWith('REMOVE '));
-  expect(put).toBeGreaterThan(0);
-  expect(copy).toBeGreaterThan(put);
-  expect(remove).toBeGreaterThan(copy);
-  expect(sql[copy]).toContain('FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP)');
-  expect(sql[copy]).toContain('("TRANSACTION_ID", "_INVOCA_SEQUENCE", "_INVOCA_RAW")');
-  expect(sql.some((text) => text.startsWith('INSERT INTO "_INVOCA_STAGE"'))).toBe(false);
-  expect(await readdir(stageDirectory)).toEqual(['batch.json.gz']);
-});
+    const sql = recorder.queries.map((query) => query.sqlText);
+    expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "ANALYTICS"."INVOCA"');
+    const put = sql.findIndex((text) => text.startsWith('PUT '));
+    const copy = sql.findIndex((text) => text.startsWith('COPY INTO "_INVOCA_STAGE"'));
+    const remove = sql.findIndex((text) => text.startsWith('REMOVE '));
+    expect(put).toBeGreaterThan(0);
+    expect(copy).toBeGreaterThan(put);
+    expect(remove).toBeGreaterThan(copy);
+    expect(sql[copy]).toContain('FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP)');
+    expect(sql[copy]).toContain('("TRANSACTION_ID", "_INVOCA_SEQUENCE", "_INVOCA_RAW")');
+    expect(sql.some((text) => text.startsWith('INSERT INTO "_INVOCA_STAGE"'))).toBe(false);
+    expect(await readdir(stageDirectory)).toEqual(['batch.json.gz']);
+  },
+);

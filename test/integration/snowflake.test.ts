@@ -42,9 +42,12 @@ interface Step {
 }
 
 async function fakesnow(dbPath: string, steps: Step[]): Promise<unknown[]> {
-  const { code, stdout, stderr } = await runProcess(PYTHON, ['test/snowflake/fakesnow_runner.py'], { input: JSON.stringify({ db_path: dbPath, steps }) });
+  const { code, stdout, stderr } = await runProcess(PYTHON, ['test/snowflake/fakesnow_runner.py'], {
+    input: JSON.stringify({ db_path: dbPath, steps }),
+  });
   const output = JSON.parse(stdout || '{}') as { results?: unknown[]; error?: string; step?: number; sql?: string };
-  if (code !== 0 || !output.results) throw new Error(`fakesnow: ${output.error ?? stderr.slice(-500)} at step ${output.step}: ${output.sql}`);
+  if (code !== 0 || !output.results)
+    throw new Error(`fakesnow: ${output.error ?? stderr.slice(-500)} at step ${output.step}: ${output.sql}`);
   return output.results;
 }
 
@@ -79,13 +82,19 @@ function batchSteps(records: TestRecord[], plan: MergePlan = defaultPlan): Step[
 const q = dialect.quote;
 const c = (field: string): string => q(dialect.columnName(field));
 const readBack: Step[] = [
-  { sql: `SELECT ${q('root_transaction_id')} AS R, ${c('transaction_id')} AS ID FROM ${dialect.table('transactions_current')}`, fetch: true },
+  {
+    sql: `SELECT ${q('root_transaction_id')} AS R, ${c('transaction_id')} AS ID FROM ${dialect.table('transactions_current')}`,
+    fetch: true,
+  },
   {
     sql: `SELECT ${c('complete_call_id')} AS CALL_ID, ${q('call_leg_count')} AS LEGS, ${c('advertiser_payin_localized')} AS PAYIN, ${c('transaction_id')} AS ID FROM ${dialect.table('calls')}`,
     fetch: true,
   },
   { sql: `SELECT COUNT(*) AS N FROM ${dialect.table('transactions')}`, fetch: true },
-  { sql: `SELECT ${c('Purchase Made')} AS P, ${c('utm.source')} AS U, ${c('Quote "Q"')} AS Q FROM ${dialect.table('calls')} WHERE ${c('complete_call_id')} = 'CALL-B'`, fetch: true },
+  {
+    sql: `SELECT ${c('Purchase Made')} AS P, ${c('utm.source')} AS U, ${c('Quote "Q"')} AS Q FROM ${dialect.table('calls')} WHERE ${c('complete_call_id')} = 'CALL-B'`,
+    fetch: true,
+  },
 ];
 
 function toExpected(results: unknown[]): Expected {
@@ -95,7 +104,11 @@ function toExpected(results: unknown[]): Expected {
     calls: new Map(
       (calls ?? []).map((row) => [
         String(row['CALL_ID']),
-        { legs: Number(row['LEGS']), payin: row['PAYIN'] === null ? null : fromNanos(toNanos(row['PAYIN'])), transactionId: String(row['ID']) },
+        {
+          legs: Number(row['LEGS']),
+          payin: row['PAYIN'] === null ? null : fromNanos(toNanos(row['PAYIN'])),
+          transactionId: String(row['ID']),
+        },
       ]),
     ),
     transactions: Number(count?.[0]?.['N']),
@@ -106,16 +119,22 @@ describe('the generated Snowflake SQL on fakesnow', () => {
   test('create, stage with binds, the merge steps, read back: equal to the model', async () => {
     const dbPath = await tempDir();
     const oracle = new MergeOracle();
-    const { call, fix } = recordMaker(() => ({ 'Purchase Made': "it's \"1\"", 'utm.source': 'ünï 🦷', 'Quote "Q"': 'back\\slash' }));
+    const { call, fix } = recordMaker(() => ({ 'Purchase Made': 'it\'s "1"', 'utm.source': 'ünï 🦷', 'Quote "Q"': 'back\\slash' }));
     const a = call('A', 'CALL-A', '10.00');
     const legs = [call('L1', 'CALL-L', '1.25'), call('L2', 'CALL-L', '2.50')];
     const first = [a, fix(a, 'A2', '2026-01-02T00:00:00Z', '7.00'), fix(a, 'A1', '2026-01-01T12:00:00Z', '9.00'), ...legs];
     oracle.load(first);
-    expect(toExpected(await fakesnow(dbPath, [...batchSteps(first), ...readBack]).then((results) => results.slice(-4)))).toEqual(oracle.expected());
+    expect(toExpected(await fakesnow(dbPath, [...batchSteps(first), ...readBack]).then((results) => results.slice(-4)))).toEqual(
+      oracle.expected(),
+    );
 
     // A later batch: a late correction of one leg, a new call, a correction before its original, and every earlier row again.
     const b = call('B', 'CALL-B', '3.00');
-    const second = [fix(legs[0] as TestRecord, 'L1x', '2026-01-03T00:00:00Z', '0.75'), fix(b, 'B1', '2026-01-04T00:00:00Z', '2.00'), ...first];
+    const second = [
+      fix(legs[0] as TestRecord, 'L1x', '2026-01-03T00:00:00Z', '0.75'),
+      fix(b, 'B1', '2026-01-04T00:00:00Z', '2.00'),
+      ...first,
+    ];
     oracle.load(second);
     const afterSecond = await fakesnow(dbPath, [...batchSteps(second).slice(1), ...readBack]);
     expect(toExpected(afterSecond.slice(-4))).toEqual(oracle.expected());
@@ -126,7 +145,7 @@ describe('the generated Snowflake SQL on fakesnow', () => {
     expect(got).toEqual(oracle.expected());
     expect(got.calls.get('CALL-L')).toEqual({ legs: 2, payin: '3.25', transactionId: 'L1x' });
     expect(got.calls.get('CALL-B')).toEqual({ legs: 1, payin: '2', transactionId: 'B1' });
-    expect(results.at(-1)).toEqual([{ P: "it's \"1\"", U: 'ünï 🦷', Q: 'back\\slash' }]);
+    expect(results.at(-1)).toEqual([{ P: 'it\'s "1"', U: 'ünï 🦷', Q: 'back\\slash' }]);
   }, 120_000);
 
   test("the simulator's feed, in two runs with late corrections: equal to the model", async () => {
@@ -151,7 +170,10 @@ test('the hostile names: what target-invoca sql prints runs on fakesnow, and eve
   // quoted name, and its own catalog bookkeeping does not escape a `'` in a column name. Those
   // names are checked by sqlglot and loaded on the other engines.
   const FAKESNOW_FIELDS = HOSTILE_FIELDS.filter((field) => !/[$']/.test(field));
-  const config = parseLoaderConfig({ engine: 'snowflake', snowflake: { account: 'a', user: 'u', password: 'p', database: 'analytics', schema: 'invoca' } }).config;
+  const config = parseLoaderConfig({
+    engine: 'snowflake',
+    snowflake: { account: 'a', user: 'u', password: 'p', database: 'analytics', schema: 'invoca' },
+  }).config;
   const hostile = new StreamSchema(FAKESNOW_FIELDS).toJSON();
   const description = describeSql(config, hostile);
   const record: TestRecord = {
@@ -165,12 +187,19 @@ test('the hostile names: what target-invoca sql prints runs on fakesnow, and eve
   const steps: Step[] = [
     // fakesnow implements no ALTER SESSION, and its pyformat connector takes no `?` bind (the
     // schema check): both are covered by sqlglot and the driver recorder instead.
-    ...description.setup.filter((sql) => !sql.startsWith('ALTER SESSION') && !sql.includes('INFORMATION_SCHEMA.SCHEMATA')).map((sql) => ({ sql })),
+    ...description.setup
+      .filter((sql) => !sql.startsWith('ALTER SESSION') && !sql.includes('INFORMATION_SCHEMA.SCHEMATA'))
+      .map((sql) => ({ sql })),
     ...description.batch
       // fakesnow cannot MERGE inside BEGIN ... COMMIT (see above): autocommit here.
       .filter((sql) => sql !== 'BEGIN' && sql !== 'COMMIT')
       .map((sql) =>
-        sql.endsWith('VALUES (?, ?, ?)') ? { sql: sql.replace('(?, ?, ?)', '(%s, %s, %s)'), rows: [[record.transaction_id, record._invoca_sequence, JSON.stringify(record)]] } : { sql },
+        sql.endsWith('VALUES (?, ?, ?)')
+          ? {
+              sql: sql.replace('(?, ?, ?)', '(%s, %s, %s)'),
+              rows: [[record.transaction_id, record._invoca_sequence, JSON.stringify(record)]],
+            }
+          : { sql },
       ),
     ...['transactions', 'transactions_current', 'calls'].map((table) => ({
       sql: `SELECT ${columns.map((column, index) => `${dialect.quote(column.column)} AS "C${index}"`).join(', ')} FROM ${dialect.table(table)}`,
@@ -192,7 +221,16 @@ test('target-invoca merge over a table a Snowflake target wrote (upper-case name
   // Node driver's protocol offline), then run on fakesnow in that order, against a source table
   // shaped as MeltanoLabs' target-snowflake writes it.
   const sfDialect = snowflakeDialect('analytics', 'invoca');
-  const source = ['TRANSACTION_ID', 'TRANSACTION_TYPE', 'COMPLETE_CALL_ID', 'CORRECTS_TRANSACTION_ID', 'CORRECTED_AT_UTC', 'ADVERTISER_PAYIN_LOCALIZED', '_SDC_EXTRACTED_AT', '_INVOCA_SEQUENCE'];
+  const source = [
+    'TRANSACTION_ID',
+    'TRANSACTION_TYPE',
+    'COMPLETE_CALL_ID',
+    'CORRECTS_TRANSACTION_ID',
+    'CORRECTED_AT_UTC',
+    'ADVERTISER_PAYIN_LOCALIZED',
+    '_SDC_EXTRACTED_AT',
+    '_INVOCA_SEQUENCE',
+  ];
   const statements: string[] = [];
   const created = new Set<string>();
   const standIn: Warehouse = {
@@ -206,8 +244,14 @@ test('target-invoca merge over a table a Snowflake target wrote (upper-case name
     },
     stageName: () => sfDialect.quote('_INVOCA_STAGE'),
     stage: async () => undefined,
-    runInTransaction: async (steps) => (statements.push(...steps.map((step) => step.sql)), []),
-    query: async (sql) => (statements.push(sql), []),
+    runInTransaction: async (steps) => {
+      statements.push(...steps.map((step) => step.sql));
+      return [];
+    },
+    query: async (sql) => {
+      statements.push(sql);
+      return [];
+    },
     close: async () => undefined,
   };
   await new Loader(standIn, createMemoryLogger()).mergeFromSource('raw_transactions');
@@ -223,10 +267,15 @@ test('target-invoca merge over a table a Snowflake target wrote (upper-case name
         'CREATE TABLE ANALYTICS.INVOCA.RAW_TRANSACTIONS (TRANSACTION_ID VARCHAR, TRANSACTION_TYPE VARCHAR, COMPLETE_CALL_ID VARCHAR, CORRECTS_TRANSACTION_ID VARCHAR, ' +
         'CORRECTED_AT_UTC VARCHAR, ADVERTISER_PAYIN_LOCALIZED FLOAT, _SDC_EXTRACTED_AT TIMESTAMP_NTZ, _INVOCA_SEQUENCE NUMBER(38, 0))',
     },
-    { sql: `INSERT INTO ANALYTICS.INVOCA.RAW_TRANSACTIONS VALUES ${row('A', '', '', 10.5, 1)}, ${row('A1', 'A', '2026-01-02T00:00:00Z', 8.25, 2)}` },
+    {
+      sql: `INSERT INTO ANALYTICS.INVOCA.RAW_TRANSACTIONS VALUES ${row('A', '', '', 10.5, 1)}, ${row('A1', 'A', '2026-01-02T00:00:00Z', 8.25, 2)}`,
+    },
     ...statements.map((sql) => ({ sql, ...(/^SELECT/.test(sql) ? { fetch: true } : {}) })),
     { sql: 'SELECT ROOT_TRANSACTION_ID AS R, TRANSACTION_ID AS ID FROM ANALYTICS.INVOCA.TRANSACTIONS_CURRENT', fetch: true },
-    { sql: 'SELECT COMPLETE_CALL_ID AS C, CALL_LEG_COUNT AS LEGS, ADVERTISER_PAYIN_LOCALIZED AS PAYIN FROM ANALYTICS.INVOCA.CALLS', fetch: true },
+    {
+      sql: 'SELECT COMPLETE_CALL_ID AS C, CALL_LEG_COUNT AS LEGS, ADVERTISER_PAYIN_LOCALIZED AS PAYIN FROM ANALYTICS.INVOCA.CALLS',
+      fetch: true,
+    },
   ];
   const results = (await fakesnow(await tempDir(), steps)) as Record<string, unknown>[][];
   expect(results.at(-2)).toEqual([{ R: 'A', ID: 'A1' }]);

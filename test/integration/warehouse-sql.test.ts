@@ -37,17 +37,23 @@ const GOOGLESQL_CHECK = '.tools/bin/googlesql-check';
 const PYTHON = '.venv/bin/python';
 requireTools([GOOGLESQL_CHECK, PYTHON], 'the warehouse SQL checks');
 
-
 const schema = new StreamSchema(HOSTILE_FIELDS).toJSON();
 
 const CONFIGS: Record<LoaderConfig['engine'], LoaderConfig> = {
   duckdb: parseLoaderConfig({ engine: 'duckdb', duckdb: { path: 'x.duckdb' } }).config,
   bigquery: parseLoaderConfig({ engine: 'bigquery', bigquery: { project_id: 'my-project', dataset: 'invoca' } }).config,
-  snowflake: parseLoaderConfig({ engine: 'snowflake', snowflake: { account: 'a', user: 'u', password: 'p', database: 'analytics', schema: 'raw' } }).config,
+  snowflake: parseLoaderConfig({
+    engine: 'snowflake',
+    snowflake: { account: 'a', user: 'u', password: 'p', database: 'analytics', schema: 'raw' },
+  }).config,
 };
 const described = (engine: LoaderConfig['engine']): SqlDescription => describeSql(CONFIGS[engine], schema);
 
-async function runChecker(command: string, args: string[], description: SqlDescription): Promise<{ code: number | null; report: { statements: number; errors: unknown[] } }> {
+async function runChecker(
+  command: string,
+  args: string[],
+  description: SqlDescription,
+): Promise<{ code: number | null; report: { statements: number; errors: unknown[] } }> {
   const result = await runProcess(command, args, { input: JSON.stringify(description) });
   if (!result.stdout.trim()) throw new Error(`${command} printed nothing: ${result.stderr}`);
   return { code: result.code, report: JSON.parse(result.stdout) as { statements: number; errors: unknown[] } };
@@ -72,7 +78,11 @@ describe.each(['duckdb', 'bigquery', 'snowflake'] as const)('%s names', (engine)
     const dialect = { duckdb: duckdbDialect('main'), bigquery: bigqueryDialect('p', 'd'), snowflake: snowflakeDialect('db', 's') }[engine];
     const first = dataColumns(schema, dialect);
     const reversed = new StreamSchema([...HOSTILE_FIELDS].reverse()).toJSON();
-    const again = dataColumns(reversed, dialect, first.map((column) => dialect.storedName(column.column)));
+    const again = dataColumns(
+      reversed,
+      dialect,
+      first.map((column) => dialect.storedName(column.column)),
+    );
     const byField = (columns: typeof first) => Object.fromEntries(columns.map((column) => [column.field, column.column]));
     expect(byField(again)).toEqual(byField(first));
   });
@@ -91,7 +101,17 @@ test('Snowflake: every column the dbt models and the README name unquoted exists
   const sources = await readFile('dbt/models/sources.yml', 'utf8');
   const dbtColumns = [...sources.matchAll(/^ {10,}- name: (\w+)/gm)].map((match) => match[1] ?? '');
   const readme = await readFile('README.md', 'utf8');
-  const readmeColumns = ['transaction_id', 'corrects_transaction_id', 'corrected_at', 'advertiser_payin_localized', '_invoca_version', '_invoca_sequence', 'complete_call_id', 'call_leg_count', 'root_transaction_id'];
+  const readmeColumns = [
+    'transaction_id',
+    'corrects_transaction_id',
+    'corrected_at',
+    'advertiser_payin_localized',
+    '_invoca_version',
+    '_invoca_sequence',
+    'complete_call_id',
+    'call_leg_count',
+    'root_transaction_id',
+  ];
   for (const column of readmeColumns) expect(readme).toContain(column);
   expect(dbtColumns.length).toBeGreaterThan(3);
   const byTable = new Map(described('snowflake').tables.map((table) => [table.name, new Set(table.columns.map((column) => column.name))]));
@@ -105,7 +125,7 @@ test('Snowflake: every column the dbt models and the README name unquoted exists
   expect(described('snowflake').tables[0]?.path).toEqual(['ANALYTICS', 'RAW', 'TRANSACTIONS']);
 });
 
-describe('GoogleSQL (Google\'s own parser and analyzer) on every BigQuery statement', () => {
+describe("GoogleSQL (Google's own parser and analyzer) on every BigQuery statement", () => {
   test('the set-up DDL and the batch script for the hostile catalog parse and analyze', async () => {
     const { code, report } = await runChecker(GOOGLESQL_CHECK, [], described('bigquery'));
     expect(report.errors).toEqual([]);
@@ -156,7 +176,9 @@ describe.each([
       const { columns } = loader.plan(schema);
       const q = warehouse.dialect.quote;
       for (const table of ['transactions', 'transactions_current', 'calls']) {
-        const [row] = await warehouse.query(`SELECT ${columns.map((column) => q(column.column)).join(', ')} FROM ${warehouse.dialect.table(table)}`);
+        const [row] = await warehouse.query(
+          `SELECT ${columns.map((column) => q(column.column)).join(', ')} FROM ${warehouse.dialect.table(table)}`,
+        );
         HOSTILE_FIELDS.forEach((field, index) => {
           const column = columns.find((item) => item.field === field)?.column ?? '';
           expect([table, field, row?.[column]]).toEqual([table, field, `value ${index} of ${field}`]);
@@ -169,13 +191,15 @@ describe.each([
   }, 60_000);
 });
 
-test('target-invoca sql is what the loader runs: DuckDB\'s own query log of a first batch', async () => {
+test("target-invoca sql is what the loader runs: DuckDB's own query log of a first batch", async () => {
   const warehouse = await openDuckDb({ path: join(await tempDir(), 'log.duckdb'), schema: 'main' });
   try {
     await warehouse.execute("CALL enable_logging('QueryLog')");
     const record: TestRecord = { transaction_id: 'T1', transaction_type: 'Call', complete_call_id: 'C1', _invoca_sequence: 1 };
     await new Loader(warehouse, createMemoryLogger()).loadBatch(schema, staged([record]));
-    const logged = (await warehouse.query("SELECT message FROM duckdb_logs WHERE type = 'QueryLog' ORDER BY timestamp")).map((row) => String(row['message']));
+    const logged = (await warehouse.query("SELECT message FROM duckdb_logs WHERE type = 'QueryLog' ORDER BY timestamp")).map((row) =>
+      String(row['message']),
+    );
     const description = describeSql(CONFIGS.duckdb, schema);
     // The file was opened (CREATE SCHEMA) before logging began; the reads of the catalog are not
     // listed, nor the appender's rows (DuckDB logs them as an INSERT of its own).
@@ -192,7 +216,17 @@ test('target-invoca merge on BigQuery runs as one script (temporary tables live 
   // warehouse (a mock, for that reason) records what the Loader sends, and GoogleSQL checks it
   // against the source table as a BigQuery Singer target writes it (typed columns, `_sdc_*`).
   const dialect = bigqueryDialect('my-project', 'invoca');
-  const source = ['transaction_id', 'corrects_transaction_id', 'corrected_at_utc', 'complete_call_id', 'transaction_type', 'advertiser_payin_localized', 'customer_s_name', '_sdc_extracted_at', '_invoca_sequence'];
+  const source = [
+    'transaction_id',
+    'corrects_transaction_id',
+    'corrected_at_utc',
+    'complete_call_id',
+    'transaction_type',
+    'advertiser_payin_localized',
+    'customer_s_name',
+    '_sdc_extracted_at',
+    '_invoca_sequence',
+  ];
   const sent: string[] = [];
   const scripts: string[][] = [];
   const created = new Set<string>();
@@ -208,7 +242,10 @@ test('target-invoca merge on BigQuery runs as one script (temporary tables live 
     stageName: () => dialect.table('_invoca_stage_x'),
     stage: async () => undefined,
     runInTransaction: async () => [],
-    runScript: async (statements) => (scripts.push([...statements]), [{ n: 3 }]),
+    runScript: async (statements) => {
+      scripts.push([...statements]);
+      return [{ n: 3 }];
+    },
     query: async () => [],
     close: async () => undefined,
   };
@@ -224,47 +261,111 @@ test('target-invoca merge on BigQuery runs as one script (temporary tables live 
   const columns = mapSourceColumns(source, dialect);
   const plan = { dialect, columns, stage: dialect.quote('_invoca_new_rows') };
   const typeOf = (kind: ColumnKind | 'raw'): string => (kind === 'raw' ? 'JSON' : dialect.type(kind));
-  const sourceTypes: Record<string, string> = { advertiser_payin_localized: 'FLOAT64', _sdc_extracted_at: 'TIMESTAMP', _invoca_sequence: 'INT64' };
+  const sourceTypes: Record<string, string> = {
+    advertiser_payin_localized: 'FLOAT64',
+    _sdc_extracted_at: 'TIMESTAMP',
+    _invoca_sequence: 'INT64',
+  };
   const tables = [
-    { name: 'raw_transactions', path: ['my-project', 'invoca', 'raw_transactions'], columns: source.map((name) => ({ name, type: sourceTypes[name] ?? 'STRING' })) },
+    {
+      name: 'raw_transactions',
+      path: ['my-project', 'invoca', 'raw_transactions'],
+      columns: source.map((name) => ({ name, type: sourceTypes[name] ?? 'STRING' })),
+    },
     ...outputTables(plan, ['my-project', 'invoca'], ['current', 'calls']),
-    { name: '_invoca_lock', path: ['my-project', 'invoca', '_invoca_lock'], columns: [{ name: 'holder', type: 'STRING' }, { name: 'locked_at', type: 'TIMESTAMP' }] },
-    { name: '_invoca_merge_state', path: ['my-project', 'invoca', '_invoca_merge_state'], columns: [{ name: 'source_table', type: 'STRING' }, { name: 'max_sequence', type: 'INT64' }, { name: 'merged_at', type: 'TIMESTAMP' }] },
+    {
+      name: '_invoca_lock',
+      path: ['my-project', 'invoca', '_invoca_lock'],
+      columns: [
+        { name: 'holder', type: 'STRING' },
+        { name: 'locked_at', type: 'TIMESTAMP' },
+      ],
+    },
+    {
+      name: '_invoca_merge_state',
+      path: ['my-project', 'invoca', '_invoca_merge_state'],
+      columns: [
+        { name: 'source_table', type: 'STRING' },
+        { name: 'max_sequence', type: 'INT64' },
+        { name: 'merged_at', type: 'TIMESTAMP' },
+      ],
+    },
     // The script's temporary tables, as it creates them.
-    { name: '_invoca_new_rows', path: ['_invoca_new_rows'], columns: [{ name: 'transaction_id', type: 'STRING' }, { name: '_invoca_sequence', type: 'INT64' }] },
+    {
+      name: '_invoca_new_rows',
+      path: ['_invoca_new_rows'],
+      columns: [
+        { name: 'transaction_id', type: 'STRING' },
+        { name: '_invoca_sequence', type: 'INT64' },
+      ],
+    },
     {
       name: '_invoca_source_firsts',
       path: ['_invoca_source_firsts'],
-      columns: [...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })), { name: '_invoca_sequence', type: 'INT64' }, { name: '_invoca_raw', type: 'JSON' }],
+      columns: [
+        ...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })),
+        { name: '_invoca_sequence', type: 'INT64' },
+        { name: '_invoca_raw', type: 'JSON' },
+      ],
     },
     {
       name: '_invoca_source_transactions',
       path: ['_invoca_source_transactions'],
-      columns: [...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })), ...systemColumns('transactions').map((column) => ({ name: column.name, type: typeOf(column.kind) }))],
+      columns: [
+        ...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })),
+        ...systemColumns('transactions').map((column) => ({ name: column.name, type: typeOf(column.kind) })),
+      ],
     },
   ];
-  const { code, report } = await runChecker(GOOGLESQL_CHECK, [], { engine: 'bigquery', tables, setup: [], batch: [`${script.join(';\n')};`] });
+  const { code, report } = await runChecker(GOOGLESQL_CHECK, [], {
+    engine: 'bigquery',
+    tables,
+    setup: [],
+    batch: [`${script.join(';\n')};`],
+  });
   expect(report.errors).toEqual([]);
   expect(code).toBe(0);
 }, 120_000);
 
-test.each(['duckdb', 'bigquery', 'snowflake'] as const)('target-invoca sql --format json on %s: no credentials, no connection, the description of the shipped catalog', async (engine) => {
-  const settings = {
-    duckdb: { duckdb: { path: join(await tempDir(), 'never-created.duckdb') } },
-    bigquery: { bigquery: { project_id: 'my-project', dataset: 'invoca', credentials_path: '/nonexistent/key.json' } },
-    snowflake: { snowflake: { account: 'nowhere', user: 'u', private_key_path: '/nonexistent/key.p8', database: 'analytics', schema: 'raw' } },
-  }[engine];
-  const out: string[] = [];
-  const stdout = new Writable({ write: (chunk: Buffer, _encoding, callback) => (out.push(chunk.toString()), callback()) });
-  const code = await runTarget(['sql', '--config', await jsonFile({ engine, ...settings }), '--format', 'json'], { stdin: Readable.from([]), stdout, stderr: () => undefined });
-  expect(code).toBe(0);
-  const document = JSON.parse(out.join('')) as SqlDescription;
-  const catalog = JSON.parse(await readFile('catalog.json', 'utf8')) as { streams: { schema: JsonSchema }[] };
-  expect(document).toEqual(describeSql(parseLoaderConfig({ engine, ...settings }).config, catalog.streams[0]?.schema ?? {}));
-  expect(document.tables.map((table) => table.name).slice(0, 3)).toEqual(engine === 'snowflake' ? ['TRANSACTIONS', 'TRANSACTIONS_CURRENT', 'CALLS'] : ['transactions', 'transactions_current', 'calls']);
-  if (engine === 'duckdb') expect(existsSync(settings.duckdb?.path ?? '')).toBe(false);
-  // The text format is the same, as commented SQL.
-  out.length = 0;
-  expect(await runTarget(['sql', '--config', await jsonFile({ engine, ...settings })], { stdin: Readable.from([]), stdout, stderr: () => undefined })).toBe(0);
-  expect(out.join('')).toContain(`${document.batch.at(-1) ?? ''};`);
-});
+test.each(['duckdb', 'bigquery', 'snowflake'] as const)(
+  'target-invoca sql --format json on %s: no credentials, no connection, the description of the shipped catalog',
+  async (engine) => {
+    const settings = {
+      duckdb: { duckdb: { path: join(await tempDir(), 'never-created.duckdb') } },
+      bigquery: { bigquery: { project_id: 'my-project', dataset: 'invoca', credentials_path: '/nonexistent/key.json' } },
+      snowflake: {
+        snowflake: { account: 'nowhere', user: 'u', private_key_path: '/nonexistent/key.p8', database: 'analytics', schema: 'raw' },
+      },
+    }[engine];
+    const out: string[] = [];
+    const stdout = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        out.push(chunk.toString());
+        callback();
+      },
+    });
+    const code = await runTarget(['sql', '--config', await jsonFile({ engine, ...settings }), '--format', 'json'], {
+      stdin: Readable.from([]),
+      stdout,
+      stderr: () => undefined,
+    });
+    expect(code).toBe(0);
+    const document = JSON.parse(out.join('')) as SqlDescription;
+    const catalog = JSON.parse(await readFile('catalog.json', 'utf8')) as { streams: { schema: JsonSchema }[] };
+    expect(document).toEqual(describeSql(parseLoaderConfig({ engine, ...settings }).config, catalog.streams[0]?.schema ?? {}));
+    expect(document.tables.map((table) => table.name).slice(0, 3)).toEqual(
+      engine === 'snowflake' ? ['TRANSACTIONS', 'TRANSACTIONS_CURRENT', 'CALLS'] : ['transactions', 'transactions_current', 'calls'],
+    );
+    if (engine === 'duckdb') expect(existsSync(settings.duckdb?.path ?? '')).toBe(false);
+    // The text format is the same, as commented SQL.
+    out.length = 0;
+    expect(
+      await runTarget(['sql', '--config', await jsonFile({ engine, ...settings })], {
+        stdin: Readable.from([]),
+        stdout,
+        stderr: () => undefined,
+      }),
+    ).toBe(0);
+    expect(out.join('')).toContain(`${document.batch.at(-1) ?? ''};`);
+  },
+);

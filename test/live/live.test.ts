@@ -37,7 +37,12 @@ liveTest('Invoca: --test reads one transaction', ['LIVE_INVOCA_API_TOKEN', 'LIVE
   });
   const lines: string[] = [];
   const { Writable } = await import('node:stream');
-  const stdout = new Writable({ write: (chunk: Buffer, _encoding, callback) => (lines.push(chunk.toString()), callback()) });
+  const stdout = new Writable({
+    write: (chunk: Buffer, _encoding, callback) => {
+      lines.push(chunk.toString());
+      callback();
+    },
+  });
   const code = await run(['--config', config, '--test'], { stdout, stderr: (line) => lines.push(line) });
   expect(code).toBe(0);
   expect(lines.join('\n')).not.toContain(env['LIVE_INVOCA_API_TOKEN'] ?? 'unset');
@@ -54,7 +59,14 @@ async function mergeRoundTrip(warehouse: Warehouse): Promise<void> {
     start_time: new Date().toISOString(),
     _invoca_sequence: 1,
   };
-  const fix: TestRecord = { ...original, transaction_id: `LIVE-${suffix}-C`, corrects_transaction_id: original.transaction_id, corrected_at_utc: new Date().toISOString(), advertiser_payin_localized: '4.00', _invoca_sequence: 2 };
+  const fix: TestRecord = {
+    ...original,
+    transaction_id: `LIVE-${suffix}-C`,
+    corrects_transaction_id: original.transaction_id,
+    corrected_at_utc: new Date().toISOString(),
+    advertiser_payin_localized: '4.00',
+    _invoca_sequence: 2,
+  };
   await loader.loadBatch(new StreamSchema().toJSON(), staged([original, fix, fix]));
   const oracle = new MergeOracle();
   oracle.load([original, fix]);
@@ -62,11 +74,15 @@ async function mergeRoundTrip(warehouse: Warehouse): Promise<void> {
   expect(got.calls.get(`LIVE-CALL-${suffix}`)).toEqual(oracle.expected().calls.get(`LIVE-CALL-${suffix}`));
 }
 
-liveTest('BigQuery: one batch with a correction merges to the corrected call', ['LIVE_BIGQUERY_PROJECT', 'LIVE_BIGQUERY_DATASET'], async () => {
-  const { openBigQuery } = await import('../../src/load/bigquery-warehouse.js');
-  const warehouse = await openBigQuery({ project_id: env['LIVE_BIGQUERY_PROJECT'] ?? '', dataset: env['LIVE_BIGQUERY_DATASET'] ?? '' });
-  await mergeRoundTrip(warehouse);
-});
+liveTest(
+  'BigQuery: one batch with a correction merges to the corrected call',
+  ['LIVE_BIGQUERY_PROJECT', 'LIVE_BIGQUERY_DATASET'],
+  async () => {
+    const { openBigQuery } = await import('../../src/load/bigquery-warehouse.js');
+    const warehouse = await openBigQuery({ project_id: env['LIVE_BIGQUERY_PROJECT'] ?? '', dataset: env['LIVE_BIGQUERY_DATASET'] ?? '' });
+    await mergeRoundTrip(warehouse);
+  },
+);
 
 liveTest(
   'Snowflake: one batch with a correction merges to the corrected call',

@@ -8,7 +8,17 @@ import { join } from 'node:path';
 import type { FaultSpec } from '../../src/simulator/faults.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import type { Expected } from '../helpers/merge-oracle.js';
-import { mergedTables, PAGE_SIZE, pipeline, secretLeaks, seededRandom, onOccurrences, withFaults, type PipelineRun, type Workspace } from './harness.js';
+import {
+  mergedTables,
+  PAGE_SIZE,
+  pipeline,
+  secretLeaks,
+  seededRandom,
+  onOccurrences,
+  withFaults,
+  type PipelineRun,
+  type Workspace,
+} from './harness.js';
 
 export interface CaseFigures {
   runs: number;
@@ -27,13 +37,20 @@ export interface RecoverableCase {
 export const RECOVERABLE: readonly RecoverableCase[] = [
   { name: '429 burst with Retry-After', faults: (after) => [{ kind: 'status', status: 429, retryAfter: '1', times: 2, after }] },
   { name: '429 burst without Retry-After', faults: (after) => [{ kind: 'status', status: 429, times: 3, after }] },
-  ...[500, 502, 503, 504].map((status) => ({ name: `HTTP ${status}`, faults: (after: number): FaultSpec[] => [{ kind: 'status', status, times: 2, after }] })),
+  ...[500, 502, 503, 504].map((status) => ({
+    name: `HTTP ${status}`,
+    faults: (after: number): FaultSpec[] => [{ kind: 'status', status, times: 2, after }],
+  })),
   { name: 'HTML page with status 200', faults: (after) => [{ kind: 'html', after }] },
   { name: 'truncated JSON', faults: (after) => [{ kind: 'truncated', times: 2, after }] },
   { name: 'malformed JSON', faults: (after) => [{ kind: 'malformed', after }] },
   { name: 'JSON that is not an array', faults: (after) => [{ kind: 'not-array', after }] },
   { name: 'connection reset mid-body', faults: (after) => [{ kind: 'reset', times: 2, after }] },
-  { name: 'slower than request_timeout_seconds', faults: (after) => [{ kind: 'latency', delayMs: 2500, after }], tapConfig: { request_timeout_seconds: 1 } },
+  {
+    name: 'slower than request_timeout_seconds',
+    faults: (after) => [{ kind: 'latency', delayMs: 2500, after }],
+    tapConfig: { request_timeout_seconds: 1 },
+  },
   { name: 'a page that repeats the previous page', faults: (after) => [{ kind: 'repeat', after: Math.max(1, after) }] },
   {
     name: 'a mix of all of them',
@@ -58,22 +75,33 @@ function retriesOf(run: PipelineRun): number[] {
 }
 
 function expectEqual(got: Expected, want: Expected, what: string): number {
-  if (got.transactions !== want.transactions) throw new Error(`${what}: transactions has ${got.transactions} rows, the clean run ${want.transactions}`);
+  if (got.transactions !== want.transactions)
+    throw new Error(`${what}: transactions has ${got.transactions} rows, the clean run ${want.transactions}`);
   if (!isDeepStrictEqual(got, want)) {
     const current = [...want.current].filter(([root, id]) => got.current.get(root) !== id).length;
     const calls = [...want.calls].filter(([call, value]) => !isDeepStrictEqual(got.calls.get(call), value)).length;
-    throw new Error(`${what}: the merged tables differ from the clean run (${current} lineages, ${calls} calls differ; sizes ${got.current.size}/${want.current.size}, ${got.calls.size}/${want.calls.size})`);
+    throw new Error(
+      `${what}: the merged tables differ from the clean run (${current} lineages, ${calls} calls differ; sizes ${got.current.size}/${want.current.size}, ${got.calls.size}/${want.calls.size})`,
+    );
   }
   return want.transactions + want.current.size + want.calls.size;
 }
 
 function assertNoLeak(run: PipelineRun, space: Workspace, what: string): void {
-  const leaks = secretLeaks({ 'tap stderr': run.tapStderr, 'target stderr': run.targetStderr, 'target stdout': run.states.join('\n') }, [space.dir]);
+  const leaks = secretLeaks({ 'tap stderr': run.tapStderr, 'target stderr': run.targetStderr, 'target stdout': run.states.join('\n') }, [
+    space.dir,
+  ]);
   if (leaks.length > 0) throw new Error(`${what}: a secret leaked: ${leaks.join('; ')}`);
 }
 
 /** One recoverable fault at a seeded point of the feed; the run must succeed and equal `clean`. */
-export async function recoverable(sim: RunningSimulator, space: Workspace, clean: Expected, item: RecoverableCase, seed: number): Promise<CaseFigures> {
+export async function recoverable(
+  sim: RunningSimulator,
+  space: Workspace,
+  clean: Expected,
+  item: RecoverableCase,
+  seed: number,
+): Promise<CaseFigures> {
   const random = seededRandom(seed);
   const pages = Math.ceil(sim.feed.count / PAGE_SIZE);
   const after = Math.floor(random() * pages);
@@ -82,7 +110,10 @@ export async function recoverable(sim: RunningSimulator, space: Workspace, clean
   const loader = await space.loaderConfig(database);
   const run = await withFaults(sim, item.faults(after), () => pipeline(['--config', tapConfig], loader));
   const what = `${item.name} (seed ${seed}, after ${after} requests)`;
-  if (run.tapCode !== 0 || run.targetCode !== 0) throw new Error(`${what}: tap exited ${run.tapCode}, target ${run.targetCode}:\n${run.tapStderr.slice(-600)}\n${run.targetStderr.slice(-600)}`);
+  if (run.tapCode !== 0 || run.targetCode !== 0)
+    throw new Error(
+      `${what}: tap exited ${run.tapCode}, target ${run.targetCode}:\n${run.tapStderr.slice(-600)}\n${run.targetStderr.slice(-600)}`,
+    );
   const retries = retriesOf(run);
   if (retries.length === 0) throw new Error(`${what}: no retry was logged`);
   if (retries.some((retry) => retry > 4)) throw new Error(`${what}: more retries than max_retries: ${retries.join(',')}`);
@@ -100,13 +131,27 @@ export interface FatalCase {
 }
 
 export const FATAL: readonly FatalCase[] = [
-  { name: 'a 503 that outlives max_retries', faults: (after) => [{ kind: 'status', status: 503, times: 50, after }], message: /HTTP 503 .*\(gave up after 2 retries\)/ },
+  {
+    name: 'a 503 that outlives max_retries',
+    faults: (after) => [{ kind: 'status', status: 503, times: 50, after }],
+    message: /HTTP 503 .*\(gave up after 2 retries\)/,
+  },
   { name: 'HTTP 401', faults: (after) => [{ kind: 'status', status: 401, after }], message: /HTTP 401 .*check api_token/ },
-  { name: 'HTTP 403', faults: (after) => [{ kind: 'status', status: 403, after }], message: /HTTP 403 .*check that the token's user may read this account/ },
-  { name: 'HTTP 404', faults: (after) => [{ kind: 'status', status: 404, after }], message: /HTTP 404 .*check account_id, account_type and base_url/ },
+  {
+    name: 'HTTP 403',
+    faults: (after) => [{ kind: 'status', status: 403, after }],
+    message: /HTTP 403 .*check that the token's user may read this account/,
+  },
+  {
+    name: 'HTTP 404',
+    faults: (after) => [{ kind: 'status', status: 404, after }],
+    message: /HTTP 404 .*check account_id, account_type and base_url/,
+  },
   {
     name: 'an unknown start_after_transaction_id',
-    badState: JSON.stringify({ bookmarks: { transactions: { replication_key: 'transaction_id', replication_key_value: 'FFFFFFFF-00000000', sequence: 5 } } }),
+    badState: JSON.stringify({
+      bookmarks: { transactions: { replication_key: 'transaction_id', replication_key_value: 'FFFFFFFF-00000000', sequence: 5 } },
+    }),
     message: /HTTP 403 .*start_after_transaction_id FFFFFFFF-00000000 was not found/,
   },
 ];
@@ -127,11 +172,13 @@ export async function fatal(sim: RunningSimulator, space: Workspace, clean: Expe
   const failed = await withFaults(sim, item.faults?.(after) ?? [], () => pipeline(['--config', tapConfig, ...stateArgs], loader));
   const critical = failed.tapStderr.split('\n').filter((line) => line.startsWith('CRITICAL'));
   if (failed.tapCode !== 1) throw new Error(`${what}: the tap exited ${failed.tapCode}, not 1`);
-  if (critical.length !== 1 || !item.message.test(critical[0] ?? '')) throw new Error(`${what}: expected one CRITICAL line matching ${item.message}, got: ${critical.join(' | ')}`);
+  if (critical.length !== 1 || !item.message.test(critical[0] ?? ''))
+    throw new Error(`${what}: expected one CRITICAL line matching ${item.message}, got: ${critical.join(' | ')}`);
   if (failed.targetCode !== 0) throw new Error(`${what}: the target exited ${failed.targetCode}:\n${failed.targetStderr.slice(-600)}`);
   if (!item.badState) {
     // Every page before the fault was delivered, committed and its state echoed.
-    const cursor = (JSON.parse(failed.states.at(-1) ?? '{}') as { bookmarks?: { transactions?: { replication_key_value?: string } } }).bookmarks?.transactions?.replication_key_value;
+    const cursor = (JSON.parse(failed.states.at(-1) ?? '{}') as { bookmarks?: { transactions?: { replication_key_value?: string } } })
+      .bookmarks?.transactions?.replication_key_value;
     const expected = sim.feed.transactionId(after * PAGE_SIZE - 1);
     if (cursor !== expected) throw new Error(`${what}: the last echoed state points at ${cursor}, not at the last good page's ${expected}`);
   }
@@ -172,7 +219,10 @@ export async function killAndResume(space: Workspace, clean: Expected, seed: num
     });
     state = run.states.at(-1) ?? state;
     if (run.tapCode === 0 && run.targetCode === 0) break;
-    if (!killed) throw new Error(`kill seed ${seed}: run ${runs} failed without a kill: tap ${run.tapCode}, target ${run.targetCode}\n${run.tapStderr.slice(-400)}\n${run.targetStderr.slice(-400)}`);
+    if (!killed)
+      throw new Error(
+        `kill seed ${seed}: run ${runs} failed without a kill: tap ${run.tapCode}, target ${run.targetCode}\n${run.tapStderr.slice(-400)}\n${run.targetStderr.slice(-400)}`,
+      );
     kills++;
     if (runs > maxKills + 2) throw new Error(`kill seed ${seed}: no run completed after ${runs} runs`);
   }
@@ -184,14 +234,16 @@ export async function killAndResume(space: Workspace, clean: Expected, seed: num
  * The hostile feed (simulator --hostile) end to end: both bins exit 0, every distinct row lands,
  * and a replay of the whole feed changes nothing.
  */
-export async function hostileFeed(sim: RunningSimulator, space: Workspace, seed: number): Promise<CaseFigures> {
+export async function hostileFeed(space: Workspace, seed: number): Promise<CaseFigures> {
   const database = `hostile-${seed}.duckdb`;
   const loader = await space.loaderConfig(database);
   const tapConfig = await space.tapConfig();
   const loadOnce = async (run: number): Promise<Expected> => {
     const result = await pipeline(['--config', tapConfig], loader);
     if (result.tapCode !== 0 || result.targetCode !== 0) {
-      throw new Error(`hostile seed ${seed}: run ${run} failed: tap ${result.tapCode}, target ${result.targetCode}\n${result.tapStderr.slice(-400)}\n${result.targetStderr.slice(-400)}`);
+      throw new Error(
+        `hostile seed ${seed}: run ${run} failed: tap ${result.tapCode}, target ${result.targetCode}\n${result.tapStderr.slice(-400)}\n${result.targetStderr.slice(-400)}`,
+      );
     }
     assertNoLeak(result, space, `hostile seed ${seed}`);
     return mergedTables(join(space.dir, database));

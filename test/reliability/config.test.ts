@@ -29,13 +29,21 @@ const TAP_CONFIGS: readonly [string, () => ConfigText, RegExp][] = [
   ['api_token missing', () => ({ account_id: TEST_ACCOUNT }), /config field 'api_token' is required/],
   ['account_id missing', () => ({ api_token: TEST_TOKEN }), /config field 'account_id' is required/],
   ['account_id a list', () => ({ ...good(), account_id: [1] }), /config field 'account_id' must be/],
-  ['account_type unknown', () => ({ ...good(), account_type: 'admin' }), /config field 'account_type' must be one of network, advertiser, affiliate/],
+  [
+    'account_type unknown',
+    () => ({ ...good(), account_type: 'admin' }),
+    /config field 'account_type' must be one of network, advertiser, affiliate/,
+  ],
   ['page_size too big', () => ({ ...good(), page_size: 5000 }), /config field 'page_size' must be <= 4000/],
   ['page_size a string', () => ({ ...good(), page_size: 'many' }), /config field 'page_size' must be an integer/],
   ['start_date not a date', () => ({ ...good(), start_date: 'yesterday' }), /config field 'start_date'/],
   ['start_date not a real day', () => ({ ...good(), start_date: '2026-02-31' }), /config field 'start_date' is not a real date/],
   ['include_columns a string', () => ({ ...good(), include_columns: 'a,b' }), /config field 'include_columns' must be an array/],
-  ['request_timeout_seconds negative', () => ({ ...good(), request_timeout_seconds: -1 }), /config field 'request_timeout_seconds' must be > 0/],
+  [
+    'request_timeout_seconds negative',
+    () => ({ ...good(), request_timeout_seconds: -1 }),
+    /config field 'request_timeout_seconds' must be > 0/,
+  ],
   ['max_retries fractional', () => ({ ...good(), max_retries: 1.5 }), /config field 'max_retries' must be an integer/],
   ['backfill_concurrency zero', () => ({ ...good(), backfill_concurrency: 0 }), /config field 'backfill_concurrency' must be >= 1/],
   ['transaction_types unknown', () => ({ ...good(), transaction_types: ['Refund'] }), /config field 'transaction_types/],
@@ -58,7 +66,11 @@ const TARGET_CONFIGS: readonly [string, ConfigText, RegExp][] = [
   ['batch_max_seconds text', { batch_max_seconds: 'soon' }, /config field 'batch_max_seconds' must be a number/],
   ['memory_limit unreadable', { duckdb: { memory_limit: 'lots' } }, /config field 'duckdb.memory_limit'/],
   ['bigquery without project_id', { engine: 'bigquery', bigquery: { dataset: 'd' } }, /project_id/],
-  ['snowflake without account', { engine: 'snowflake', snowflake: { user: 'u', password: TEST_PASSWORD, database: 'D', warehouse: 'W' } }, /account/],
+  [
+    'snowflake without account',
+    { engine: 'snowflake', snowflake: { user: 'u', password: TEST_PASSWORD, database: 'D', warehouse: 'W' } },
+    /account/,
+  ],
   ['not JSON', '{"engine": ', /the config file \S+ is not valid JSON/],
 ];
 
@@ -81,7 +93,10 @@ describe('tap-invoca: invalid config', () => {
   });
 
   test('a missing config file', async () => {
-    expectConfigError(await bin('tap-invoca', ['--config', '/nonexistent/tap.json']), /cannot read the config file \/nonexistent\/tap\.json \(ENOENT\); check the path/);
+    expectConfigError(
+      await bin('tap-invoca', ['--config', '/nonexistent/tap.json']),
+      /cannot read the config file \/nonexistent\/tap\.json \(ENOENT\); check the path/,
+    );
   });
 
   test('an unknown key warns with the nearest key and the run goes on', async () => {
@@ -96,7 +111,15 @@ describe('tap-invoca and source-invoca read: invalid state', () => {
     const stateFile = await jsonFile(state, 'state.json');
     const config = await fileFor(good());
     expectConfigError(await bin('tap-invoca', ['--config', config, '--state', stateFile]), message);
-    const catalog = await jsonFile({ streams: [{ stream: { name: 'transactions', json_schema: {}, supported_sync_modes: ['incremental'] }, sync_mode: 'incremental', destination_sync_mode: 'append' }] });
+    const catalog = await jsonFile({
+      streams: [
+        {
+          stream: { name: 'transactions', json_schema: {}, supported_sync_modes: ['incremental'] },
+          sync_mode: 'incremental',
+          destination_sync_mode: 'append',
+        },
+      ],
+    });
     const read = await bin('source-invoca', ['read', '--config', config, '--catalog', catalog, '--state', stateFile]);
     expect(read.code).toBe(2);
     const trace = lines(read.stdout).map((line) => JSON.parse(line) as { type: string; trace?: { error?: { failure_type?: string } } });
@@ -120,7 +143,9 @@ describe('source-invoca check: invalid config is a FAILED connection status, exi
   test.each(TAP_CONFIGS)('%s', async (_name, config, message) => {
     const result = await bin('source-invoca', ['check', '--config', await fileFor(config())]);
     expect(result.code).toBe(0);
-    const status = lines(result.stdout).map((line) => JSON.parse(line) as { type: string; connectionStatus?: { status: string; message?: string } });
+    const status = lines(result.stdout).map(
+      (line) => JSON.parse(line) as { type: string; connectionStatus?: { status: string; message?: string } },
+    );
     expect(status.at(-1)?.connectionStatus?.status).toBe('FAILED');
     expect(status.at(-1)?.connectionStatus?.message).toMatch(message);
     expect(secretLeaks({ stdout: result.stdout, stderr: result.stderr })).toEqual([]);
@@ -128,7 +153,10 @@ describe('source-invoca check: invalid config is a FAILED connection status, exi
 
   test('source-invoca discover and read with an invalid config: TRACE config_error, exit 2', async () => {
     const config = await fileFor({ account_id: TEST_ACCOUNT });
-    for (const args of [['discover', '--config', config], ['read', '--config', config, '--catalog', config]]) {
+    for (const args of [
+      ['discover', '--config', config],
+      ['read', '--config', config, '--catalog', config],
+    ]) {
       const result = await bin('source-invoca', args);
       expect(result.code).toBe(2);
       const last = JSON.parse(lines(result.stdout).at(-1) ?? '{}') as { trace?: { error?: { failure_type?: string; message?: string } } };

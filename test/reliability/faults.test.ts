@@ -22,23 +22,35 @@ afterAll(async () => {
 });
 
 describe('recoverable faults: the run succeeds, retries are bounded and logged, the tables equal a clean run', () => {
-  test.each(RECOVERABLE.map((item) => [item.name, item] as const))('%s', async (_name, item) => {
-    const figures = await recoverable(sim, space, clean, item, 1);
-    expect(figures.retriesLogged).toBeGreaterThan(0);
-    expect(figures.rowsCompared).toBeGreaterThan(2_400);
-  }, 60_000);
+  test.each(RECOVERABLE.map((item) => [item.name, item] as const))(
+    '%s',
+    async (_name, item) => {
+      const figures = await recoverable(sim, space, clean, item, 1);
+      expect(figures.retriesLogged).toBeGreaterThan(0);
+      expect(figures.rowsCompared).toBeGreaterThan(2_400);
+    },
+    60_000,
+  );
 });
 
 describe('fatal faults: one CRITICAL line, exit 1, the last good page committed; the next run completes', () => {
-  test.each(FATAL.map((item) => [item.name, item] as const))('%s', async (_name, item) => {
-    const figures = await fatal(sim, space, clean, item, 2);
-    expect(figures.runs).toBe(2);
-  }, 60_000);
+  test.each(FATAL.map((item) => [item.name, item] as const))(
+    '%s',
+    async (_name, item) => {
+      const figures = await fatal(sim, space, clean, item, 2);
+      expect(figures.runs).toBe(2);
+    },
+    60_000,
+  );
 });
 
 describe('SIGKILL of the tap or the target at seeded moments, resumed from the last echoed state', () => {
-  test.each([1, 2, 3, 4])('seed %i', async (seed) => {
-    const figures = await killAndResume(space, clean, seed);
-    expect(figures.rowsCompared).toBeGreaterThan(2_400);
-  }, 120_000);
+  test.each([1, 2, 3, 4])(
+    'seed %i',
+    async (seed) => {
+      const figures = await killAndResume(space, clean, seed);
+      expect(figures.rowsCompared).toBeGreaterThan(2_400);
+    },
+    120_000,
+  );
 });

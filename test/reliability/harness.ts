@@ -66,7 +66,10 @@ export async function pipeline(tapArgs: string[], loaderConfig: string, options:
     states.push(...lines.filter(Boolean));
   });
   options.onStart?.({ tap, target, states });
-  const [[tapCode, tapSignal], [targetCode, targetSignal]] = (await exits) as [[number | null, NodeJS.Signals | null], [number | null, NodeJS.Signals | null]];
+  const [[tapCode, tapSignal], [targetCode, targetSignal]] = (await exits) as [
+    [number | null, NodeJS.Signals | null],
+    [number | null, NodeJS.Signals | null],
+  ];
   if (targetStdout) states.push(targetStdout);
   return { tapCode, tapSignal, targetCode, targetSignal, tapStdoutLines, tapStderr, targetStderr, states };
 }
@@ -118,7 +121,8 @@ export function workspace(sim: RunningSimulator, dir: string): Workspace {
   return {
     dir,
     tapConfig: (extra = {}) => jsonFile({ ...tapConfig(sim), page_size: PAGE_SIZE, ...extra }, 'tap.json'),
-    loaderConfig: (database, extra = {}) => jsonFile({ duckdb: { path: join(dir, database) }, batch_size_rows: 900, ...extra }, 'loader.json'),
+    loaderConfig: (database, extra = {}) =>
+      jsonFile({ duckdb: { path: join(dir, database) }, batch_size_rows: 900, ...extra }, 'loader.json'),
     stateFile: async (state) => (state === undefined ? [] : ['--state', await jsonFile(JSON.parse(state) as unknown, 'state.json')]),
   };
 }
@@ -156,7 +160,11 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Where a secret was found: in which output or file. Empty when none leaked. */
-export function secretLeaks(outputs: Record<string, string>, directories: readonly string[] = [], allowedFiles: readonly string[] = []): string[] {
+export function secretLeaks(
+  outputs: Record<string, string>,
+  directories: readonly string[] = [],
+  allowedFiles: readonly string[] = [],
+): string[] {
   const leaks: string[] = [];
   for (const [name, text] of Object.entries(outputs)) {
     for (const secret of SECRETS) if (text.includes(secret)) leaks.push(`${secret} in ${name}`);

@@ -33,14 +33,16 @@ async function echoServer(answer: (request: IncomingMessage, body: string) => { 
     });
   });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server?.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${(server?.address() as AddressInfo | undefined)?.port}`;
 }
 
 describe('secrets echoed back by servers are redacted', () => {
   test('an API error body that repeats the token: tap-invoca and source-invoca print [REDACTED]', async () => {
     const url = await echoServer((request) => ({
       status: 400,
-      body: JSON.stringify({ errors: { class: 'BadRequest', invalid_data: `token ${String(request.headers.authorization)} is not valid here` } }),
+      body: JSON.stringify({
+        errors: { class: 'BadRequest', invalid_data: `token ${String(request.headers.authorization)} is not valid here` },
+      }),
     }));
     const config = await jsonFile({ api_token: TEST_TOKEN, account_id: TEST_ACCOUNT, base_url: url });
     const tap = await runProcess(process.execPath, ['dist/src/bin/tap-invoca.js', '--config', config]);
@@ -48,25 +50,60 @@ describe('secrets echoed back by servers are redacted', () => {
     expect(tap.stderr).toContain('token [REDACTED] is not valid here');
     const check = await runProcess(process.execPath, ['dist/src/bin/source-invoca.js', 'check', '--config', config]);
     expect(check.stdout).toContain('token [REDACTED] is not valid here');
-    const read = await runProcess(process.execPath, ['dist/src/bin/source-invoca.js', 'read', '--config', config, '--catalog', await jsonFile({ streams: [] })]);
-    expect(secretLeaks({ 'tap stdout': tap.stdout, 'tap stderr': tap.stderr, check: check.stdout + check.stderr, read: read.stdout + read.stderr })).toEqual([]);
+    const read = await runProcess(process.execPath, [
+      'dist/src/bin/source-invoca.js',
+      'read',
+      '--config',
+      config,
+      '--catalog',
+      await jsonFile({ streams: [] }),
+    ]);
+    expect(
+      secretLeaks({
+        'tap stdout': tap.stdout,
+        'tap stderr': tap.stderr,
+        check: check.stdout + check.stderr,
+        read: read.stdout + read.stderr,
+      }),
+    ).toEqual([]);
   });
 
   test('a Snowflake login error that repeats the password: target-invoca prints [REDACTED], exit 1', async () => {
     const url = await echoServer((request, body) => {
-      const login = request.url?.startsWith('/session/v1/login-request') ? (JSON.parse(body || '{}') as { data?: { PASSWORD?: string } }) : {};
+      const login = request.url?.startsWith('/session/v1/login-request')
+        ? (JSON.parse(body || '{}') as { data?: { PASSWORD?: string } })
+        : {};
       return {
         status: 200,
-        body: JSON.stringify({ success: false, code: '390100', message: `Incorrect username or password was specified (got '${login.data?.PASSWORD ?? ''}').`, data: null }),
+        body: JSON.stringify({
+          success: false,
+          code: '390100',
+          message: `Incorrect username or password was specified (got '${login.data?.PASSWORD ?? ''}').`,
+          data: null,
+        }),
       };
     });
     const port = Number(new URL(url).port);
     const config = await jsonFile({
       engine: 'snowflake',
-      snowflake: { account: 'acme', user: 'loader', password: TEST_PASSWORD, database: 'ANALYTICS', warehouse: 'WH', schema: 'INVOCA', host: '127.0.0.1', port, protocol: 'http' },
+      snowflake: {
+        account: 'acme',
+        user: 'loader',
+        password: TEST_PASSWORD,
+        database: 'ANALYTICS',
+        warehouse: 'WH',
+        schema: 'INVOCA',
+        host: '127.0.0.1',
+        port,
+        protocol: 'http',
+      },
     });
     const dir = await tempDir();
-    const target = await runProcess(process.execPath, ['dist/src/bin/target-invoca.js', '--config', config], { input: '', cwd: process.cwd(), env: { ...process.env, TMPDIR: dir } });
+    const target = await runProcess(process.execPath, ['dist/src/bin/target-invoca.js', '--config', config], {
+      input: '',
+      cwd: process.cwd(),
+      env: { ...process.env, TMPDIR: dir },
+    });
     expect(target.code).toBe(1);
     expect(target.stderr).toMatch(/CRITICAL target-invoca: .*\[REDACTED\]/);
     expect(secretLeaks({ stdout: target.stdout, stderr: target.stderr }, [dir])).toEqual([]);

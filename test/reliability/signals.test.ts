@@ -26,7 +26,11 @@ afterAll(async () => {
   await sim.close();
 });
 
-describe.each([['target', 'SIGTERM'], ['target', 'SIGINT'], ['tap', 'SIGINT']] as const)('%s receives %s mid-run', (victim, signal) => {
+describe.each([
+  ['target', 'SIGTERM'],
+  ['target', 'SIGINT'],
+  ['tap', 'SIGINT'],
+] as const)('%s receives %s mid-run', (victim, signal) => {
   test('it ends by that signal after the state of what is committed; the resume equals a clean run', async () => {
     const database = `${victim}-${signal}.duckdb`;
     // Batches of 500 rows: the first commit comes during the second page of 400, and the rows
@@ -49,7 +53,8 @@ describe.each([['target', 'SIGTERM'], ['target', 'SIGINT'], ['tap', 'SIGINT']] a
       expect(stopped.targetCode).toBe(0);
     }
     expect(stopped.states.length).toBeGreaterThan(0);
-    const cursor = (JSON.parse(stopped.states.at(-1) ?? '{}') as { bookmarks: { transactions: { replication_key_value: string } } }).bookmarks.transactions.replication_key_value;
+    const cursor = (JSON.parse(stopped.states.at(-1) ?? '{}') as { bookmarks: { transactions: { replication_key_value: string } } })
+      .bookmarks.transactions.replication_key_value;
     const warehouse = await openDuckDb({ path: join(space.dir, database), schema: 'main' });
     const committed = await warehouse.query(`SELECT COUNT(*) AS n FROM transactions WHERE transaction_id = '${cursor}'`);
     await warehouse.close();

@@ -55,7 +55,8 @@ describe('a MERGE that fails mid-run (a CHECK constraint on calls refuses the ca
     expect(ids.length).toBe(900);
     for (let index = 0; index < sim.feed.count; index++) expect(loaded.has(sim.feed.transactionId(index))).toBe(index < ids.length);
     // Every echoed state is covered by what was committed.
-    const cursor = (JSON.parse(failed.states.at(-1) ?? '{}') as { bookmarks: { transactions: { replication_key_value: string } } }).bookmarks.transactions.replication_key_value;
+    const cursor = (JSON.parse(failed.states.at(-1) ?? '{}') as { bookmarks: { transactions: { replication_key_value: string } } })
+      .bookmarks.transactions.replication_key_value;
     expect(loaded.has(cursor)).toBe(true);
 
     // The fix: the same table without the constraint, its rows kept.
@@ -78,7 +79,9 @@ describe('a locked DuckDB file', () => {
       const run = await pipeline(['--config', await space.tapConfig()], await space.loaderConfig('locked.duckdb'));
       expect(run.targetCode).toBe(1);
       expect(run.states).toEqual([]);
-      expect(run.targetStderr.trim().split('\n').at(-1)).toMatch(/^CRITICAL target-invoca: cannot open the DuckDB file .*locked\.duckdb: .*lock/i);
+      expect(run.targetStderr.trim().split('\n').at(-1)).toMatch(
+        /^CRITICAL target-invoca: cannot open the DuckDB file .*locked\.duckdb: .*lock/i,
+      );
     } finally {
       instance.closeSync();
     }
@@ -101,7 +104,8 @@ describe('BigQuery concurrent-DML conflicts', () => {
   test('a conflicting script runs again, with growing waits, up to the limit; other errors are not retried', async () => {
     let attempts = 0;
     const waits: number[] = [];
-    const conflict = () => new WarehouseError('BigQuery failed: Could not serialize access to table calls due to concurrent update', { retryable: true });
+    const conflict = () =>
+      new WarehouseError('BigQuery failed: Could not serialize access to table calls due to concurrent update', { retryable: true });
     const result = await retryConflicts(
       async () => {
         attempts++;
@@ -114,10 +118,26 @@ describe('BigQuery concurrent-DML conflicts', () => {
     expect(waits).toEqual([10, 20]);
 
     let tries = 0;
-    await expect(retryConflicts(async () => { tries++; throw conflict(); }, { retries: 2, initialDelayMs: 1, onRetry: () => undefined })).rejects.toThrow(/concurrent update/);
+    await expect(
+      retryConflicts(
+        async () => {
+          tries++;
+          throw conflict();
+        },
+        { retries: 2, initialDelayMs: 1, onRetry: () => undefined },
+      ),
+    ).rejects.toThrow(/concurrent update/);
     expect(tries).toBe(3);
     let fatalTries = 0;
-    await expect(retryConflicts(async () => { fatalTries++; throw new WarehouseError('BigQuery failed: Not found: Dataset'); }, { retries: 5, initialDelayMs: 1, onRetry: () => undefined })).rejects.toThrow(/Not found/);
+    await expect(
+      retryConflicts(
+        async () => {
+          fatalTries++;
+          throw new WarehouseError('BigQuery failed: Not found: Dataset');
+        },
+        { retries: 5, initialDelayMs: 1, onRetry: () => undefined },
+      ),
+    ).rejects.toThrow(/Not found/);
     expect(fatalTries).toBe(1);
   });
 });

@@ -87,8 +87,14 @@ describe('normalizeRecord', () => {
     expect(record['start_time']).toBe('2019-01-24T13:43:15.000Z');
     // The day the Invoca UI shows (the token's time zone), not the UTC day.
     expect(record['start_date_local']).toBe('2019-01-24');
-    expect(normalizeRecord({ transaction_id: 'B', start_time_local: '2019-01-24 23:30:00 -07:00' }, new StreamSchema(), 2, none).record['start_date_local']).toBe('2019-01-24');
-    expect(normalizeRecord({ transaction_id: 'C', start_time_local: '' }, new StreamSchema(), 3, none).record['start_date_local']).toBeNull();
+    expect(
+      normalizeRecord({ transaction_id: 'B', start_time_local: '2019-01-24 23:30:00 -07:00' }, new StreamSchema(), 2, none).record[
+        'start_date_local'
+      ],
+    ).toBe('2019-01-24');
+    expect(
+      normalizeRecord({ transaction_id: 'C', start_time_local: '' }, new StreamSchema(), 3, none).record['start_date_local'],
+    ).toBeNull();
     expect(record['start_time_network_timezone_utc']).toBe('2019-01-24T13:43:15.000Z');
     expect(record['signal_occurred_at_utc']).toBe('2019-01-24T13:43:15.000Z');
   });
@@ -139,9 +145,12 @@ describe('state', () => {
     [[], 'state must be a JSON object'],
     [{ bookmarks: [] }, "state field 'bookmarks' must be an object"],
     [{ bookmarks: { transactions: 'x' } }, "state field 'bookmarks.transactions' must be an object"],
-    [{ bookmarks: { transactions: { replication_key_value: 12 } } }, 'replication_key_value\' must be a transaction id string (got 12)'],
+    [{ bookmarks: { transactions: { replication_key_value: 12 } } }, "replication_key_value' must be a transaction id string (got 12)"],
     [{ bookmarks: { transactions: { sequence: -1 } } }, "sequence' must be a non-negative integer (got -1)"],
-    [{ bookmarks: { transactions: { last_poll_started_at: 'yesterday' } } }, "last_poll_started_at' must be an RFC 3339 timestamp (got \"yesterday\")"],
+    [
+      { bookmarks: { transactions: { last_poll_started_at: 'yesterday' } } },
+      'last_poll_started_at\' must be an RFC 3339 timestamp (got "yesterday")',
+    ],
   ])('malformed %j', (raw, message) => {
     expect(() => parseState(raw)).toThrow(message);
   });
@@ -153,7 +162,9 @@ describe('state', () => {
     const polled = { cursor: 'C', sequence: 9, lastPollStartedAt: '2026-11-30T04:00:00.000Z' };
     expect(stateValue(polled).bookmarks.transactions.last_poll_started_at).toBe('2026-11-30T04:00:00.000Z');
     expect(parseState(stateValue(polled))).toEqual(polled);
-    expect(stateValue({ cursor: undefined, sequence: undefined })).toEqual({ bookmarks: { transactions: { replication_key: 'transaction_id' } } });
+    expect(stateValue({ cursor: undefined, sequence: undefined })).toEqual({
+      bookmarks: { transactions: { replication_key: 'transaction_id' } },
+    });
   });
 });
 
@@ -167,7 +178,14 @@ test('the sequence starts above the state and above the clock', () => {
 
 describe('catalog selection', () => {
   const stream = (metadata: unknown[]) => ({
-    streams: [{ tap_stream_id: 'transactions', stream: 'transactions', schema: { properties: { transaction_id: {}, city: {}, region: {}, x: {} } }, metadata }],
+    streams: [
+      {
+        tap_stream_id: 'transactions',
+        stream: 'transactions',
+        schema: { properties: { transaction_id: {}, city: {}, region: {}, x: {} } },
+        metadata,
+      },
+    ],
   });
 
   test('SDK rules: automatic always, then selected, then selected-by-default, then the parent', () => {
@@ -195,14 +213,32 @@ describe('catalog selection', () => {
 describe('tap args check()', () => {
   test.each([
     [{ help: true }, { kind: 'help' }],
-    [{ about: true, format: 'markdown' as const }, { kind: 'about', format: 'markdown' }],
+    [
+      { about: true, format: 'markdown' as const },
+      { kind: 'about', format: 'markdown' },
+    ],
     [{ about: true }, { kind: 'about', format: 'text' }],
-    [{ config: 'c.json', discover: true }, { kind: 'discover', configPath: 'c.json' }],
-    [{ config: 'c.json', test: true }, { kind: 'test', configPath: 'c.json' }],
+    [
+      { config: 'c.json', discover: true },
+      { kind: 'discover', configPath: 'c.json' },
+    ],
+    [
+      { config: 'c.json', test: true },
+      { kind: 'test', configPath: 'c.json' },
+    ],
     // Meltano runs `--discover` with `--state`: accepted, and the state is not read.
-    [{ config: 'c.json', discover: true, state: 's.json' }, { kind: 'discover', configPath: 'c.json' }],
-    [{ config: 'c.json', catalog: 'k.json', state: 's.json' }, { kind: 'sync', configPath: 'c.json', catalogPath: 'k.json', statePath: 's.json', follow: false }],
-    [{ config: 'c.json', follow: true }, { kind: 'sync', configPath: 'c.json', catalogPath: undefined, statePath: undefined, follow: true }],
+    [
+      { config: 'c.json', discover: true, state: 's.json' },
+      { kind: 'discover', configPath: 'c.json' },
+    ],
+    [
+      { config: 'c.json', catalog: 'k.json', state: 's.json' },
+      { kind: 'sync', configPath: 'c.json', catalogPath: 'k.json', statePath: 's.json', follow: false },
+    ],
+    [
+      { config: 'c.json', follow: true },
+      { kind: 'sync', configPath: 'c.json', catalogPath: undefined, statePath: undefined, follow: true },
+    ],
   ])('%j', (argv, mode) => {
     expect(check(argv)).toEqual(mode);
   });
@@ -219,7 +255,11 @@ describe('tap args check()', () => {
 });
 
 test('config defaults, transaction type spellings and numeric account ids', () => {
-  const { config, warnings } = parseTapConfig({ api_token: 'tok', account_id: 1234, transaction_types: ['Post Call Event', 'PostCallEvent', 'Reported Conversion'] });
+  const { config, warnings } = parseTapConfig({
+    api_token: 'tok',
+    account_id: 1234,
+    transaction_types: ['Post Call Event', 'PostCallEvent', 'Reported Conversion'],
+  });
   expect(config).toMatchObject({
     accountId: '1234',
     accountType: 'network',
@@ -238,20 +278,28 @@ test('config defaults, transaction type spellings and numeric account ids', () =
 });
 
 test('transaction_types: the FAQ spellings in any case; an unknown one lists the accepted ones', () => {
-  const types = (values: string[]): unknown => parseTapConfig({ api_token: 't', account_id: '1', transaction_types: values }).config.transactionTypes;
+  const types = (values: string[]): unknown =>
+    parseTapConfig({ api_token: 't', account_id: '1', transaction_types: values }).config.transactionTypes;
   expect(types(['call', 'Call', 'CALL'])).toEqual(['Call']);
   expect(types(['post call event', 'post_call_event', 'PostCallEvent', 'Post Call Event'])).toEqual(['PostCallEvent']);
   expect(types(['sale', 'reported conversion', 'Reported_Conversion'])).toEqual(['Sale']);
   expect(types(['signal'])).toEqual(['Signal']);
-  expect(() => types(['Refund'])).toThrow(/config field 'transaction_types' has "Refund", which is no transaction type; use Call, PostCallEvent .*Signal; in any case/);
+  expect(() => types(['Refund'])).toThrow(
+    /config field 'transaction_types' has "Refund", which is no transaction type; use Call, PostCallEvent .*Signal; in any case/,
+  );
 });
 
 test('min_poll_interval_seconds: 300 by default, at least 300 against invoca.net, any value from 0 elsewhere', () => {
-  const parse = (extra: Record<string, unknown>): number => parseTapConfig({ api_token: 't', account_id: '1', ...extra }).config.minPollIntervalSeconds;
+  const parse = (extra: Record<string, unknown>): number =>
+    parseTapConfig({ api_token: 't', account_id: '1', ...extra }).config.minPollIntervalSeconds;
   expect(parse({})).toBe(300);
   expect(parse({ base_url: 'https://acme.invoca.net', min_poll_interval_seconds: 600 })).toBe(600);
-  expect(() => parse({ min_poll_interval_seconds: 60 })).toThrow(/config field 'min_poll_interval_seconds' is 60, below Invoca's floor of 300 seconds for https:\/\/invoca.net/);
-  expect(() => parse({ base_url: 'https://ACME.Invoca.net/', min_poll_interval_seconds: 299 })).toThrow("'min_poll_interval_seconds' is 299");
+  expect(() => parse({ min_poll_interval_seconds: 60 })).toThrow(
+    /config field 'min_poll_interval_seconds' is 60, below Invoca's floor of 300 seconds for https:\/\/invoca.net/,
+  );
+  expect(() => parse({ base_url: 'https://ACME.Invoca.net/', min_poll_interval_seconds: 299 })).toThrow(
+    "'min_poll_interval_seconds' is 299",
+  );
   expect(parse({ base_url: 'http://127.0.0.1:8080', min_poll_interval_seconds: 0 })).toBe(0);
   expect(parse({ base_url: 'https://notinvoca.net.example', min_poll_interval_seconds: 5 })).toBe(5);
   expect(() => parse({ base_url: 'http://127.0.0.1:8080', min_poll_interval_seconds: -1 })).toThrow("'min_poll_interval_seconds'");

@@ -42,7 +42,10 @@ const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', "'": "\\
  * there. Control characters are escaped (`\n`, `\t`, else `\xhh`), so a literal is one line.
  */
 export function bigqueryLiteral(text: string): string {
-  const escaped = text.replace(/[\\'\u0000-\u001f\u007f]/g, (character) => NAMED_ESCAPES[character] ?? `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const escaped = text.replace(
+    /[\\'\u0000-\u001f\u007f]/g,
+    (character) => NAMED_ESCAPES[character] ?? `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
   return `'${escaped}'`;
 }
 
@@ -109,7 +112,7 @@ export function transactionScript(steps: readonly MergeStep[], declare: readonly
     // The condition is checked once: when it holds, every run of the step follows.
     return step.onlyIf ? `IF ${step.onlyIf} THEN\n${runs};\nEND IF` : runs;
   });
-  return [...declare, 'BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n') + ';';
+  return `${[...declare, 'BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n')};`;
 }
 
 /** The stage's columns: the load job creates the table with this schema. */

@@ -39,7 +39,10 @@ function duckdbExtractAll(raw: string, fields: readonly { field: string; kind: C
     const structure = `{${structured.map((item) => `${JSON.stringify(item.field)}: ${item.kind === 'json' ? '"JSON"' : '"VARCHAR"'}`).join(', ')}}`;
     prepare.push(`json_transform(${raw}, ${stringLiteral(structure)}) AS "_invoca_fields"`);
   }
-  if (pointed.length > 0) prepare.push(`json_extract_string(${raw}, [${pointed.map((item) => stringLiteral(jsonPointer(item.field))).join(', ')}]) AS "_invoca_exact"`);
+  if (pointed.length > 0)
+    prepare.push(
+      `json_extract_string(${raw}, [${pointed.map((item) => stringLiteral(jsonPointer(item.field))).join(', ')}]) AS "_invoca_exact"`,
+    );
   return {
     prepare,
     value: (index) => {
@@ -50,7 +53,9 @@ function duckdbExtractAll(raw: string, fields: readonly { field: string; kind: C
         return item.kind === 'json' || item.kind === 'string' ? value : `TRY_CAST(${value} AS ${TYPES[item.kind]})`;
       }
       const position = pointed.indexOf(item) + 1;
-      return item.kind === 'json' ? `json_extract(${raw}, ${stringLiteral(jsonPointer(item.field))})` : `TRY_CAST("_invoca_exact"[${position}] AS ${TYPES[item.kind]})`;
+      return item.kind === 'json'
+        ? `json_extract(${raw}, ${stringLiteral(jsonPointer(item.field))})`
+        : `TRY_CAST("_invoca_exact"[${position}] AS ${TYPES[item.kind]})`;
     },
   };
 }
