@@ -4,10 +4,9 @@ import type { Redactor } from './config/redact.js';
  * Logs go to stderr as `LEVEL message` lines (the Singer convention); stdout is reserved for
  * protocol messages. Every line passes through the redactor first.
  */
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type LogLevel = 'INFO' | 'WARN' | 'ERROR';
 
 export interface Logger {
-  debug(message: string): void;
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
@@ -21,7 +20,7 @@ export const stderrSink: LineSink = (line) => {
   process.stderr.write(`${line}\n`);
 };
 
-export function createLogger(options: { sink?: LineSink; redact?: Redactor; debug?: boolean }): Logger {
+export function createLogger(options: { sink?: LineSink; redact?: Redactor }): Logger {
   const sink = options.sink ?? stderrSink;
   const redact = options.redact ?? ((text: string) => text);
   const write = (level: LogLevel, message: string): void => {
@@ -29,19 +28,9 @@ export function createLogger(options: { sink?: LineSink; redact?: Redactor; debu
     sink(`${level} ${redact(message).replace(/\r?\n/g, ' ')}`);
   };
   return {
-    debug: (message) => {
-      if (options.debug) write('DEBUG', message);
-    },
     info: (message) => write('INFO', message),
     warn: (message) => write('WARN', message),
     error: (message) => write('ERROR', message),
     metric: (metric) => sink(redact(`METRIC: ${JSON.stringify(metric)}`)),
   };
-}
-
-/** A logger that keeps its lines in memory: for tests that assert on what was logged. */
-export function createMemoryLogger(redact?: Redactor): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const logger = createLogger({ sink: (line) => lines.push(line), debug: true, ...(redact ? { redact } : {}) });
-  return Object.assign(logger, { lines });
 }

@@ -58,7 +58,7 @@ export async function run(args: string[], io: TapIo): Promise<number> {
     const rawConfig = await readJsonFile(mode.configPath, 'config', (message, options) => new ConfigError(message, options));
     redact = createRedactor([tokenOf(rawConfig)]);
     const { config, warnings } = parseTapConfig(rawConfig, mode.configPath);
-    const logger = createLogger({ sink: io.stderr, redact, debug: process.env['TAP_INVOCA_LOGLEVEL'] === 'debug' });
+    const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);
 
     if (mode.kind === 'discover') {

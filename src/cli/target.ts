@@ -2,7 +2,6 @@
  * `target-invoca`: a Singer target that loads the `transactions` stream into a warehouse and runs
  * the correction merge there. `run` is what the bin calls and what tests call directly.
  */
-import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { loadLoaderConfig } from '../config/loader-config.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
@@ -14,7 +13,7 @@ import { Loader } from '../load/loader.js';
 import { openWarehouse } from '../load/open.js';
 import { runTarget } from '../load/target.js';
 import { createLogger, type LineSink } from '../log.js';
-import { PACKAGE_ROOT, PACKAGE_VERSION } from '../paths.js';
+import { packagePath, PACKAGE_VERSION } from '../paths.js';
 import { StreamWriter } from '../protocol/writer.js';
 import { cliParser } from './parser.js';
 import { reportFatal } from './report.js';
@@ -92,7 +91,7 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
 
 /** The schema of the `transactions` stream of a Singer catalog (the shipped catalog.json by default). */
 async function transactionsSchema(catalogPath: string | undefined): Promise<JsonSchema> {
-  const path = catalogPath ?? join(PACKAGE_ROOT, 'catalog.json');
+  const path = catalogPath ?? packagePath('catalog.json');
   const catalog = await readJsonFile(path, 'catalog', (message, options) => new UsageError(message, options));
   const streams = (catalog as { streams?: unknown }).streams;
   const stream = Array.isArray(streams)

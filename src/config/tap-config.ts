@@ -6,7 +6,6 @@ import { ConfigError } from '../errors.js';
 import type { AccountType } from '../invoca/columns.js';
 import { ACCEPTED_SPELLINGS, toTransactionTypeFilter, type TransactionTypeFilter } from '../invoca/transaction-types.js';
 import { packageJson } from '../paths.js';
-import { readJsonFile } from './files.js';
 import { firstSchemaProblem, unknownKeyWarnings, withoutNulls, type JsonSchema } from './validate.js';
 
 export const TAP_CONFIG_SCHEMA = packageJson<JsonSchema>('schemas/tap-config.json');
@@ -52,11 +51,6 @@ interface RawTapConfig {
 
 /** Invoca's FAQ: poll at any interval above five minutes. */
 export const INVOCA_POLL_FLOOR_SECONDS = 300;
-
-export async function loadTapConfig(path: string): Promise<{ config: TapConfig; warnings: string[] }> {
-  const raw = await readJsonFile(path, 'config', (message, options) => new ConfigError(message, options));
-  return parseTapConfig(raw, path);
-}
 
 /** Pure: validates a parsed config object. `source` names the file in messages. */
 export function parseTapConfig(raw: unknown, source = 'the config'): { config: TapConfig; warnings: string[] } {

@@ -12,8 +12,6 @@ export const DEFAULT_COLUMNS = '$invoca_default_columns';
 export const CUSTOM_COLUMNS = '$invoca_custom_columns';
 export const CUSTOM_SOURCE_COLUMNS = '$invoca_custom_source_columns';
 
-export const DEFAULT_INCLUDE_COLUMNS = [DEFAULT_COLUMNS, CUSTOM_COLUMNS, 'custom_data'] as const;
-
 /** The columns the correction merge needs: always requested, whatever the selection says. */
 export const MERGE_COLUMNS = [
   'transaction_id',

@@ -56,10 +56,6 @@ export class FaultQueue {
     this.#pending = specs.map((spec) => ({ spec, skip: spec.after ?? 0, left: spec.times ?? 1 }));
   }
 
-  add(specs: readonly FaultSpec[]): void {
-    this.#pending.push(...specs.map((spec) => ({ spec, skip: spec.after ?? 0, left: spec.times ?? 1 })));
-  }
-
   get size(): number {
     return this.#pending.length;
   }

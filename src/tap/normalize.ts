@@ -24,18 +24,9 @@ export interface NormalizedRecord {
 const INTEGER = /^-?\d{1,15}$/;
 const DECIMAL = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
-export function normalizeRecord(
-  row: Readonly<Record<string, unknown>>,
-  schema: StreamSchema,
-  sequence: number,
-  dropped: ReadonlySet<string>,
-): NormalizedRecord {
-  return normalizeRowInPlace({ ...row }, schema, sequence, dropped);
-}
-
 /**
- * As normalizeRecord, but converts `row` itself into the record (the client's freshly parsed
- * rows are not shared): no second object per row, which is most of the tap's garbage.
+ * Converts `row` itself into the record (the client's freshly parsed rows are not shared): no
+ * second object per row, which is most of the tap's garbage.
  */
 export function normalizeRowInPlace(
   row: TapRecord,

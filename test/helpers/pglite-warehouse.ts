@@ -5,7 +5,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { createStage, type MergePlan } from '../../src/load/plan.js';
-import { postgresDialect } from '../../src/load/sql/postgres.js';
+import { postgresDialect } from './postgres-dialect.js';
 import { runSequentially, type StagedRow, type Warehouse } from '../../src/load/warehouse.js';
 
 export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: PGlite }> {

@@ -1,5 +1,5 @@
 import { InvocaClient, type InvocaClientOptions } from '../../src/invoca/client.js';
-import { createMemoryLogger } from '../../src/log.js';
+import { createMemoryLogger } from './logger.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.js';
 
 /** A token that is easy to find if it leaks into any output. */

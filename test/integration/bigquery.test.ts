@@ -29,7 +29,7 @@ import {
   type MergePlan,
 } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
-import { createMemoryLogger } from '../../src/log.js';
+import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { EMULATOR_BIN, startEmulator, staticAuth, type RunningEmulator } from '../helpers/bigquery-emulator.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';

@@ -15,7 +15,7 @@ import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import type { MergePlan } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
-import { createMemoryLogger } from '../../src/log.js';
+import { createMemoryLogger } from '../helpers/logger.js';
 import { recordMaker } from '../helpers/records.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';

@@ -12,7 +12,7 @@ import { Loader } from '../../src/load/loader.js';
 import { dropStage, insertNewTransactions, rerootCorrections, rerootPending, TABLES } from '../../src/load/plan.js';
 import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
-import { createMemoryLogger } from '../../src/log.js';
+import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';

@@ -13,7 +13,7 @@ import { run as runTapCli } from '../../src/cli/tap.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { runTarget } from '../../src/load/target.js';
-import { createMemoryLogger } from '../../src/log.js';
+import { createMemoryLogger } from '../helpers/logger.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { simulator } from '../helpers/simulator.js';

@@ -24,7 +24,7 @@ import {
 import { Loader } from '../../src/load/loader.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
-import { createMemoryLogger } from '../../src/log.js';
+import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { recordMaker } from '../helpers/records.js';

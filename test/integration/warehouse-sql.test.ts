@@ -25,7 +25,7 @@ import type { ColumnKind } from '../../src/load/sql/dialect.js';
 import { duckdbDialect } from '../../src/load/sql/duckdb.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
-import { createMemoryLogger } from '../../src/log.js';
+import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/tap/stream-schema.js';
 import { staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';

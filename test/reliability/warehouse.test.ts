@@ -12,7 +12,7 @@ import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { createTable } from '../../src/load/plan.js';
 import { retryConflicts } from '../../src/load/warehouse.js';
-import { createMemoryLogger } from '../../src/log.js';
+import { createMemoryLogger } from '../helpers/logger.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import type { Expected } from '../helpers/merge-oracle.js';
 import { simulatedFeed } from '../helpers/tap.js';

@@ -22,7 +22,7 @@ import {
 import { bigqueryColumnName, bigqueryDialect } from '../../src/load/sql/bigquery.js';
 import type { Dialect } from '../../src/load/sql/dialect.js';
 import { duckdbDialect, jsonPointer } from '../../src/load/sql/duckdb.js';
-import { postgresDialect } from '../../src/load/sql/postgres.js';
+import { postgresDialect } from '../helpers/postgres-dialect.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 
 const schema = {

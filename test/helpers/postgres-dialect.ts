@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { doubleQuote, extractEach, stringLiteral, type ColumnKind, type Dialect } from './dialect.js';
+import { doubleQuote, extractEach, stringLiteral, type ColumnKind, type Dialect } from '../../src/load/sql/dialect.js';
 
 const TYPES: Readonly<Record<ColumnKind, string>> = {
   string: 'TEXT',
