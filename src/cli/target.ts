@@ -18,6 +18,7 @@ import { StreamWriter } from '../protocol/writer.js';
 import { cliParser } from './parser.js';
 import { reportFatal } from './report.js';
 import { check, targetOptions, type TargetArgv } from './target-args.js';
+import { STREAM } from '../stream/contract.js';
 
 export interface TargetIo {
   stdin: Readable;
@@ -96,7 +97,7 @@ async function transactionsSchema(catalogPath: string | undefined): Promise<Json
   const streams = (catalog as { streams?: unknown }).streams;
   const stream = Array.isArray(streams)
     ? (streams as { tap_stream_id?: unknown; stream?: unknown; schema?: unknown }[]).find(
-        (entry) => (entry.tap_stream_id ?? entry.stream) === 'transactions',
+        (entry) => (entry.tap_stream_id ?? entry.stream) === STREAM,
       )
     : undefined;
   if (!stream?.schema || typeof stream.schema !== 'object')

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { AccountType } from '../invoca/columns.js';
-import { ACCEPTED_SPELLINGS, toTransactionTypeFilter, type TransactionTypeFilter } from '../invoca/transaction-types.js';
+import { ACCEPTED_SPELLINGS, toTransactionTypeFilter, type TransactionTypeFilter } from '../stream/transaction-types.js';
 import { packageJson } from '../paths.js';
 import { firstSchemaProblem, unknownKeyWarnings, withoutNulls, type JsonSchema } from './validate.js';
 

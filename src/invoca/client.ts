@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { resolveColumns, type AccountType } from './columns.js';
 import { parseRows, statusError, type InvocaRow } from './responses.js';
 import { backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfterSeconds } from './retry.js';
-import type { TransactionTypeFilter } from './transaction-types.js';
+import type { TransactionTypeFilter } from '../stream/transaction-types.js';
 import { clampPageSize, transactionsUrl, type TransactionsQuery } from './url.js';
 
 export interface InvocaClientOptions {

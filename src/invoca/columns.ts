@@ -6,6 +6,8 @@
  * when a constant in `exclude_columns` covers it. Affiliate users have no custom-data constants.
  */
 
+import { MERGE_API_COLUMNS } from '../stream/merge-fields.js';
+
 export type AccountType = 'network' | 'advertiser' | 'affiliate';
 
 export const DEFAULT_COLUMNS = '$invoca_default_columns';
@@ -13,14 +15,7 @@ export const CUSTOM_COLUMNS = '$invoca_custom_columns';
 export const CUSTOM_SOURCE_COLUMNS = '$invoca_custom_source_columns';
 
 /** The columns the correction merge needs: always requested, whatever the selection says. */
-export const MERGE_COLUMNS = [
-  'transaction_id',
-  'corrects_transaction_id',
-  'corrected_at',
-  'complete_call_id',
-  'transaction_type',
-  'start_time_utc',
-] as const;
+export const MERGE_COLUMNS = MERGE_API_COLUMNS;
 
 /** What only network and advertiser users may ask for. */
 const CUSTOM_DATA_REQUESTS = new Set<string>([CUSTOM_COLUMNS, CUSTOM_SOURCE_COLUMNS, 'custom_data']);

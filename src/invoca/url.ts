@@ -1,5 +1,5 @@
 import { encodeColumnList, type AccountType } from './columns.js';
-import type { TransactionTypeFilter } from './transaction-types.js';
+import type { TransactionTypeFilter } from '../stream/transaction-types.js';
 
 /** Invoca's hard maximum for `limit` (reference §2). */
 export const MAX_PAGE_SIZE = 4000;

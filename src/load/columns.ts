@@ -8,6 +8,7 @@
  */
 import type { JsonSchema } from '../config/validate.js';
 import { hashOf, type ColumnKind, type Dialect } from './sql/dialect.js';
+import { MERGE_FIELDS as STREAM_MERGE_FIELDS } from '../stream/merge-fields.js';
 
 export interface DataColumn {
   /** The record's key. */
@@ -17,16 +18,18 @@ export interface DataColumn {
   kind: ColumnKind;
 }
 
-/** The fields the merge reads; they always have a column, whatever the schema says. */
-export const MERGE_FIELDS: readonly (readonly [string, ColumnKind])[] = [
-  ['transaction_id', 'string'],
-  ['corrects_transaction_id', 'string'],
-  ['corrected_at_utc', 'timestamp'],
-  ['complete_call_id', 'string'],
-  ['transaction_type', 'string'],
-  ['start_time_utc', 'integer'],
-  ['start_time', 'timestamp'],
-];
+/** The column of a record field, if the columns have one. */
+export function columnOfField<T extends DataColumn>(columns: readonly T[], field: string): T | undefined {
+  return columns.find((column) => column.field === field);
+}
+
+/** The name of a record field's column; the field's own name where the columns have none. */
+export function columnNameOf(columns: readonly DataColumn[], field: string): string {
+  return columnOfField(columns, field)?.column ?? field;
+}
+
+/** The fields the merge reads (src/stream/merge-fields.ts): they always have a column, whatever the schema says. */
+export const MERGE_FIELDS: readonly (readonly [string, ColumnKind])[] = STREAM_MERGE_FIELDS.map((item) => [item.field, item.kind]);
 
 /** Loader columns; they are not record fields (`_invoca_sequence` is, but the loader owns its value). */
 export const SYSTEM_FIELDS = new Set([

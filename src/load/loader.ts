@@ -34,7 +34,8 @@ import {
   type SourcePlan,
 } from './merge-source.js';
 import { transactionScript } from './sql/bigquery.js';
-import type { StagedRow, Warehouse } from './warehouse.js';
+import type { MergeStepName } from '../stream/merge-steps.js';
+import type { MergeStep, StagedRow, Warehouse } from './warehouse.js';
 
 /** A batch being loaded: rows are added as they arrive, then committed at once. */
 export interface Batch {
@@ -143,8 +144,11 @@ export class Loader {
   async #mergeStaged(plan: MergePlan, rows: number): Promise<BatchResult> {
     const warehouse = this.#warehouse;
     try {
-      const [, inserted, rerooted] = await warehouse.runInTransaction(batchSteps(plan));
-      return { staged: rows, inserted, rerooted };
+      const steps = batchSteps(plan);
+      const changed = await warehouse.runInTransaction(steps);
+      // Engines that report no counts (a BigQuery script) return none: undefined.
+      const rowsOf = (name: MergeStepName): number | undefined => changed[steps.findIndex((step) => step.name === name)];
+      return { staged: rows, inserted: rowsOf('insert'), rerooted: rowsOf('reroot') };
     } catch (error) {
       if (!(error instanceof WarehouseError) || !error.outOfMemory || rows < 2 * MIN_SPLIT_ROWS) throw error;
       const { dialect } = plan;
@@ -227,10 +231,10 @@ export class Loader {
     const [state] = await warehouse.query(readWatermark(dialect, sourceTable));
     const watermark = state?.['watermark'] === null || state?.['watermark'] === undefined ? -1 : Number(state['watermark']);
     const prepare = [createNewRows(source, watermark), createFirsts(source), createSourceTransactions(source)];
-    const steps = [
-      { sql: takeLock(dialect) },
+    const steps: MergeStep[] = [
+      { name: 'lock', sql: takeLock(dialect) },
       ...callsSteps(plan),
-      ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql })),
+      ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ name: 'watermark', sql }) as const),
     ];
     const countNew = `SELECT COUNT(*) AS ${dialect.quote('n')} FROM ${plan.stage}`;
     if (warehouse.runScript) {

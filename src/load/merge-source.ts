@@ -15,8 +15,9 @@
  * of the source (first delivery of each transaction, its root and version), rebuilt each run.
  * Roots follow up to two links of a correction chain (Invoca's corrections name the original).
  */
-import { BASE_SCHEMA } from '../tap/stream-schema.js';
-import { columnKind, MERGE_FIELDS, type DataColumn } from './columns.js';
+import { BASE_SCHEMA } from '../stream/schema.js';
+import { isCorrectionSql, versionSql } from '../stream/version.js';
+import { columnKind, columnNameOf, columnOfField, MERGE_FIELDS, type DataColumn } from './columns.js';
 import type { MergePlan } from './plan.js';
 import type { ColumnKind, Dialect } from './sql/dialect.js';
 
@@ -84,7 +85,7 @@ export function createFirsts(source: SourcePlan): string {
     `${dialect.rowToJson('s')} AS ${q('_invoca_raw')}`,
   ];
   const names = [...source.columns.map((column) => column.column), '_invoca_sequence', '_invoca_raw'];
-  const id = source.columns.find((column) => column.field === 'transaction_id')?.source ?? 'transaction_id';
+  const id = columnOfField(source.columns, 'transaction_id')?.source ?? 'transaction_id';
   return (
     `CREATE TEMPORARY TABLE ${source.firsts} AS ` +
     dialect.firstPerKey({
@@ -103,16 +104,16 @@ export function createFirsts(source: SourcePlan): string {
 export function createSourceTransactions(source: SourcePlan): string {
   const { dialect } = source.plan;
   const q = dialect.quote;
-  const column = (field: string): string => q(source.plan.columns.find((item) => item.field === field)?.column ?? field);
+  const column = (field: string): string => q(columnNameOf(source.plan.columns, field));
   const id = column('transaction_id');
   const corrects = column('corrects_transaction_id');
-  const isCorrection = (alias: string): string => `(${alias}.${corrects} IS NOT NULL AND ${alias}.${corrects} <> '')`;
-  const version = dialect.concat([
-    `CASE WHEN ${isCorrection('f')} THEN '1' ELSE '0' END`,
-    dialect.zeroPad(`COALESCE(${dialect.epochMillis(`f.${column('corrected_at_utc')}`)}, 0)`, 15),
-    dialect.zeroPad(`f.${q('_invoca_sequence')}`, 16),
-    `f.${id}`,
-  ]);
+  const isCorrection = (alias: string): string => isCorrectionSql(`${alias}.${corrects}`);
+  const version = versionSql(dialect, {
+    corrects: `f.${corrects}`,
+    correctedAt: `f.${column('corrected_at_utc')}`,
+    sequence: `f.${q('_invoca_sequence')}`,
+    id: `f.${id}`,
+  });
   const root = `CASE WHEN ${isCorrection('f')} THEN CASE WHEN ${isCorrection('p')} THEN p.${corrects} ELSE f.${corrects} END ELSE f.${id} END`;
   const values = [
     ...source.plan.columns.map((item) => `f.${q(item.column)} AS ${q(item.column)}`),
@@ -136,7 +137,7 @@ export function createSourceTransactions(source: SourcePlan): string {
 export function createNewRows(source: SourcePlan, watermark: number): string {
   const { dialect } = source.plan;
   const q = dialect.quote;
-  const id = dialect.quoteStored(source.columns.find((column) => column.field === 'transaction_id')?.source ?? 'transaction_id');
+  const id = dialect.quoteStored(columnOfField(source.columns, 'transaction_id')?.source ?? 'transaction_id');
   const sequence = dialect.quoteStored(source.sequence);
   return (
     `CREATE TEMPORARY TABLE ${source.plan.stage} AS SELECT s.${id} AS ${q('transaction_id')}, ` +

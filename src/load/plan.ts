@@ -14,14 +14,16 @@
  *     6. delete affected calls left without a Call lineage.
  *   Then drop the stage.
  *
- * The version order (design: "Order"): a correction is later than any original; among
- * corrections, later `corrected_at` (UTC); then the higher first-seen sequence; then the id.
- * Encoded as one sortable string, `_invoca_version`:
- *   '0' or '1' | corrected_at in epoch ms, 15 digits | sequence, 16 digits | transaction_id
+ * Which version of a lineage is the latest is `_invoca_version` (src/stream/version.ts): a
+ * correction is later than any original; among corrections, later `corrected_at` (UTC); then the
+ * higher first-seen sequence; then the id.
  */
 import type { DataColumn } from './columns.js';
-import { moneyColumns } from './columns.js';
+import { columnNameOf, columnOfField, moneyColumns } from './columns.js';
 import type { CallDateBounds, ColumnKind, Dialect } from './sql/dialect.js';
+import { CALL_TYPE } from '../stream/transaction-types.js';
+import { MERGE_STEPS } from '../stream/merge-steps.js';
+import { isCorrectionSql, versionSql } from '../stream/version.js';
 import type { MergeStep } from './warehouse.js';
 
 export const TABLES = {
@@ -83,7 +85,7 @@ function columnType(dialect: Dialect, kind: ColumnKind | 'raw'): string {
 
 /** The data column of a merge field, by field name. */
 function col(plan: MergePlan, field: string): string {
-  const column = plan.columns.find((item) => item.field === field);
+  const column = columnOfField(plan.columns, field);
   if (!column) throw new Error(`the merge plan has no column for ${field}`);
   return plan.dialect.quote(column.column);
 }
@@ -106,8 +108,7 @@ export function createTable(plan: MergePlan, table: OutputTable): string {
         `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}${column.kind === 'raw' && dialect.rawStorage ? ` ${dialect.rawStorage}` : ''}`,
     ),
   ];
-  const columnOf = (field: string): string => plan.columns.find((column) => column.field === field)?.column ?? field;
-  const options = dialect.tableOptions?.(table, columnOf);
+  const options = dialect.tableOptions?.(table, (field) => columnOfField(plan.columns, field)?.column);
   return `CREATE TABLE IF NOT EXISTS ${dialect.table(TABLES[table])} (${definitions.join(', ')})${options ? ` ${options}` : ''}`;
 }
 
@@ -135,11 +136,6 @@ export function createStage(plan: MergePlan, temporary: boolean): string {
 
 export function dropStage(plan: MergePlan): string {
   return `DROP TABLE IF EXISTS ${plan.stage}`;
-}
-
-/** A correction has a non-empty `corrects_transaction_id`. */
-function isCorrection(expression: string): string {
-  return `(${expression} IS NOT NULL AND ${expression} <> '')`;
 }
 
 /**
@@ -177,13 +173,13 @@ export function insertNewTransactions(plan: MergePlan): string {
   const id = col(plan, 'transaction_id');
   const corrects = col(plan, 'corrects_transaction_id');
   const correctedAt = col(plan, 'corrected_at_utc');
-  const version = dialect.concat([
-    `CASE WHEN ${isCorrection(`f.${corrects}`)} THEN '1' ELSE '0' END`,
-    dialect.zeroPad(`COALESCE(${dialect.epochMillis(`f.${correctedAt}`)}, 0)`, 15),
-    dialect.zeroPad(`f.${q('_invoca_sequence')}`, 16),
-    `f.${id}`,
-  ]);
-  const root = `CASE WHEN ${isCorrection(`f.${corrects}`)} THEN COALESCE(p.${q('root_transaction_id')}, f.${corrects}) ELSE f.${id} END`;
+  const version = versionSql(dialect, {
+    corrects: `f.${corrects}`,
+    correctedAt: `f.${correctedAt}`,
+    sequence: `f.${q('_invoca_sequence')}`,
+    id: `f.${id}`,
+  });
+  const root = `CASE WHEN ${isCorrectionSql(`f.${corrects}`)} THEN COALESCE(p.${q('root_transaction_id')}, f.${corrects}) ELSE f.${id} END`;
   const values = [
     ...plan.columns.map((column) => `f.${q(column.column)}`),
     root,
@@ -227,7 +223,7 @@ export function rerootPending(plan: MergePlan): string {
   const corrects = dialect.extract(dialect.parseRaw(`s.${q('_invoca_raw')}`), 'corrects_transaction_id', 'string');
   return (
     `EXISTS (SELECT 1 FROM ${dialect.table(TABLES.transactions)} AS t ` +
-    `WHERE t.${q('root_transaction_id')} IN (SELECT s.${q('transaction_id')} FROM ${plan.stage} AS s WHERE ${isCorrection(corrects)}))`
+    `WHERE t.${q('root_transaction_id')} IN (SELECT s.${q('transaction_id')} FROM ${plan.stage} AS s WHERE ${isCorrectionSql(corrects)}))`
   );
 }
 
@@ -307,9 +303,10 @@ export function mergeCurrent(plan: MergePlan): string[] {
  * Step 5: each affected call from the current versions of its Call lineages: `call_leg_count`,
  * money summed over the legs, every other column from the latest leg.
  *
- * The guard is wider than the version alone: a leg corrected out of order (a backfill) can
- * change a sum while the latest leg stays the same. The source is built from
- * `transactions_current`, which is itself guarded, so a replay can never bring back old values.
+ * The guard is any difference, not a later version: a leg corrected out of order (a backfill) can
+ * change a sum while the latest leg stays the same, and a call's latest leg can move to another
+ * call while an older one joins. The source is built from `transactions_current`, which is
+ * itself guarded, so a replay can never bring back old values.
  */
 export function mergeCalls(plan: MergePlan): string[] {
   const { dialect } = plan;
@@ -319,7 +316,7 @@ export function mergeCalls(plan: MergePlan): string[] {
   const money = new Set(moneyColumns(plan.columns).map((column) => column.column));
   const version = q('_invoca_version');
   const current = dialect.table(TABLES.current);
-  const isCall = `c.${col(plan, 'transaction_type')} = 'Call'`;
+  const isCall = `c.${col(plan, 'transaction_type')} = ${dialect.literal(CALL_TYPE)}`;
   // Legs, sums and the latest leg's version per call with GROUP BY, joined back to that leg
   // (a version is unique). Window sums over NUMERIC are wrong on the BigQuery emulator, and a
   // window would sort whole rows; this shape is right everywhere and narrow.
@@ -339,7 +336,7 @@ export function mergeCalls(plan: MergePlan): string[] {
   const within = callDatesFilter(plan, 't');
   return mergeStatement(plan, {
     target: dialect.table(TABLES.calls),
-    key: plan.columns.find((column) => column.field === 'complete_call_id')?.column ?? 'complete_call_id',
+    key: columnNameOf(plan.columns, 'complete_call_id'),
     keys: { query: perCall, key: '_invoca_call' },
     source: (keys) =>
       `SELECT ${select.join(', ')} FROM ${current} AS c ` +
@@ -347,11 +344,13 @@ export function mergeCalls(plan: MergePlan): string[] {
     ...(within ? { alsoOn: within } : {}),
     names: callNames,
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
-    // The source row of a call carries the version, legs and sums of its keys row.
+    // The source row of a call carries the version, legs and sums of its keys row. Any
+    // difference counts, not only a later version: a call's latest leg can leave it for another
+    // call while an older one joins, and the source (current versions only) is never stale.
     changed: (row, latest) =>
       `(${[
-        `${row}.${q(latest)} > t.${version}`,
-        `${row}.${q('call_leg_count')} <> t.${q('call_leg_count')}`,
+        `${row}.${q(latest)} IS DISTINCT FROM t.${version}`,
+        `${row}.${q('call_leg_count')} IS DISTINCT FROM t.${q('call_leg_count')}`,
         ...[...money].map((name) => `${row}.${q(name)} IS DISTINCT FROM t.${q(name)}`),
       ].join(' OR ')})`,
   });
@@ -359,15 +358,16 @@ export function mergeCalls(plan: MergePlan): string[] {
 
 /**
  * Where the tables are partitioned by call date (BigQuery, see Dialect.callDates): sets the bounds
- * of the start times of every row steps 3-6 can read or change, once, after the re-rooting. Those
- * rows are: versions of the lineages this batch touched (in `transactions`; a lineage's current
- * row in `transactions_current` is one of them, also a stale lineage's, whose versions were
- * re-rooted into a touched lineage), the current versions of the other legs of the calls those
- * lineages belong to (in `transactions_current`), and `calls` rows, which take their start_time
- * from one of those legs. The bounds cover every one of them, so steps 3-6 filter each table on
- * them and read and change only the partitions of those dates; rows without a start_time are
- * always read. (BigQuery bills an UPDATE, DELETE or MERGE for the whole of every partition of its
- * target it scans, and prunes partitions only on constants or script variables, never on a join.)
+ * of the start times of every row steps 3-6 can read or change, once, after the re-rooting:
+ * every version of the lineages the batch touched (and of lineages still rooted at a staged
+ * transaction), their rows in `transactions_current` (a stale lineage's too), the current legs of
+ * the calls they belong to, and those calls' rows in `calls`, each as it is now. Steps 3-6 find
+ * rows by these keys only, so no row they must see lies outside the bounds, and filtering every
+ * table on them changes no result (a MERGE's target filtered too narrowly would insert a
+ * duplicate); they then read and change only the partitions of those dates. Rows without a
+ * start_time are always read. (BigQuery bills an UPDATE, DELETE or MERGE for the whole of every
+ * partition of its target it scans, and prunes partitions only on constants or script
+ * variables, never on a join.)
  */
 export function setCallDates(plan: MergePlan): string | undefined {
   const query = callDatesQuery(plan);
@@ -381,15 +381,24 @@ export function callDatesQuery(plan: MergePlan): string | undefined {
   if (!bounds) return undefined;
   const q = dialect.quote;
   const start = col(plan, 'start_time');
-  const dates =
-    `SELECT v.${start} AS ${q('d')} FROM ${transactionsOf(plan)} AS v WHERE v.${q('root_transaction_id')} IN (${affectedRoots(plan)}) ` +
-    `UNION ALL SELECT c.${start} AS ${q('d')} FROM ${dialect.table(TABLES.current)} AS c WHERE c.${col(plan, 'complete_call_id')} IN (${affectedCalls(plan)})`;
+  const root = q('root_transaction_id');
+  const callId = col(plan, 'complete_call_id');
+  const staged = `SELECT ${q('transaction_id')} FROM ${plan.stage}`;
+  const dates = [
+    // Every version of the touched lineages, and of lineages still rooted at a staged transaction.
+    `SELECT v.${start} AS ${q('d')} FROM ${transactionsOf(plan)} AS v WHERE v.${root} IN (${affectedRoots(plan)}) OR v.${root} IN (${staged})`,
+    // Their current rows (a stale lineage's too), and the current legs of the touched calls.
+    `SELECT c.${start} AS ${q('d')} FROM ${dialect.table(TABLES.current)} AS c ` +
+      `WHERE c.${root} IN (${affectedRoots(plan)}) OR c.${root} IN (${staged}) OR c.${callId} IN (${affectedCalls(plan)})`,
+    // The touched calls' rows as they are.
+    `SELECT k.${start} AS ${q('d')} FROM ${dialect.table(TABLES.calls)} AS k WHERE k.${callId} IN (${affectedCalls(plan)})`,
+  ].join(' UNION ALL ');
   return `SELECT MIN(${q('d')}) AS ${q('lowest')}, MAX(${q('d')}) AS ${q('highest')} FROM (${dates}) AS ${q('dates')}`;
 }
 
 /** The dialect's call-date bounds, where it has them and the plan has a start_time (another target's table may not). */
 function prunedCalls(plan: MergePlan): CallDateBounds | undefined {
-  return plan.columns.some((column) => column.field === 'start_time') ? plan.dialect.callDates : undefined;
+  return columnOfField(plan.columns, 'start_time') ? plan.dialect.callDates : undefined;
 }
 
 /** The partition filter on an alias of a table partitioned by call date, where the dialect has call-date bounds. */
@@ -413,7 +422,7 @@ export function deleteEmptyCalls(plan: MergePlan): string {
   const calls = dialect.table(TABLES.calls);
   return (
     `DELETE FROM ${calls} AS k WHERE ${withinCallDates(plan, 'k')}k.${callId} IN (${affectedCalls(plan)}) ` +
-    `AND NOT EXISTS (SELECT 1 FROM ${dialect.table(TABLES.current)} AS c WHERE ${withinCallDates(plan, 'c')}c.${callId} = k.${callId} AND c.${col(plan, 'transaction_type')} = 'Call')`
+    `AND NOT EXISTS (SELECT 1 FROM ${dialect.table(TABLES.current)} AS c WHERE ${withinCallDates(plan, 'c')}c.${callId} = k.${callId} AND c.${col(plan, 'transaction_type')} = ${dialect.literal(CALL_TYPE)})`
   );
 }
 
@@ -443,24 +452,29 @@ export function takeLock(dialect: Dialect): string {
 
 /** One batch's merge, in the order it runs (the lock, then steps 1-6 above), in one transaction. */
 export function batchSteps(plan: MergePlan): MergeStep[] {
-  return [
-    { sql: takeLock(plan.dialect) },
-    { sql: insertNewTransactions(plan) },
-    { sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPending(plan) },
+  return inStepOrder([
+    { name: 'lock', sql: takeLock(plan.dialect) },
+    { name: 'insert', sql: insertNewTransactions(plan) },
+    { name: 'reroot', sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPending(plan) },
     ...callsSteps(plan),
-  ];
+  ]);
 }
 
 /** Steps 3-6, which `target-invoca merge` runs too: after the call-date bounds where the dialect has them. */
 export function callsSteps(plan: MergePlan): MergeStep[] {
   const setDates = setCallDates(plan);
-  return [
-    ...(setDates ? [{ sql: setDates }] : []),
-    { sql: deleteStaleLineages(plan) },
-    ...mergeCurrent(plan).map((sql) => ({ sql })),
-    ...mergeCalls(plan).map((sql) => ({ sql })),
-    { sql: deleteEmptyCalls(plan) },
-  ];
+  return inStepOrder([
+    ...(setDates ? [{ name: 'bounds', sql: setDates } as const] : []),
+    { name: 'stale', sql: deleteStaleLineages(plan) },
+    ...mergeCurrent(plan).map((sql) => ({ name: 'current', sql }) as const),
+    ...mergeCalls(plan).map((sql) => ({ name: 'calls', sql }) as const),
+    { name: 'empty', sql: deleteEmptyCalls(plan) },
+  ]);
+}
+
+/** The steps in the order of MERGE_STEPS (a stable sort: a step's statements keep theirs). */
+function inStepOrder(steps: MergeStep[]): MergeStep[] {
+  return [...steps].sort((a, b) => MERGE_STEPS.indexOf(a.name) - MERGE_STEPS.indexOf(b.name));
 }
 
 /**

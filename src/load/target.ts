@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream';
 import type { JsonSchema } from '../config/validate.js';
 import { InputError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { SequenceClock } from '../tap/sequence.js';
+import { RECORD_LINE_PREFIX, STREAM } from '../stream/contract.js';
+import { SequenceClock } from '../stream/sequence.js';
 import type { Batch, Loader } from './loader.js';
 
 export interface TargetOptions {
@@ -28,8 +29,6 @@ export interface TargetSummary {
   inserted: number;
   statesEmitted: number;
 }
-
-const STREAM = 'transactions';
 
 export async function runTarget(input: Readable, options: TargetOptions): Promise<TargetSummary> {
   const { loader, logger } = options;
@@ -207,7 +206,6 @@ const HEARTBEAT_MS = 60_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How tap-invoca (and most Singer taps) begin a RECORD line of our stream. */
-const RECORD_PREFIX = `{"type":"RECORD","stream":"${STREAM}","record":`;
 
 /**
  * The record's JSON text cut out of its line, when the line is laid out as tap-invoca writes it
@@ -217,13 +215,13 @@ const RECORD_PREFIX = `{"type":"RECORD","stream":"${STREAM}","record":`;
  * serialises the parsed record.
  */
 export function recordText(line: string, message: Record<string, unknown>): string | undefined {
-  if (!line.startsWith(RECORD_PREFIX)) return undefined;
+  if (!line.startsWith(RECORD_LINE_PREFIX)) return undefined;
   const keys = Object.keys(message);
   let tail = '}';
   if (keys.length === 4 && keys[3] === 'time_extracted') tail = `,"time_extracted":${JSON.stringify(message['time_extracted'])}}`;
   else if (keys.length !== 3) return undefined;
   if (!line.endsWith(tail)) return undefined;
-  const text = line.slice(RECORD_PREFIX.length, line.length - tail.length);
+  const text = line.slice(RECORD_LINE_PREFIX.length, line.length - tail.length);
   // A second "record" key (JSON.parse keeps the last one) would put two values in the cut.
   if (!text.startsWith('{') || !text.endsWith('}') || text.includes('"record":') || SURROGATE_ESCAPE.test(text)) return undefined;
   return text;

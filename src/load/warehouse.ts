@@ -1,9 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TapInvocaError } from '../errors.js';
+import type { MergeStepName } from '../stream/merge-steps.js';
 import type { MergePlan } from './plan.js';
 import type { Dialect } from './sql/dialect.js';
 
 export interface MergeStep {
+  /** Which step of the merge this statement belongs to (src/stream/merge-steps.ts). */
+  name: MergeStepName;
   sql: string;
   /** Run again until it changes no row (re-rooting resolves one link of a chain per run). */
   repeat?: boolean;

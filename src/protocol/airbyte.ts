@@ -4,7 +4,7 @@
  */
 import type { JsonSchema } from '../config/validate.js';
 import type { TapEvent } from '../tap/sync.js';
-import { KEY_PROPERTIES, STREAM } from '../tap/stream-schema.js';
+import { KEY_PROPERTIES, REPLICATION_KEY, STREAM } from '../stream/contract.js';
 import { toAscii } from './ascii.js';
 
 export type FailureType = 'config_error' | 'system_error' | 'transient_error';
@@ -60,7 +60,7 @@ export function catalogMessage(schema: JsonSchema): string {
           json_schema: schema,
           supported_sync_modes: ['full_refresh', 'incremental'],
           source_defined_cursor: true,
-          default_cursor_field: ['transaction_id'],
+          default_cursor_field: [REPLICATION_KEY],
           source_defined_primary_key: KEY_PROPERTIES.map((key) => [key]),
           is_resumable: true,
         },

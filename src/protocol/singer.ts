@@ -3,10 +3,8 @@
  * https://hub.meltano.com/singer/spec (reference §A.3)
  */
 import type { TapEvent } from '../tap/sync.js';
-import { KEY_PROPERTIES, STREAM } from '../tap/stream-schema.js';
+import { KEY_PROPERTIES, RECORD_LINE_PREFIX, REPLICATION_KEY, STREAM } from '../stream/contract.js';
 import { toAscii } from './ascii.js';
-
-const RECORD_PREFIX = `{"type":"RECORD","stream":"${STREAM}","record":`;
 
 /** The lines of one event, newline-terminated, ready to write. */
 export function encodeSinger(event: TapEvent, timeExtracted: string): string {
@@ -18,13 +16,13 @@ export function encodeSinger(event: TapEvent, timeExtracted: string): string {
           stream: STREAM,
           schema: event.schema.toJSON(),
           key_properties: KEY_PROPERTIES,
-          bookmark_properties: ['transaction_id'],
+          bookmark_properties: [REPLICATION_KEY],
         }),
       )}\n`;
     case 'records': {
       const suffix = `,"time_extracted":"${timeExtracted}"}\n`;
       let text = '';
-      for (const record of event.records) text += RECORD_PREFIX + JSON.stringify(record) + suffix;
+      for (const record of event.records) text += RECORD_LINE_PREFIX + JSON.stringify(record) + suffix;
       return toAscii(text);
     }
     case 'state':

@@ -7,14 +7,15 @@
  */
 import type { InvocaClient } from '../invoca/client.js';
 import type { Logger } from '../log.js';
+import { CALL_TYPE } from '../stream/transaction-types.js';
 
 export const MAX_DAYS_BACK = 31;
 
 export async function findAnchor(client: InvocaClient, startDate: string, logger: Logger): Promise<string | undefined> {
   for (let daysBack = 1; daysBack <= MAX_DAYS_BACK; daysBack++) {
     const day = addDays(startDate, -daysBack);
-    const page = await client.fetchPage({ from: day, to: day, limit: 1000, transactionTypes: ['Call'] });
-    const anchor = page.rows.find((row) => row['transaction_type'] === 'Call' && isEmpty(row['corrects_transaction_id']));
+    const page = await client.fetchPage({ from: day, to: day, limit: 1000, transactionTypes: [CALL_TYPE] });
+    const anchor = page.rows.find((row) => row['transaction_type'] === CALL_TYPE && isEmpty(row['corrects_transaction_id']));
     if (anchor) {
       const id = String(anchor['transaction_id']);
       logger.info(`start_date ${startDate}: starting after ${id}, the first call of ${day}`);

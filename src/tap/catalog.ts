@@ -5,8 +5,9 @@
  */
 import type { JsonSchema } from '../config/validate.js';
 import { CatalogError } from '../errors.js';
-import { MERGE_COLUMNS } from '../invoca/columns.js';
-import { BASE_SCHEMA, KEY_PROPERTIES, STREAM } from './stream-schema.js';
+import { MERGE_API_COLUMNS } from '../stream/merge-fields.js';
+import { KEY_PROPERTIES, REPLICATION_KEY, SEQUENCE_FIELD, STREAM } from '../stream/contract.js';
+import { BASE_SCHEMA } from '../stream/schema.js';
 
 export interface MetadataEntry {
   breadcrumb: string[];
@@ -29,7 +30,7 @@ export interface Catalog {
 }
 
 /** Fields a user cannot deselect: the key, the merge's columns and the version sequence. */
-export const AUTOMATIC_FIELDS: ReadonlySet<string> = new Set([...KEY_PROPERTIES, ...MERGE_COLUMNS, '_invoca_sequence']);
+export const AUTOMATIC_FIELDS: ReadonlySet<string> = new Set([...KEY_PROPERTIES, ...MERGE_API_COLUMNS, SEQUENCE_FIELD]);
 
 export function buildCatalog(schema: JsonSchema): Catalog {
   const fields = Object.keys(schema.properties ?? {});
@@ -40,7 +41,7 @@ export function buildCatalog(schema: JsonSchema): Catalog {
         stream: STREAM,
         schema,
         key_properties: [...KEY_PROPERTIES],
-        replication_key: 'transaction_id',
+        replication_key: REPLICATION_KEY,
         replication_method: 'INCREMENTAL',
         metadata: [
           {
@@ -50,10 +51,10 @@ export function buildCatalog(schema: JsonSchema): Catalog {
               selected: true,
               'selected-by-default': true,
               'table-key-properties': [...KEY_PROPERTIES],
-              'valid-replication-keys': ['transaction_id'],
+              'valid-replication-keys': [REPLICATION_KEY],
               'forced-replication-method': 'INCREMENTAL',
               'replication-method': 'INCREMENTAL',
-              'replication-key': 'transaction_id',
+              'replication-key': REPLICATION_KEY,
             },
           },
           ...fields.map((field) => ({

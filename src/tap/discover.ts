@@ -1,5 +1,5 @@
 import type { InvocaClient } from '../invoca/client.js';
-import { StreamSchema } from './stream-schema.js';
+import { StreamSchema } from '../stream/schema.js';
 
 /**
  * The stream schema of this account: the documented fields plus its custom (Marketing Data)

@@ -10,7 +10,7 @@
  *   else as a nullable string.
  * - Local timestamps and epoch values are also given in UTC (RFC 3339) in the derived fields.
  */
-import type { StreamSchema, ScalarType } from './stream-schema.js';
+import type { StreamSchema, ScalarType } from '../stream/schema.js';
 import { toRfc3339Utc } from './timestamps.js';
 
 export type TapRecord = Record<string, unknown>;

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { STREAM } from '../stream/contract.js';
 
 /** Progress on stderr: rows, pages and rows/s every few seconds, and a summary with METRIC lines. */
 export class Progress {
@@ -29,7 +30,7 @@ export class Progress {
   done(requests: number): void {
     const now = Date.now();
     this.#logger.info(`done: ${this.#summary(now)}, ${requests} requests`);
-    const tags = { stream: 'transactions' };
+    const tags = { stream: STREAM };
     this.#logger.metric({ type: 'counter', metric: 'record_count', value: this.#rows, tags });
     this.#logger.metric({ type: 'counter', metric: 'http_request_count', value: requests, tags });
     this.#logger.metric({ type: 'timer', metric: 'sync_duration', value: (now - this.#startedMs) / 1000, tags });

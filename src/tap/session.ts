@@ -11,7 +11,7 @@ import type { Selection } from './catalog.js';
 import { discoverSchema } from './discover.js';
 import { pollDecision } from './poll.js';
 import { stateValue, type TapBookmark } from './state.js';
-import { BASE_SCHEMA, DERIVED_FIELDS, StreamSchema } from './stream-schema.js';
+import { BASE_SCHEMA, DERIVED_FIELDS, StreamSchema } from '../stream/schema.js';
 import { syncTransactions, type SyncOptions, type TapEvent } from './sync.js';
 
 const BASE_FIELDS = new Set(Object.keys(BASE_SCHEMA.properties ?? {}));

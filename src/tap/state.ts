@@ -5,7 +5,7 @@
  * A missing or empty state is a first sync; a malformed one is a StateError naming the field.
  */
 import { StateError } from '../errors.js';
-import { STREAM } from './stream-schema.js';
+import { REPLICATION_KEY, STREAM } from '../stream/contract.js';
 
 export interface TapBookmark {
   /** The last transaction id read: the next run starts after it. */
@@ -18,7 +18,7 @@ export interface TapBookmark {
 
 export interface StateValue {
   bookmarks: {
-    [STREAM]: { replication_key: 'transaction_id'; replication_key_value?: string; sequence?: number; last_poll_started_at?: string };
+    [STREAM]: { replication_key: typeof REPLICATION_KEY; replication_key_value?: string; sequence?: number; last_poll_started_at?: string };
   };
 }
 
@@ -62,7 +62,7 @@ export function stateValue(bookmark: TapBookmark): StateValue {
   return {
     bookmarks: {
       [STREAM]: {
-        replication_key: 'transaction_id',
+        replication_key: REPLICATION_KEY,
         ...(bookmark.cursor !== undefined ? { replication_key_value: bookmark.cursor } : {}),
         ...(bookmark.sequence !== undefined ? { sequence: bookmark.sequence } : {}),
         ...(bookmark.lastPollStartedAt !== undefined ? { last_poll_started_at: bookmark.lastPollStartedAt } : {}),

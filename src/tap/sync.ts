@@ -13,9 +13,10 @@ import { findAnchor } from './anchor.js';
 import { dateWindows, windowPages } from './backfill.js';
 import { normalizeRowInPlace, type TapRecord } from './normalize.js';
 import { Progress } from './progress.js';
-import { SequenceClock } from './sequence.js';
+import { SequenceClock } from '../stream/sequence.js';
+import { TRANSACTION_TYPES } from '../stream/transaction-types.js';
 import { stateValue, type StateValue, type TapBookmark } from './state.js';
-import type { StreamSchema } from './stream-schema.js';
+import type { StreamSchema } from '../stream/schema.js';
 
 export type TapEvent =
   | { type: 'schema'; schema: StreamSchema }
@@ -50,7 +51,7 @@ export interface SyncOptions {
  */
 const CHUNK_ROWS = 500;
 
-const KNOWN_TYPES = new Set(['Call', 'Post Call Event', 'Reported Conversion', 'Sale', 'Signal']);
+const KNOWN_TYPES: ReadonlySet<string> = new Set(TRANSACTION_TYPES);
 
 export async function* syncTransactions(options: SyncOptions): AsyncGenerator<TapEvent> {
   const { client, schema, logger, signal } = options;

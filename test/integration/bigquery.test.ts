@@ -18,19 +18,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
-import {
-  callDatesQuery,
-  deleteEmptyCalls,
-  deleteStaleLineages,
-  insertNewTransactions,
-  mergeCalls,
-  mergeCurrent,
-  rerootCorrections,
-  type MergePlan,
-} from '../../src/load/plan.js';
+import { batchSteps, callDatesQuery, type MergePlan } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 import { EMULATOR_BIN, startEmulator, staticAuth, type RunningEmulator } from '../helpers/bigquery-emulator.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { recordMaker } from '../helpers/records.js';
@@ -42,14 +33,18 @@ import { BigQuery } from '@google-cloud/bigquery';
 requireTools([EMULATOR_BIN], 'the BigQuery emulator tests');
 
 test('the batch is one script: BEGIN TRANSACTION, the steps (a repeated one written out), COMMIT', () => {
-  const script = transactionScript([{ sql: 'INSERT 1' }, { sql: 'MERGE R', repeat: true }, { sql: 'DELETE 2' }]);
+  const script = transactionScript([
+    { name: 'insert', sql: 'INSERT 1' },
+    { name: 'reroot', sql: 'MERGE R', repeat: true },
+    { name: 'empty', sql: 'DELETE 2' },
+  ]);
   expect(script).toBe(
     `${['BEGIN TRANSACTION', 'INSERT 1', ...Array(SCRIPT_REPEATS).fill('MERGE R'), 'DELETE 2', 'COMMIT TRANSACTION'].join(';\n')};`,
   );
 });
 
 test('a step with a condition runs in the script only when it holds (checked once, before all its runs)', () => {
-  const script = transactionScript([{ sql: 'MERGE R', repeat: true, onlyIf: 'EXISTS (SELECT 1)' }]);
+  const script = transactionScript([{ name: 'reroot', sql: 'MERGE R', repeat: true, onlyIf: 'EXISTS (SELECT 1)' }]);
   expect(script).toBe(
     `${[
       'BEGIN TRANSACTION',
@@ -109,13 +104,16 @@ describe('on goccy/bigquery-emulator', () => {
     const plan = loader.plan(schema);
     await loader.ensureTables(plan);
     await warehouse.stage(plan, staged(batch));
-    await warehouse.execute(insertNewTransactions(plan));
-    for (let pass = 0; pass < 3; pass++) await runMerge(rerootCorrections(plan));
-    // The script's call-date variables, set where the script sets them: see withCallDates.
-    const withDates = await withCallDates(plan);
-    await warehouse.execute(withDates(deleteStaleLineages(plan)));
-    for (const sql of [...mergeCurrent(plan), ...mergeCalls(plan)]) await runMerge(withDates(sql));
-    await warehouse.execute(withDates(deleteEmptyCalls(plan)));
+    // The batch's steps in the loader's order, each its own job (see the file comment).
+    let withDates = (sql: string): string => sql;
+    for (const step of batchSteps(plan)) {
+      if (step.name === 'lock') continue;
+      // The script's call-date variables, set where the script sets them: see withCallDates.
+      if (step.name === 'bounds') withDates = await withCallDates(plan);
+      else if (step.repeat) for (let pass = 0; pass < 3; pass++) await runMerge(step.sql);
+      else if (step.sql.startsWith('MERGE ')) await runMerge(withDates(step.sql));
+      else await warehouse.execute(withDates(step.sql));
+    }
     return plan;
   }
 

@@ -21,7 +21,7 @@ import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-o
 import { openPglite } from '../helpers/pglite-warehouse.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 
 const engines = {
   duckdb: () => openDuckDb({ path: ':memory:', schema: 'main' }),

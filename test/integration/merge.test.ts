@@ -13,7 +13,7 @@ import { dropStage, insertNewTransactions, rerootCorrections, rerootPending, TAB
 import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';
 import { tempDir } from '../helpers/tap.js';
@@ -183,6 +183,21 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     const result = await actual(warehouse);
     expect(result.calls.get('CALL-M')).toEqual({ legs: 2, payin: '17', transactionId: 'N1x' });
     expect(result.calls.has('CALL-N')).toBe(false);
+    expect(result).toEqual(oracle.expected());
+  });
+
+  test('a call whose latest leg leaves it while a new leg with the same money joins takes its row from the legs it has now', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const first = call('X1', 'CALL-X', '1.00');
+    const second = call('X2', 'CALL-X', '2.00');
+    const corrected = correction('X2a', second, '2026-01-09T00:00:00Z', '2.00');
+    await load([first, second, corrected]);
+    expect((await actual(warehouse)).calls.get('CALL-X')).toEqual({ legs: 2, payin: '3', transactionId: 'X2a' });
+    // X2 moves to another call and a new leg with the same money joins: two legs, the same sum,
+    // and a latest leg (an original) whose version is below the correction's that held the row.
+    await load([correction('X2b', second, '2026-01-10T00:00:00Z', '2.00', { complete_call_id: 'CALL-Y' }), call('X3', 'CALL-X', '2.00')]);
+    const result = await actual(warehouse);
+    expect(result.calls.get('CALL-X')).toEqual({ legs: 2, payin: '3', transactionId: 'X3' });
     expect(result).toEqual(oracle.expected());
   });
 

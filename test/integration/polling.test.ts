@@ -15,7 +15,7 @@ import { Loader } from '../../src/load/loader.js';
 import { runTarget } from '../../src/load/target.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 import { simulator } from '../helpers/simulator.js';
 import { bookmarkOf, jsonFile, lastState, runTap, tapConfig, tempDir } from '../helpers/tap.js';
 

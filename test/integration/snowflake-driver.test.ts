@@ -10,7 +10,7 @@ import { afterEach, expect, test } from '@jest/globals';
 import { Loader } from '../../src/load/loader.js';
 import { BIND_ROWS_LIMIT, openSnowflake } from '../../src/load/snowflake-warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 import { staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { startSnowflakeRecorder, type SnowflakeRecorder } from '../helpers/snowflake-recorder.js';
 import { tempDir } from '../helpers/tap.js';

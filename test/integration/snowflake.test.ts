@@ -9,23 +9,12 @@ import { describe, expect, test } from '@jest/globals';
 import { parseLoaderConfig } from '../../src/config/loader-config.js';
 import { dataColumns } from '../../src/load/columns.js';
 import { describeSql } from '../../src/load/describe.js';
-import {
-  createStage,
-  createTable,
-  deleteStaleLineages,
-  dropStage,
-  insertNewTransactions,
-  mergeCalls,
-  deleteEmptyCalls,
-  mergeCurrent,
-  rerootCorrections,
-  type MergePlan,
-} from '../../src/load/plan.js';
+import { batchSteps as loaderSteps, createStage, createTable, dropStage, type MergePlan } from '../../src/load/plan.js';
 import { Loader } from '../../src/load/loader.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { recordMaker } from '../helpers/records.js';
 import { fromNanos, MergeOracle, toNanos, type Expected, type TestRecord } from '../helpers/merge-oracle.js';
@@ -66,15 +55,13 @@ function batchSteps(records: TestRecord[], plan: MergePlan = defaultPlan): Step[
       sql: `INSERT INTO ${plan.stage} VALUES (%s, %s, %s)`,
       rows: records.map((record) => [record.transaction_id, record._invoca_sequence, JSON.stringify(record)]),
     },
-    // The loader wraps these in BEGIN ... COMMIT. fakesnow cannot run a MERGE inside an explicit
-    // transaction (its MERGE rewrite writes to a second, internal database), so here they run
-    // in autocommit; atomicity is proven on DuckDB and PostgreSQL (merge.test.ts).
-    { sql: insertNewTransactions(plan) },
-    ...Array.from({ length: 4 }, () => ({ sql: rerootCorrections(plan) })),
-    { sql: deleteStaleLineages(plan) },
-    ...mergeCurrent(plan).map((sql) => ({ sql })),
-    ...mergeCalls(plan).map((sql) => ({ sql })),
-    { sql: deleteEmptyCalls(plan) },
+    // The loader's steps, in its order, and wrapped in BEGIN ... COMMIT there. fakesnow cannot
+    // run a MERGE inside an explicit transaction (its MERGE rewrite writes to a second, internal
+    // database), so here they run in autocommit, a repeated one 4 times, and without the lock
+    // (its table is the loader's set-up); atomicity is proven on DuckDB and PostgreSQL (merge.test.ts).
+    ...loaderSteps(plan)
+      .filter((step) => step.name !== 'lock')
+      .flatMap((step) => Array.from({ length: step.repeat ? 4 : 1 }, () => ({ sql: step.sql }))),
     { sql: dropStage(plan) },
   ];
 }

@@ -26,7 +26,7 @@ import { duckdbDialect } from '../../src/load/sql/duckdb.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 import { staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';

@@ -12,7 +12,7 @@ import { run } from '../../src/cli/tap.js';
 import { Loader } from '../../src/load/loader.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { jsonFile } from '../helpers/tap.js';
 

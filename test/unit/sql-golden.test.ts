@@ -6,19 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, test } from '@jest/globals';
 import { dataColumns } from '../../src/load/columns.js';
-import {
-  addMissingColumns,
-  createStage,
-  createTable,
-  deleteStaleLineages,
-  dropStage,
-  insertNewTransactions,
-  mergeCalls,
-  deleteEmptyCalls,
-  mergeCurrent,
-  rerootCorrections,
-  type MergePlan,
-} from '../../src/load/plan.js';
+import { addMissingColumns, batchSteps, createStage, createTable, dropStage, type MergePlan } from '../../src/load/plan.js';
 import { bigqueryColumnName, bigqueryDialect } from '../../src/load/sql/bigquery.js';
 import type { Dialect } from '../../src/load/sql/dialect.js';
 import { duckdbDialect, jsonPointer } from '../../src/load/sql/duckdb.js';
@@ -53,12 +41,8 @@ function statements(dialect: Dialect): string {
     createTable(plan, 'calls'),
     ...addMissingColumns(plan, 'calls', new Set(plan.columns.slice(0, -1).map((column) => column.column))),
     createStage(plan, true),
-    insertNewTransactions(plan),
-    rerootCorrections(plan),
-    deleteStaleLineages(plan),
-    ...mergeCurrent(plan),
-    ...mergeCalls(plan),
-    deleteEmptyCalls(plan),
+    // The batch's steps as the loader runs them, in its order (a repeated step once).
+    ...batchSteps(plan).map((step) => step.sql),
     dropStage(plan),
   ];
   return `${list.join(';\n\n')};\n`;
@@ -92,4 +76,12 @@ test('PostgreSQL names over 63 bytes are cut and end in a hash', () => {
   const name = dialects['postgres']?.columnName(long) ?? '';
   expect(Buffer.byteLength(name)).toBeLessThanOrEqual(63);
   expect(name).not.toBe(dialects['postgres']?.columnName(`${long}y`));
+});
+
+test('BigQuery: a table whose columns have no start_time (another target’s, for target-invoca merge) is clustered, not partitioned', () => {
+  const dialect = dialects['bigquery'] as Dialect;
+  const columns = dataColumns(schema, dialect).filter((column) => column.field !== 'start_time');
+  const sql = createTable({ dialect, columns, stage: dialect.quote('_invoca_stage') }, 'calls');
+  expect(sql).toMatch(/\) CLUSTER BY `complete_call_id`$/);
+  expect(sql).not.toMatch(/PARTITION BY/);
 });

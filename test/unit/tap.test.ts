@@ -6,10 +6,10 @@ import { toAscii } from '../../src/protocol/ascii.js';
 import { addDays } from '../../src/tap/anchor.js';
 import { selectionFromCatalog } from '../../src/tap/catalog.js';
 import { normalizeRowInPlace } from '../../src/tap/normalize.js';
-import { SequenceClock } from '../../src/tap/sequence.js';
+import { SequenceClock } from '../../src/stream/sequence.js';
 import { pollDecision } from '../../src/tap/poll.js';
 import { parseState, stateValue } from '../../src/tap/state.js';
-import { StreamSchema } from '../../src/tap/stream-schema.js';
+import { StreamSchema } from '../../src/stream/schema.js';
 import { toRfc3339Utc } from '../../src/tap/timestamps.js';
 
 describe('timestamps', () => {

@@ -74,10 +74,10 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     tableOptions: (table, column) => {
       // Every table by call date: a batch's statements read and change the partitions of the
       // dates of the calls it touches (callDates), then find rows by their key within them.
-      const byDate = `PARTITION BY DATE(${backtick(column('start_time'))})`;
-      if (table === 'calls') return `${byDate} CLUSTER BY ${backtick(column('complete_call_id'))}`;
-      if (table === 'current') return `${byDate} CLUSTER BY ${backtick('root_transaction_id')}`;
-      return `${byDate} CLUSTER BY ${backtick(column('transaction_id'))}`;
+      // (Another target's table merged by `target-invoca merge` may have no start_time.)
+      const start = column('start_time');
+      const key = table === 'calls' ? column('complete_call_id') : table === 'current' ? 'root_transaction_id' : column('transaction_id');
+      return [...(start ? [`PARTITION BY DATE(${backtick(start)})`] : []), ...(key ? [`CLUSTER BY ${backtick(key)}`] : [])].join(' ');
     },
     callDates: {
       declare: ['DECLARE _invoca_calls_from TIMESTAMP', 'DECLARE _invoca_calls_to TIMESTAMP'],

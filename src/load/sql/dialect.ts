@@ -62,8 +62,8 @@ export interface Dialect {
   /** The longest column name the engine accepts, in characters (PostgreSQL: bytes, handled by its columnName). */
   readonly maxNameLength: number;
   type(kind: ColumnKind): string;
-  /** Clauses after a CREATE TABLE's column list (BigQuery partitioning and clustering), given the column names. */
-  tableOptions?(table: 'transactions' | 'current' | 'calls', column: (field: string) => string): string;
+  /** Clauses after a CREATE TABLE's column list (BigQuery partitioning and clustering), given the column of a field (none: the table has no such column). */
+  tableOptions?(table: 'transactions' | 'current' | 'calls', column: (field: string) => string | undefined): string;
   /**
    * Where the tables are partitioned by call date (BigQuery): script variables bounding the start
    * times of the rows a batch can touch (see plan.ts, setCallDates). The merge sets them after

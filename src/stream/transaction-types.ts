@@ -1,8 +1,15 @@
 /**
- * `transaction_type` filter values. The API returns `Post Call Event` and `Reported Conversion`
- * (or `Sale`) but filters on `PostCallEvent` and `Sale` (reference §2, §4.3); users may write
- * either spelling in `transaction_types`.
+ * Invoca's transaction types. The API returns `Call`, `Post Call Event`, `Reported Conversion` or
+ * `Sale`, and, in API versions before 2020-10-01, `Signal` (a correction keeps the type of the row
+ * it corrects); its `transaction_type[]` filter takes `Call`, `PostCallEvent`, `Sale` and
+ * `Signal` instead (Invoca's Transactions API documentation, "Parameters"; docs/design.md). Users
+ * may write either spelling in `transaction_types`.
  */
+export const TRANSACTION_TYPES = ['Call', 'Post Call Event', 'Reported Conversion', 'Sale', 'Signal'] as const;
+
+/** The type of a call leg: the rows `calls` is built from. */
+export const CALL_TYPE = 'Call';
+
 export const TRANSACTION_TYPE_FILTERS = ['Call', 'PostCallEvent', 'Sale', 'Signal'] as const;
 export type TransactionTypeFilter = (typeof TRANSACTION_TYPE_FILTERS)[number];
 

@@ -6,8 +6,6 @@
 import type { JsonSchema } from '../config/validate.js';
 import { packageJson } from '../paths.js';
 
-export const STREAM = 'transactions';
-export const KEY_PROPERTIES = ['transaction_id'] as const;
 export const BASE_SCHEMA = packageJson<JsonSchema>('schemas/transactions.json');
 
 /** Fields the tap derives; they never come from Invoca. */
