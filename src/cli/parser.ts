@@ -1,11 +1,19 @@
-import yargs, { type Argv, type Options } from 'yargs';
+import yargs, { type Argv, type InferredOptionTypes, type Options } from 'yargs';
 import { UsageError } from '../errors.js';
+
+/** What a bin's yargs option table parses to, each flag optional (a check() is given what was passed). */
+export type ArgvOf<O extends Record<string, Options>> = Partial<InferredOptionTypes<O>> & { _?: (string | number)[] };
 
 /**
  * The yargs parser every bin uses: our own --help and --version, unknown flags rejected, and
  * every parse problem thrown as a UsageError (exit 2) instead of yargs printing and exiting.
  */
-export function cliParser(args: string[], bin: string, usage: string, options: Record<string, Options>): Argv {
+export function cliParser<O extends Record<string, Options>>(
+  args: string[],
+  bin: string,
+  usage: string,
+  options: O,
+): Argv<InferredOptionTypes<O>> {
   return yargs(args)
     .scriptName(bin)
     .usage(usage)

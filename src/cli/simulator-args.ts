@@ -1,4 +1,4 @@
-import type { Options } from 'yargs';
+import type { InferredOptionTypes, Options } from 'yargs';
 import { parseFaults, type FaultSpec } from '../simulator/faults.js';
 
 export const simulatorOptions = {
@@ -24,24 +24,8 @@ export const simulatorOptions = {
   faults: { type: 'string', describe: 'JSON fault list, e.g. [{"kind":"status","status":429,"retryAfter":"1"}]' },
 } as const satisfies Record<string, Options>;
 
-export interface SimulatorArgv {
-  port: number;
-  host: string;
-  rows: number;
-  seed: number;
-  token: string;
-  'account-id': string;
-  'account-type': 'network' | 'advertiser' | 'affiliate';
-  'rows-per-day': number;
-  'start-date': string;
-  'utc-offset': string;
-  'empty-days'?: string | undefined;
-  'late-column-at'?: number | undefined;
-  'correction-target': 'root' | 'previous';
-  'latency-ms': number;
-  hostile: boolean;
-  faults?: string | undefined;
-}
+/** The simulator's argv: every flag with a default (or demanded) is there. */
+export type SimulatorArgv = InferredOptionTypes<typeof simulatorOptions>;
 
 export interface CheckedSimulatorArgs {
   utcOffsetMinutes: number;

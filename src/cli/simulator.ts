@@ -4,14 +4,14 @@ import { check, simulatorOptions, type SimulatorArgv } from './simulator-args.js
 
 /** Starts the simulator and prints `listening on <url>` on stdout once it accepts requests. */
 export async function run(args: string[]): Promise<RunningSimulator> {
-  const argv = (await yargs(args)
+  const argv: SimulatorArgv = await yargs(args)
     .scriptName('invoca-simulator')
     .usage('$0 --token T --account-id A [options]\n\nA local Invoca Transactions API for tests, demos and benchmarks.')
     .options(simulatorOptions)
     .strict()
     .version(false)
     .help()
-    .parseAsync()) as unknown as SimulatorArgv;
+    .parseAsync();
   const checked = check(argv);
   const simulator = await startSimulator({
     port: argv.port,

@@ -7,7 +7,7 @@
 import type { Writable } from 'node:stream';
 import { readJsonFile } from '../config/files.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
-import { parseTapConfig, TAP_CONFIG_SCHEMA, tokenOf, type TapConfig } from '../config/tap-config.js';
+import { parseTapConfig, TAP_CONFIG_SCHEMA, tapSecrets, type TapConfig } from '../config/tap-config.js';
 import { ApiStatusError, CatalogError, ConfigError, isTapInvocaError, StateError, UsageError } from '../errors.js';
 import { createLogger, type LineSink, type Logger } from '../log.js';
 import {
@@ -22,7 +22,8 @@ import { StreamWriter } from '../protocol/writer.js';
 import { selectionFromAirbyteCatalog } from '../tap/catalog.js';
 import { discover, newClient, syncEvents } from '../tap/session.js';
 import { parseAirbyteState, parseState } from '../tap/state.js';
-import { cliParser } from './parser.js';
+import type { Options } from 'yargs';
+import { cliParser, type ArgvOf } from './parser.js';
 import { reportFatal } from './report.js';
 
 export interface SourceIo {
@@ -39,18 +40,13 @@ const sourceOptions = {
   config: { type: 'string', describe: 'Config JSON file' },
   catalog: { type: 'string', describe: 'Configured catalog JSON file (read)' },
   state: { type: 'string', describe: 'State JSON file (read)' },
-} as const;
+} as const satisfies Record<string, Options>;
 
-interface SourceArgv {
-  _: (string | number)[];
-  config?: string | undefined;
-  catalog?: string | undefined;
-  state?: string | undefined;
-}
+type SourceArgv = ArgvOf<typeof sourceOptions>;
 
 /** The command and its files, from parsed argv. Pure. */
 export function check(argv: SourceArgv): { command: Command; config?: string; catalog?: string; state?: string } {
-  const [command, ...extra] = argv._.map(String);
+  const [command, ...extra] = (argv._ ?? []).map(String);
   if (!COMMANDS.includes(command as Command) || extra.length > 0) {
     throw new UsageError(`usage: ${BIN} spec | check --config c | discover --config c | read --config c --catalog k [--state s]`);
   }
@@ -76,16 +72,14 @@ export async function run(args: string[], io: SourceIo): Promise<number> {
   const writer = new StreamWriter(io.stdout);
   let command: Command | undefined;
   try {
-    const parsed = check(
-      (await cliParser(args, BIN, '$0 spec | check | discover | read', sourceOptions).parseAsync()) as unknown as SourceArgv,
-    );
+    const parsed = check(await cliParser(args, BIN, '$0 spec | check | discover | read', sourceOptions).parseAsync());
     command = parsed.command;
     if (parsed.command === 'spec') {
       await writer.write(specMessage(TAP_CONFIG_SCHEMA));
       return 0;
     }
     const rawConfig = await readJsonFile(parsed.config ?? '', 'config', (message, options) => new ConfigError(message, options));
-    redact = createRedactor([tokenOf(rawConfig)]);
+    redact = createRedactor(tapSecrets(rawConfig));
     const logger = createLogger({ sink: io.stderr, redact });
     let config: TapConfig;
     try {

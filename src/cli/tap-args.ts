@@ -1,5 +1,6 @@
 import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
+import type { ArgvOf } from './parser.js';
 
 export const tapOptions = {
   config: { type: 'string', describe: 'Config JSON file (api_token, account_id, ...)' },
@@ -14,19 +15,7 @@ export const tapOptions = {
   help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
 } as const satisfies Record<string, Options>;
 
-export interface TapArgv {
-  _?: (string | number)[];
-  config?: string | undefined;
-  discover?: boolean | undefined;
-  catalog?: string | undefined;
-  state?: string | undefined;
-  about?: boolean | undefined;
-  format?: 'text' | 'json' | 'markdown' | undefined;
-  test?: boolean | undefined;
-  follow?: boolean | undefined;
-  version?: boolean | undefined;
-  help?: boolean | undefined;
-}
+export type TapArgv = ArgvOf<typeof tapOptions>;
 
 export type TapMode =
   | { kind: 'help' }

@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import { readJsonFile } from '../config/files.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
-import { parseTapConfig, tokenOf } from '../config/tap-config.js';
+import { parseTapConfig, tapSecrets } from '../config/tap-config.js';
 import { CatalogError, ConfigError, StateError } from '../errors.js';
 import { createLogger, type LineSink } from '../log.js';
 import { PACKAGE_VERSION } from '../paths.js';
@@ -38,7 +38,7 @@ export async function run(args: string[], io: TapIo): Promise<number> {
       '$0 --config config.json [--catalog catalog.json] [--state state.json] [--follow]\n$0 --config config.json --discover',
       tapOptions,
     );
-    const argv = (await parser.parseAsync()) as unknown as TapArgv;
+    const argv: TapArgv = await parser.parseAsync();
     const mode = check(argv);
     const writer = new StreamWriter(io.stdout);
     switch (mode.kind) {
@@ -56,7 +56,7 @@ export async function run(args: string[], io: TapIo): Promise<number> {
       }
     }
     const rawConfig = await readJsonFile(mode.configPath, 'config', (message, options) => new ConfigError(message, options));
-    redact = createRedactor([tokenOf(rawConfig)]);
+    redact = createRedactor(tapSecrets(rawConfig));
     const { config, warnings } = parseTapConfig(rawConfig, mode.configPath);
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);

@@ -1,5 +1,6 @@
 import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
+import type { ArgvOf } from './parser.js';
 
 export const targetOptions = {
   config: { type: 'string', describe: 'Loader config JSON file (engine, duckdb/bigquery/snowflake settings, batch sizes)' },
@@ -9,14 +10,7 @@ export const targetOptions = {
   help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
 } as const satisfies Record<string, Options>;
 
-export interface TargetArgv {
-  _: (string | number)[];
-  config?: string | undefined;
-  catalog?: string | undefined;
-  format?: string | undefined;
-  version?: boolean | undefined;
-  help?: boolean | undefined;
-}
+export type TargetArgv = ArgvOf<typeof targetOptions>;
 
 export type TargetMode =
   | { kind: 'help' }
@@ -28,7 +22,7 @@ export type TargetMode =
 export function check(argv: TargetArgv): TargetMode {
   if (argv.help) return { kind: 'help' };
   if (argv.version) return { kind: 'version' };
-  const commands = argv._.map(String);
+  const commands = (argv._ ?? []).map(String);
   const command = commands.length === 1 && (commands[0] === 'merge' || commands[0] === 'sql') ? commands[0] : undefined;
   if (commands.length > 0 && !command) {
     throw new UsageError(

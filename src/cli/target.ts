@@ -3,7 +3,7 @@
  * the correction merge there. `run` is what the bin calls and what tests call directly.
  */
 import type { Readable, Writable } from 'node:stream';
-import { loadLoaderConfig } from '../config/loader-config.js';
+import { loadLoaderConfig, loaderSecrets } from '../config/loader-config.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
 import { readJsonFile } from '../config/files.js';
 import type { JsonSchema } from '../config/validate.js';
@@ -39,7 +39,8 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
         '$0 sql --config loader.json [--catalog catalog.json] [--format text|json]   (print the SQL it runs, connecting to nothing)',
       targetOptions,
     );
-    const mode = check((await parser.parseAsync()) as unknown as TargetArgv);
+    const argv: TargetArgv = await parser.parseAsync();
+    const mode = check(argv);
     const writer = new StreamWriter(io.stdout);
     if (mode.kind === 'help') {
       await writer.write(`${await parser.getHelp()}\n`);
@@ -50,7 +51,7 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
       return 0;
     }
     const { config, warnings, raw } = await loadLoaderConfig(mode.configPath);
-    redact = createRedactor(secretsOf(raw));
+    redact = createRedactor(loaderSecrets(raw));
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);
     if (mode.kind === 'sql') {
@@ -103,9 +104,4 @@ async function transactionsSchema(catalogPath: string | undefined): Promise<Json
   if (!stream?.schema || typeof stream.schema !== 'object')
     throw new UsageError(`--catalog ${path} has no transactions stream with a schema; make one with tap-invoca --discover`);
   return stream.schema as JsonSchema;
-}
-
-function secretsOf(raw: unknown): string[] {
-  const snowflake = (raw as { snowflake?: { password?: unknown; private_key_passphrase?: unknown } } | undefined)?.snowflake;
-  return [snowflake?.password, snowflake?.private_key_passphrase].filter((secret): secret is string => typeof secret === 'string');
 }

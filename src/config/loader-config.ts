@@ -3,12 +3,11 @@
  * ConfigError naming the field; unknown keys are warnings.
  */
 import { ConfigError } from '../errors.js';
-import type { DuckDbSettings } from '../load/duckdb-warehouse.js';
-import { packageJson } from '../paths.js';
 import { readJsonFile } from './files.js';
-import { firstSchemaProblem, unknownKeyWarnings, withoutNulls, type JsonSchema } from './validate.js';
+import { LOADER_CONFIG_SCHEMA, type LoaderConfigFile } from './schemas.js';
+import { secretValues, unknownKeyWarnings, validated, withoutNulls } from './validate.js';
 
-export const LOADER_CONFIG_SCHEMA = packageJson<JsonSchema>('schemas/loader-config.json');
+export { LOADER_CONFIG_SCHEMA };
 
 /** Checked only for the engine in use: the other engines' objects may be empty (Meltano writes them). */
 const REQUIRED_BY_ENGINE = {
@@ -16,15 +15,8 @@ const REQUIRED_BY_ENGINE = {
   snowflake: ['account', 'user', 'database', 'schema'],
 } as const;
 
-export interface LoaderConfig {
-  engine: 'duckdb' | 'bigquery' | 'snowflake';
-  duckdb: DuckDbSettings;
-  bigquery?: Record<string, unknown>;
-  snowflake?: Record<string, unknown> & { password?: string; private_key_passphrase?: string };
-  batch_size_rows: number;
-  batch_max_seconds: number;
-  source_table?: string;
-}
+/** A loader config after validation, defaults filled in (the type is the schema's, src/config/schemas.ts). */
+export type LoaderConfig = LoaderConfigFile;
 
 export async function loadLoaderConfig(path: string): Promise<{ config: LoaderConfig; warnings: string[]; raw: unknown }> {
   const raw = await readJsonFile(path, 'config', (message, options) => new ConfigError(message, options));
@@ -33,12 +25,12 @@ export async function loadLoaderConfig(path: string): Promise<{ config: LoaderCo
 
 export function parseLoaderConfig(raw: unknown, source = 'the config'): { config: LoaderConfig; warnings: string[] } {
   const value: unknown = withoutNulls(raw ?? {});
-  const problem = firstSchemaProblem(LOADER_CONFIG_SCHEMA, value, 'config');
-  if (problem) throw new ConfigError(`${problem}; fix it in ${source}`);
-  const config = value as LoaderConfig;
-  const warnings = unknownKeyWarnings(value as Record<string, unknown>, Object.keys(LOADER_CONFIG_SCHEMA.properties ?? {}), 'config');
+  const result = validated<LoaderConfig>(LOADER_CONFIG_SCHEMA, value, 'config');
+  if ('problem' in result) throw new ConfigError(`${result.problem}; fix it in ${source}`);
+  const config = result.value;
+  const warnings = unknownKeyWarnings(config, Object.keys(LOADER_CONFIG_SCHEMA.properties), 'config');
   if (config.engine !== 'duckdb') {
-    const settings = config[config.engine] ?? {};
+    const settings: Readonly<Record<string, unknown>> = config[config.engine] ?? {};
     const missing = REQUIRED_BY_ENGINE[config.engine].find((key) => settings[key] === undefined);
     if (missing)
       throw new ConfigError(
@@ -46,4 +38,9 @@ export function parseLoaderConfig(raw: unknown, source = 'the config'): { config
       );
   }
   return { config, warnings };
+}
+
+/** The secrets of a raw (not yet validated) loader config, for the redactor. */
+export function loaderSecrets(rawConfig: unknown): string[] {
+  return secretValues(LOADER_CONFIG_SCHEMA, rawConfig);
 }

@@ -5,10 +5,10 @@
 import { ConfigError } from '../errors.js';
 import type { AccountType } from '../invoca/columns.js';
 import { ACCEPTED_SPELLINGS, toTransactionTypeFilter, type TransactionTypeFilter } from '../stream/transaction-types.js';
-import { packageJson } from '../paths.js';
-import { firstSchemaProblem, unknownKeyWarnings, withoutNulls, type JsonSchema } from './validate.js';
+import { TAP_CONFIG_SCHEMA, type TapConfigFile } from './schemas.js';
+import { secretValues, unknownKeyWarnings, validated, withoutNulls } from './validate.js';
 
-export const TAP_CONFIG_SCHEMA = packageJson<JsonSchema>('schemas/tap-config.json');
+export { TAP_CONFIG_SCHEMA };
 
 export interface TapConfig {
   apiToken: string;
@@ -31,24 +31,6 @@ export interface TapConfig {
   minPollIntervalSeconds: number;
 }
 
-interface RawTapConfig {
-  api_token: string;
-  account_id: string | number;
-  account_type: AccountType;
-  base_url: string;
-  api_version: string;
-  page_size: number;
-  start_date?: string;
-  backfill_concurrency?: number;
-  include_columns: string[];
-  exclude_columns: string[];
-  transaction_types: string[];
-  request_timeout_seconds: number;
-  max_retries: number;
-  retry_initial_delay_seconds: number;
-  min_poll_interval_seconds: number;
-}
-
 /** Invoca's FAQ: poll at any interval above five minutes. */
 export const INVOCA_POLL_FLOOR_SECONDS = 300;
 
@@ -57,14 +39,10 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
   if (raw === undefined) throw new ConfigError(`${source} is empty; it needs at least api_token and account_id`);
   // A copy: ajv fills defaults in place, and the caller's object stays as it was.
   const value: unknown = withoutNulls(raw);
-  const problem = firstSchemaProblem(TAP_CONFIG_SCHEMA, value, 'config');
-  if (problem) throw new ConfigError(`${problem}; fix it in ${source}`);
-  const checked = value as RawTapConfig;
-  const warnings = unknownKeyWarnings(
-    checked as unknown as Record<string, unknown>,
-    Object.keys(TAP_CONFIG_SCHEMA.properties ?? {}),
-    'config',
-  );
+  const result = validated<TapConfigFile>(TAP_CONFIG_SCHEMA, value, 'config');
+  if ('problem' in result) throw new ConfigError(`${result.problem}; fix it in ${source}`);
+  const checked = result.value;
+  const warnings = unknownKeyWarnings(checked, Object.keys(TAP_CONFIG_SCHEMA.properties), 'config');
   const unknownType = checked.transaction_types.find((type) => toTransactionTypeFilter(type) === undefined);
   if (unknownType !== undefined) {
     throw new ConfigError(
@@ -101,11 +79,9 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
   };
 }
 
-/** The token of a raw (not yet validated) config, for the redactor: set before validation can fail. */
-export function tokenOf(rawConfig: unknown): string | undefined {
-  if (!rawConfig || typeof rawConfig !== 'object') return undefined;
-  const token = (rawConfig as Record<string, unknown>)['api_token'];
-  return token === undefined || token === null ? undefined : String(token);
+/** The secrets of a raw (not yet validated) config, for the redactor: set before validation can fail. */
+export function tapSecrets(rawConfig: unknown): string[] {
+  return secretValues(TAP_CONFIG_SCHEMA, rawConfig);
 }
 
 /** Invoca itself (invoca.net and its subdomains), where its polling floor applies. */

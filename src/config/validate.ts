@@ -10,13 +10,13 @@ const Ajv = AjvModule.default;
 const addFormats = addFormatsModule.default;
 
 export interface JsonSchema {
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  default?: unknown;
-  enum?: unknown[];
-  description?: string;
-  [keyword: string]: unknown;
+  readonly type?: string | readonly string[];
+  readonly properties?: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+  readonly default?: unknown;
+  readonly enum?: readonly unknown[];
+  readonly description?: string;
+  readonly [keyword: string]: unknown;
 }
 
 const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true, allowUnionTypes: true });
@@ -38,6 +38,28 @@ export function firstSchemaProblem(schema: JsonSchema, value: unknown, what: str
   if (validate(value)) return undefined;
   const error = validate.errors?.[0];
   return error ? describe(error, value, what) : `${what} is invalid`;
+}
+
+/**
+ * Validates `value` in place (ajv fills defaults) against the schema that describes `T` (a type
+ * derived from that schema, src/config/schemas.ts): the value as a `T`, or the first problem.
+ */
+export function validated<T>(schema: JsonSchema, value: unknown, what: string): { value: T } | { problem: string } {
+  const problem = firstSchemaProblem(schema, value, what);
+  return problem === undefined ? { value: value as T } : { problem };
+}
+
+/**
+ * The values of every property the schema marks `secret: true`, at any depth, in a raw (not yet
+ * validated) value: what the redactor must hide before anything can be logged.
+ */
+export function secretValues(schema: JsonSchema, value: unknown): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.entries(schema.properties ?? {}).flatMap(([key, property]) => {
+    const item = (value as Record<string, unknown>)[key];
+    if (property['secret'] === true) return typeof item === 'string' || typeof item === 'number' ? [String(item)] : [];
+    return secretValues(property, item);
+  });
 }
 
 function describe(error: ErrorObject, root: unknown, what: string): string {

@@ -30,7 +30,7 @@ function shownDefault(schema: JsonSchema): string {
 }
 
 export function aboutMarkdown(): string {
-  const required = new Set(TAP_CONFIG_SCHEMA.required ?? []);
+  const required = new Set<string>(TAP_CONFIG_SCHEMA.required);
   const rows = settings().map(([name, schema]) => {
     const cells = [name, required.has(name) ? 'True' : 'False', shownDefault(schema), schema.description ?? ''];
     return `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;

@@ -1,0 +1,292 @@
+/**
+ * The config schemas: the one definition of each config's shape. ajv validates against them
+ * (validate.ts), the config types are derived from them (json-schema-to-ts's FromSchema, types
+ * only), the Airbyte spec and the secrets to redact are read from them (`secret: true`). The
+ * files in schemas/, which the package ships for other tools, are written from these by
+ * `npm run schemas`, and a unit test keeps them equal.
+ */
+import type { ExtendedJSONSchema, FromExtendedSchema } from 'json-schema-to-ts';
+
+/** Our own keyword: `secret: true` marks a value that never appears in a log, an error or stdout. */
+type Keywords = { secret: boolean };
+type Schema = ExtendedJSONSchema<Keywords>;
+/** The value a schema describes, after ajv has filled in its defaults. */
+export type FromConfigSchema<S extends Schema> = FromExtendedSchema<Keywords, S>;
+
+export const TAP_CONFIG_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'tap-invoca config',
+  type: 'object',
+  additionalProperties: true,
+  required: ['api_token', 'account_id'],
+  properties: {
+    api_token: {
+      type: 'string',
+      minLength: 1,
+      secret: true,
+      writeOnly: true,
+      title: 'API token',
+      description:
+        'Invoca API token (Integrations > Manage Integrations > Invoca APIs). Sent raw in the Authorization header, never in a URL or log.',
+    },
+    account_id: {
+      type: ['string', 'integer'],
+      minLength: 1,
+      title: 'Account id',
+      description: 'The network, advertiser or affiliate id the token belongs to.',
+    },
+    account_type: {
+      type: 'string',
+      enum: ['network', 'advertiser', 'affiliate'],
+      default: 'network',
+      title: 'Account type',
+      description: 'Which Transactions endpoint to read: network, advertiser or affiliate.',
+    },
+    base_url: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      default: 'https://invoca.net',
+      title: 'Base URL',
+      description: 'https://invoca.net, your vanity host (https://yourcompany.invoca.net), or a local simulator.',
+    },
+    api_version: {
+      type: 'string',
+      pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
+      default: '2020-10-01',
+      title: 'API version',
+      description: 'Transactions API version in the URL. Versions before 2020-10-01 return Signal rows instead of Post Call Event rollups.',
+    },
+    page_size: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 4000,
+      default: 4000,
+      title: 'Page size',
+      description: "Rows per request (Invoca's limit), 1 to 4000.",
+    },
+    start_date: {
+      type: 'string',
+      pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?$',
+      title: 'Start date',
+      description:
+        'First sync only: start with the calls of this date (YYYY-MM-DD or RFC 3339). Without it the first sync reads the whole history Invoca keeps.',
+    },
+    backfill_concurrency: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 16,
+      title: 'Backfill concurrency',
+      description:
+        'First sync with start_date only: fetch the history in this many parallel date windows, then continue on the cursor. Unset: walk the cursor from start_date.',
+    },
+    include_columns: {
+      type: 'array',
+      items: {
+        type: 'string',
+        minLength: 1,
+      },
+      default: ['$invoca_default_columns', '$invoca_custom_columns', 'custom_data'],
+      title: 'Include columns',
+      description:
+        'Columns to request; the $invoca_default_columns, $invoca_custom_columns and $invoca_custom_source_columns constants are allowed. Affiliates get what their role allows.',
+    },
+    exclude_columns: {
+      type: 'array',
+      items: {
+        type: 'string',
+        minLength: 1,
+      },
+      default: [],
+      title: 'Exclude columns',
+      description: 'Columns (or $invoca_* constants) not to request. The columns the correction merge needs are requested anyway.',
+    },
+    transaction_types: {
+      type: 'array',
+      items: {
+        type: 'string',
+        minLength: 1,
+      },
+      default: [],
+      title: 'Transaction types',
+      description:
+        "Only these transaction types (empty: all): Call, PostCallEvent, Sale, Signal, in any case; the FAQ's spellings too (post call event, post_call_event, reported conversion).",
+    },
+    request_timeout_seconds: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 300,
+      title: 'Request timeout (s)',
+      description: "Give up on one request after this long and retry it; above Invoca's own 120 s server timeout.",
+    },
+    max_retries: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 100,
+      default: 5,
+      title: 'Max retries',
+      description:
+        'Retries of one request on 429, 5xx, timeouts, resets and unreadable bodies, with exponential backoff (Retry-After honoured).',
+    },
+    retry_initial_delay_seconds: {
+      type: 'number',
+      minimum: 0,
+      default: 1,
+      title: 'First retry delay (s)',
+      description: 'First backoff step; each retry doubles it, with jitter, up to 60 s.',
+    },
+    min_poll_interval_seconds: {
+      type: 'integer',
+      minimum: 0,
+      default: 300,
+      title: 'Minimum poll interval (seconds)',
+      description:
+        'A run with a cursor that starts sooner than this after the last poll started waits for the rest when it is at most 60 s, else makes no request and exits 0 (Invoca: poll at most every five minutes). At least 300 against invoca.net; any value against other hosts (the simulator). Also the interval of --follow.',
+    },
+  },
+} as const satisfies Schema;
+
+export const LOADER_CONFIG_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'target-invoca config',
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    engine: {
+      type: 'string',
+      enum: ['duckdb', 'bigquery', 'snowflake'],
+      default: 'duckdb',
+      description: 'The warehouse: duckdb (embedded, the default), bigquery or snowflake.',
+    },
+    duckdb: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        path: {
+          type: 'string',
+          minLength: 1,
+          default: 'invoca.duckdb',
+          description: 'The DuckDB database file.',
+        },
+        schema: {
+          type: 'string',
+          minLength: 1,
+          default: 'main',
+          description: 'Schema of the three tables.',
+        },
+        memory_limit: {
+          type: 'string',
+          pattern: '^[0-9.]+ ?[KMGT]i?B$',
+          default: '1GB',
+          description:
+            "DuckDB memory_limit: the most DuckDB's buffer pool may hold (default 1GB; DuckDB's own default is 80% of RAM). A batch that does not fit is rolled back and loaded in halves; raise it, or lower batch_size_rows, if the log says so.",
+        },
+        threads: {
+          type: 'integer',
+          minimum: 1,
+          description: 'DuckDB threads.',
+        },
+      },
+    },
+    bigquery: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        project_id: {
+          type: 'string',
+          minLength: 1,
+        },
+        dataset: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9_]{1,1024}$',
+        },
+        location: {
+          type: 'string',
+          description: "Where the dataset is (e.g. EU); unset: the existing dataset's own location, and BigQuery's default for a new one.",
+        },
+        credentials_path: {
+          type: 'string',
+          description: 'Service account key file; else application default credentials.',
+        },
+        api_endpoint: {
+          type: 'string',
+          description: 'Another endpoint, e.g. an emulator on http://127.0.0.1:9050.',
+        },
+      },
+    },
+    snowflake: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        account: {
+          type: 'string',
+          minLength: 1,
+        },
+        user: {
+          type: 'string',
+          minLength: 1,
+        },
+        private_key_path: {
+          type: 'string',
+          description: 'A PKCS#8 private key file (PEM) for key-pair auth; it may be encrypted (then set private_key_passphrase).',
+        },
+        private_key_passphrase: {
+          type: 'string',
+          secret: true,
+          writeOnly: true,
+          description: 'The passphrase of an encrypted private_key_path.',
+        },
+        password: {
+          type: 'string',
+          secret: true,
+          writeOnly: true,
+        },
+        warehouse: {
+          type: 'string',
+        },
+        database: {
+          type: 'string',
+          minLength: 1,
+        },
+        schema: {
+          type: 'string',
+          minLength: 1,
+        },
+        role: {
+          type: 'string',
+        },
+        host: {
+          type: 'string',
+        },
+        port: {
+          type: 'integer',
+        },
+        protocol: {
+          type: 'string',
+          enum: ['http', 'https'],
+        },
+      },
+    },
+    batch_size_rows: {
+      type: 'integer',
+      minimum: 1,
+      default: 100000,
+      description: 'Rows per batch: each batch is staged and merged in one transaction.',
+    },
+    batch_max_seconds: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 60,
+      description:
+        'A batch is committed at the latest this long after its first row arrived, even when no more input comes (a timer), and its state echoed.',
+    },
+    source_table: {
+      type: 'string',
+      minLength: 1,
+      description: 'target-invoca merge only: the raw table another Singer target loaded.',
+    },
+  },
+} as const satisfies Schema;
+
+export type TapConfigFile = FromConfigSchema<typeof TAP_CONFIG_SCHEMA>;
+export type LoaderConfigFile = FromConfigSchema<typeof LOADER_CONFIG_SCHEMA>;

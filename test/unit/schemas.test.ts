@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@jest/globals';
+import { parseLoaderConfig } from '../../src/config/loader-config.js';
+import { LOADER_CONFIG_SCHEMA, TAP_CONFIG_SCHEMA } from '../../src/config/schemas.js';
+import { secretValues } from '../../src/config/validate.js';
+
+test.each([
+  ['tap-config.json', TAP_CONFIG_SCHEMA],
+  ['loader-config.json', LOADER_CONFIG_SCHEMA],
+])('schemas/%s is the schema of src/config/schemas.ts (npm run schemas writes it)', (name, schema) => {
+  expect(JSON.parse(readFileSync(`schemas/${name}`, 'utf8'))).toEqual(schema);
+});
+
+test('the secrets to redact are the values the schemas mark secret, at any depth', () => {
+  expect(secretValues(TAP_CONFIG_SCHEMA, { api_token: 'tok_1234', account_id: '12' })).toEqual(['tok_1234']);
+  const loader = { engine: 'snowflake', snowflake: { account: 'a', user: 'u', password: 'pw_5678', private_key_passphrase: 'pp_9012' } };
+  expect(secretValues(LOADER_CONFIG_SCHEMA, loader).sort()).toEqual(['pp_9012', 'pw_5678']);
+  expect(secretValues(LOADER_CONFIG_SCHEMA, { snowflake: 'not an object' })).toEqual([]);
+});
+
+test('BigQuery without a location setting: none is filled in (jobs run where the dataset is)', () => {
+  const { config } = parseLoaderConfig({ engine: 'bigquery', bigquery: { project_id: 'p', dataset: 'd' } });
+  expect(config.bigquery).toEqual({ project_id: 'p', dataset: 'd' });
+});
