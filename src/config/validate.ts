@@ -19,15 +19,21 @@ export interface JsonSchema {
   readonly [keyword: string]: unknown;
 }
 
-const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true, allowUnionTypes: true });
+// verbose: an error carries the schema it failed, so `mustBe` can phrase it.
+const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
 addFormats(ajv);
+/** Any text `Date.parse` reads: what a timestamp in a state file may be. */
+ajv.addFormat('timestamp', (text: string) => !Number.isNaN(Date.parse(text)));
 ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
+/** How an error at this schema reads: "<what> field '<path>' must be <mustBe> (got ...)". */
+ajv.addKeyword({ keyword: 'mustBe', schemaType: 'string' });
 ajv.addKeyword({ keyword: 'airbyte_secret', schemaType: 'boolean' });
 const compiled = new Map<JsonSchema, ValidateFunction>();
 
 /**
  * Validates `value` in place (ajv fills defaults) and returns the first problem as a sentence
- * such as "config field 'page_size' must be <= 4000 (got 5000)", or undefined when valid.
+ * such as "config field 'page_size' must be <= 4000 (got 5000)", or undefined when valid. A
+ * schema with `mustBe` words its own errors (`mustBe: 'a transaction id string'`).
  */
 export function firstSchemaProblem(schema: JsonSchema, value: unknown, what: string): string | undefined {
   let validate = compiled.get(schema);
@@ -70,6 +76,8 @@ function describe(error: ErrorObject, root: unknown, what: string): string {
   const field = path.join('.');
   const got = valueAt(root, path);
   const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
+  const mustBe = (error.parentSchema as JsonSchema | undefined)?.['mustBe'];
+  if (typeof mustBe === 'string') return field ? `${what} field '${field}' must be ${mustBe}${shown}` : `${what} must be ${mustBe}`;
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':

@@ -1,50 +1,52 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { validated } from '../config/validate.js';
+
 /**
  * Injectable faults. A fault applies to the transactions endpoint only; `after` lets that many
  * requests through first, `times` is how many requests it then spoils.
  */
 
-export type FaultKind =
-  | 'status' // an HTTP error status with an Invoca error body; `status`, optional `retryAfter`
-  | 'html' // status 200 (or `status`) with an HTML maintenance page
-  | 'truncated' // status 200 with the JSON cut in half
-  | 'not-array' // status 200 with a JSON object instead of an array
-  | 'malformed' // status 200 with a whole body that is not valid JSON
-  | 'reset' // headers and half the body, then the connection is destroyed
-  | 'latency' // the normal answer after `delayMs`
-  | 'repeat'; // the previous answer again (a page that repeats the previous page)
+const FAULT_KINDS = [
+  'status', // an HTTP error status with an Invoca error body; `status`, optional `retryAfter`
+  'html', // status 200 (or `status`) with an HTML maintenance page
+  'truncated', // status 200 with the JSON cut in half
+  'malformed', // status 200 with a whole body that is not valid JSON
+  'not-array', // status 200 with a JSON object instead of an array
+  'reset', // headers and half the body, then the connection is destroyed
+  'latency', // the normal answer after `delayMs`
+  'repeat', // the previous answer again (a page that repeats the previous page)
+] as const;
 
-export interface FaultSpec {
-  kind: FaultKind;
-  status?: number;
-  /** The Retry-After header value, sent as given (seconds or an HTTP date). */
-  retryAfter?: string;
-  delayMs?: number;
-  times?: number;
-  after?: number;
-}
+const COUNT = { type: 'integer', minimum: 0, mustBe: 'a non-negative integer' } as const;
 
-const KINDS = new Set<FaultKind>(['status', 'html', 'truncated', 'malformed', 'not-array', 'reset', 'latency', 'repeat']);
+/** One fault, as the CLI flag and the control route take it. */
+const FAULT_SCHEMA = {
+  type: 'object',
+  mustBe: 'an object',
+  required: ['kind'],
+  properties: {
+    kind: { type: 'string', enum: FAULT_KINDS, mustBe: `one of ${FAULT_KINDS.join(', ')}` },
+    status: COUNT,
+    /** The Retry-After header value, sent as given (seconds or an HTTP date). */
+    retryAfter: { type: 'string', mustBe: 'a string' },
+    delayMs: COUNT,
+    times: COUNT,
+    after: COUNT,
+  },
+  if: { properties: { kind: { const: 'status' } } },
+  then: { required: ['status'], properties: { status: COUNT }, mustBe: 'a status fault with a status' },
+} as const;
+
+export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultSpec = FromSchema<typeof FAULT_SCHEMA>;
 
 /** Validates fault specs from JSON (CLI flag or control route); throws a message naming the bad item. */
 export function parseFaults(input: unknown): FaultSpec[] {
   const list = Array.isArray(input) ? input : [input];
   return list.map((item, index) => {
-    if (!item || typeof item !== 'object') throw new Error(`fault ${index} must be an object`);
-    const spec = item as Record<string, unknown>;
-    const kind = spec['kind'];
-    if (typeof kind !== 'string' || !KINDS.has(kind as FaultKind)) {
-      throw new Error(`fault ${index}: kind must be one of ${[...KINDS].join(', ')}`);
-    }
-    for (const key of ['status', 'delayMs', 'times', 'after'] as const) {
-      if (spec[key] !== undefined && (typeof spec[key] !== 'number' || !Number.isInteger(spec[key]) || (spec[key] as number) < 0)) {
-        throw new Error(`fault ${index}: ${key} must be a non-negative integer`);
-      }
-    }
-    if (kind === 'status' && typeof spec['status'] !== 'number') throw new Error(`fault ${index}: kind status needs a status`);
-    if (spec['retryAfter'] !== undefined && typeof spec['retryAfter'] !== 'string') {
-      throw new Error(`fault ${index}: retryAfter must be a string`);
-    }
-    return spec as unknown as FaultSpec;
+    const result = validated<FaultSpec>(FAULT_SCHEMA, item, `fault ${index}`);
+    if ('problem' in result) throw new Error(result.problem);
+    return result.value;
   });
 }
 

@@ -3,7 +3,7 @@
  * the Singer spec / Meltano SDK (`_breadcrumb_is_selected`): automatic fields are always emitted,
  * unsupported never, otherwise `selected`, then `selected-by-default`, then the parent's choice.
  */
-import type { JsonSchema } from '../config/validate.js';
+import { firstSchemaProblem, type JsonSchema } from '../config/validate.js';
 import { CatalogError } from '../errors.js';
 import { MERGE_API_COLUMNS } from '../stream/merge-fields.js';
 import { KEY_PROPERTIES, REPLICATION_KEY, SEQUENCE_FIELD, STREAM } from '../stream/contract.js';
@@ -75,9 +75,21 @@ export interface Selection {
   deselectedFields: Set<string>;
 }
 
+/** A catalog as the tap reads it: a list of streams; only the tap's own stream is read further. */
+const CATALOG_SCHEMA = { type: 'object', required: ['streams'], properties: { streams: { type: 'array' } } } as const;
+/** The metadata of the tap's stream: entries of a breadcrumb and its metadata. */
+const METADATA_SCHEMA = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['breadcrumb', 'metadata'],
+    properties: { breadcrumb: { type: 'array' }, metadata: { type: 'object' } },
+  },
+} as const;
+
 /** The selection a catalog file makes; throws CatalogError for a catalog that is not one. */
 export function selectionFromCatalog(raw: unknown): Selection {
-  if (!raw || typeof raw !== 'object' || !Array.isArray((raw as { streams?: unknown }).streams)) {
+  if (firstSchemaProblem(CATALOG_SCHEMA, raw, 'catalog') !== undefined) {
     throw new CatalogError("the catalog must be an object with a 'streams' list; regenerate it with --discover");
   }
   const streams = (raw as { streams: unknown[] }).streams;
@@ -93,13 +105,11 @@ export function selectionFromCatalog(raw: unknown): Selection {
     const legacy = entry['selected'] ?? entry.schema?.['selected'];
     return { streamSelected: legacy !== false, catalogFields, deselectedFields: new Set() };
   }
-  const byPath = new Map<string, Record<string, unknown>>();
-  for (const item of metadata) {
-    if (!item || !Array.isArray(item.breadcrumb) || typeof item.metadata !== 'object' || item.metadata === null) {
-      throw new CatalogError(`the catalog's ${STREAM} stream has a metadata entry without breadcrumb and metadata`);
-    }
-    byPath.set(item.breadcrumb.join('\u0000'), item.metadata);
+  if (firstSchemaProblem(METADATA_SCHEMA, metadata, 'metadata') !== undefined) {
+    throw new CatalogError(`the catalog's ${STREAM} stream has a metadata entry without breadcrumb and metadata`);
   }
+  const byPath = new Map<string, Record<string, unknown>>();
+  for (const item of metadata) byPath.set(item.breadcrumb.join('\u0000'), item.metadata);
   const streamMetadata = byPath.get('') ?? {};
   const streamSelected = isSelected(streamMetadata, entry['selected'] !== false);
   const deselectedFields = new Set<string>();
@@ -124,7 +134,7 @@ function isSelected(metadata: Record<string, unknown>, parentSelected: boolean):
  * `full_refresh` the state is ignored; a trimmed json_schema deselects the fields it leaves out.
  */
 export function selectionFromAirbyteCatalog(raw: unknown): Selection & { fullRefresh: boolean } {
-  if (!raw || typeof raw !== 'object' || !Array.isArray((raw as { streams?: unknown }).streams)) {
+  if (firstSchemaProblem(CATALOG_SCHEMA, raw, 'catalog') !== undefined) {
     throw new CatalogError("the configured catalog must be an object with a 'streams' list");
   }
   const configured = (raw as { streams: unknown[] }).streams.find(

@@ -5,6 +5,7 @@
  * A missing or empty state is a first sync; a malformed one is a StateError naming the field.
  */
 import { StateError } from '../errors.js';
+import { validated } from '../config/validate.js';
 import { REPLICATION_KEY, STREAM } from '../stream/contract.js';
 
 export interface TapBookmark {
@@ -22,39 +23,44 @@ export interface StateValue {
   };
 }
 
+/** A state value: every level may be missing or null (a first sync). */
+const STATE_SCHEMA = {
+  type: ['object', 'null'],
+  mustBe: 'a JSON object',
+  properties: {
+    bookmarks: {
+      type: ['object', 'null'],
+      mustBe: 'an object',
+      properties: {
+        [STREAM]: {
+          type: ['object', 'null'],
+          mustBe: 'an object',
+          properties: {
+            replication_key_value: { type: ['string', 'null'], pattern: '\\S', mustBe: 'a transaction id string' },
+            sequence: { type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER, mustBe: 'a non-negative integer' },
+            last_poll_started_at: { type: ['string', 'null'], format: 'timestamp', mustBe: 'an RFC 3339 timestamp' },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+interface StateFile {
+  bookmarks?: {
+    [STREAM]?: { replication_key_value?: string | null; sequence?: number | null; last_poll_started_at?: string | null } | null;
+  } | null;
+}
+
 export function parseState(raw: unknown): TapBookmark {
-  if (raw === undefined || raw === null) return { cursor: undefined, sequence: undefined };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new StateError('state must be a JSON object; fix or remove the state file');
-  const bookmarks = (raw as Record<string, unknown>)['bookmarks'];
-  if (bookmarks === undefined || bookmarks === null) return { cursor: undefined, sequence: undefined };
-  if (typeof bookmarks !== 'object' || Array.isArray(bookmarks)) {
-    throw new StateError("state field 'bookmarks' must be an object; fix or remove the state file");
-  }
-  const bookmark = (bookmarks as Record<string, unknown>)[STREAM];
-  if (bookmark === undefined || bookmark === null) return { cursor: undefined, sequence: undefined };
-  if (typeof bookmark !== 'object' || Array.isArray(bookmark)) {
-    throw new StateError(`state field 'bookmarks.${STREAM}' must be an object; fix or remove the state file`);
-  }
-  const { replication_key_value: cursor, sequence, last_poll_started_at: lastPoll } = bookmark as Record<string, unknown>;
-  if (cursor !== undefined && cursor !== null && (typeof cursor !== 'string' || cursor.trim() === '')) {
-    throw new StateError(
-      `state field 'bookmarks.${STREAM}.replication_key_value' must be a transaction id string (got ${JSON.stringify(cursor)}); fix or remove the state file`,
-    );
-  }
-  if (sequence !== undefined && sequence !== null && (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0)) {
-    throw new StateError(
-      `state field 'bookmarks.${STREAM}.sequence' must be a non-negative integer (got ${JSON.stringify(sequence)}); fix or remove the state file`,
-    );
-  }
-  if (lastPoll !== undefined && lastPoll !== null && (typeof lastPoll !== 'string' || Number.isNaN(Date.parse(lastPoll)))) {
-    throw new StateError(
-      `state field 'bookmarks.${STREAM}.last_poll_started_at' must be an RFC 3339 timestamp (got ${JSON.stringify(lastPoll)}); fix or remove the state file`,
-    );
-  }
+  if (raw === undefined) return { cursor: undefined, sequence: undefined };
+  const result = validated<StateFile | null | undefined>(STATE_SCHEMA, raw, 'state');
+  if ('problem' in result) throw new StateError(`${result.problem}; fix or remove the state file`);
+  const bookmark = result.value?.bookmarks?.[STREAM];
   return {
-    cursor: (cursor as string | null) ?? undefined,
-    sequence: (sequence as number | null) ?? undefined,
-    lastPollStartedAt: (lastPoll as string | null) ?? undefined,
+    cursor: bookmark?.replication_key_value ?? undefined,
+    sequence: bookmark?.sequence ?? undefined,
+    ...(bookmark?.last_poll_started_at ? { lastPollStartedAt: bookmark.last_poll_started_at } : {}),
   };
 }
 

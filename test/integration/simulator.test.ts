@@ -110,24 +110,27 @@ describe('the simulated feed', () => {
 describe('the simulator over HTTP', () => {
   test('control routes: append, faults, stats; pre-2020 versions return Signal rows', async () => {
     const sim = await simulator({ rows: 200 });
-    const base = `${sim.url}`;
-    expect(await (await fetch(`${base}/healthz`)).text()).toBe('ok');
-    await fetch(`${base}/_sim/append`, { method: 'POST', body: JSON.stringify({ rows: 5 }) });
-    expect(sim.feed.count).toBe(205);
-    const bad = await fetch(`${base}/_sim/faults`, { method: 'POST', body: JSON.stringify([{ kind: 'nope' }]) });
-    expect(bad.status).toBe(400);
-    await fetch(`${base}/_sim/faults`, { method: 'POST', body: JSON.stringify([{ kind: 'status', status: 503 }]) });
-    const path = `/api/2019-05-01/networks/transactions/${TEST_ACCOUNT}.json?limit=4000`;
-    expect((await fetch(`${base}${path}`, { headers: { authorization: TEST_TOKEN } })).status).toBe(503);
-    const old = (await (await fetch(`${base}${path}`, { headers: { authorization: TEST_TOKEN } })).json()) as Record<string, unknown>[];
-    expect(old).toHaveLength(205);
-    expect(old.some((row) => row['transaction_type'] === 'Signal')).toBe(true);
-    expect(old.some((row) => row['transaction_type'] === 'Post Call Event')).toBe(false);
-    const bearer = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
-    expect(bearer.status).toBe(401);
-    const stats = (await (await fetch(`${base}/_sim/stats`)).json()) as Record<string, unknown>;
-    expect(stats).toMatchObject({ transactionRequests: 3, faultsServed: 1, feedRows: 205, tokenInUrl: 0 });
-    await sim.close();
+    try {
+      const base = `${sim.url}`;
+      expect(await (await fetch(`${base}/healthz`)).text()).toBe('ok');
+      await fetch(`${base}/_sim/append`, { method: 'POST', body: JSON.stringify({ rows: 5 }) });
+      expect(sim.feed.count).toBe(205);
+      const bad = await fetch(`${base}/_sim/faults`, { method: 'POST', body: JSON.stringify([{ kind: 'nope' }]) });
+      expect(bad.status).toBe(400);
+      await fetch(`${base}/_sim/faults`, { method: 'POST', body: JSON.stringify([{ kind: 'status', status: 503 }]) });
+      const path = `/api/2019-05-01/networks/transactions/${TEST_ACCOUNT}.json?limit=4000`;
+      expect((await fetch(`${base}${path}`, { headers: { authorization: TEST_TOKEN } })).status).toBe(503);
+      const old = (await (await fetch(`${base}${path}`, { headers: { authorization: TEST_TOKEN } })).json()) as Record<string, unknown>[];
+      expect(old).toHaveLength(205);
+      expect(old.some((row) => row['transaction_type'] === 'Signal')).toBe(true);
+      expect(old.some((row) => row['transaction_type'] === 'Post Call Event')).toBe(false);
+      const bearer = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      expect(bearer.status).toBe(401);
+      const stats = (await (await fetch(`${base}/_sim/stats`)).json()) as Record<string, unknown>;
+      expect(stats).toMatchObject({ transactionRequests: 3, faultsServed: 1, feedRows: 205, tokenInUrl: 0 });
+    } finally {
+      await sim.close();
+    }
   });
 
   test('the CLI prints "listening on <url>" and serves the feed', async () => {
@@ -144,15 +147,19 @@ describe('the simulator over HTTP', () => {
       '--account-id',
       TEST_ACCOUNT,
     ]);
-    const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
-    const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(chunk.toString());
-    expect(match).not.toBeNull();
-    const response = await fetch(`${match?.[1]}/api/2020-10-01/networks/transactions/${TEST_ACCOUNT}.json`, {
-      headers: { authorization: TEST_TOKEN },
-    });
-    expect(((await response.json()) as unknown[]).length).toBe(3);
-    child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const exited = once(child, 'exit');
+    try {
+      const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+      const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(chunk.toString());
+      expect(match).not.toBeNull();
+      const response = await fetch(`${match?.[1]}/api/2020-10-01/networks/transactions/${TEST_ACCOUNT}.json`, {
+        headers: { authorization: TEST_TOKEN },
+      });
+      expect(((await response.json()) as unknown[]).length).toBe(3);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = (await exited) as [number | null];
     expect(code).toBe(0);
   });
 
