@@ -8,7 +8,7 @@ import { ApiBodyError, ApiNetworkError, ApiStatusError, ApiTimeoutError, TapInvo
 import type { Logger } from '../log.js';
 import { resolveColumns, type AccountType } from './columns.js';
 import { parseRows, statusError, type InvocaRow } from './responses.js';
-import { backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfterSeconds } from './retry.js';
+import { backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfterSeconds } from '../retry.js';
 import type { TransactionTypeFilter } from '../stream/transaction-types.js';
 import { clampPageSize, transactionsUrl, type TransactionsQuery } from './url.js';
 
@@ -171,7 +171,7 @@ export class InvocaClient {
         signal: combined,
         headersTimeout: requestTimeoutMs,
         bodyTimeout: requestTimeoutMs,
-        // Invoca wants the raw token, without a "Bearer" scheme (reference §1).
+        // Invoca wants the raw token, without a "Bearer" scheme (docs/design.md, "Invoca's Transactions API").
         headers: { authorization: apiToken, accept: 'application/json', 'user-agent': 'tap-invoca' },
       });
       const body = await response.body.text();

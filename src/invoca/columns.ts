@@ -1,7 +1,7 @@
 /**
  * Which columns to ask Invoca for. Pure: the client turns the result into query parameters.
  *
- * Invoca's rules (reference §2): `include_columns` and `exclude_columns` are comma-separated
+ * Invoca's rules (docs/design.md, "Invoca's Transactions API"): `include_columns` and `exclude_columns` are comma-separated
  * names or `$invoca_*` constants; a name listed explicitly in `include_columns` is returned even
  * when a constant in `exclude_columns` covers it. Affiliate users have no custom-data constants.
  */

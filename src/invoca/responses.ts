@@ -5,7 +5,7 @@ import { ApiBodyError, ApiStatusError } from '../errors.js';
 
 export type InvocaRow = Record<string, unknown>;
 
-/** What to check for each status that no retry can fix (reference §6). */
+/** What to check for each status that no retry can fix (docs/design.md, "Invoca's Transactions API"). */
 const STATUS_ADVICE: Readonly<Record<number, string>> = {
   400: 'check api_version (Invoca answers 400 for a version the route does not know)',
   401: 'check api_token (it must be a valid Invoca API token)',

@@ -1,7 +1,7 @@
 import { encodeColumnList, type AccountType } from './columns.js';
 import type { TransactionTypeFilter } from '../stream/transaction-types.js';
 
-/** Invoca's hard maximum for `limit` (reference §2). */
+/** Invoca's hard maximum for `limit` (docs/design.md, "Invoca's Transactions API"). */
 export const MAX_PAGE_SIZE = 4000;
 
 export interface TransactionsEndpoint {

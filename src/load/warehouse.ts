@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TapInvocaError } from '../errors.js';
+import { backoffDelayMs } from '../retry.js';
 import type { MergeStepName } from '../stream/merge-steps.js';
 import type { MergePlan } from './plan.js';
 import type { Dialect } from './sql/dialect.js';
@@ -49,10 +50,13 @@ export async function runSequentially(
   }
 }
 
+/** The longest wait between two runs of a conflicting batch. */
+const MAX_CONFLICT_DELAY_MS = 60_000;
+
 export interface ConflictRetry {
   /** Runs of the work after the first; 0 turns retries off. */
   retries: number;
-  /** The first wait; each retry doubles it (with jitter). */
+  /** The first wait's ceiling; each retry doubles it, with the same jitter as the API's retries (src/retry.ts). */
   initialDelayMs: number;
   onRetry: (error: TapInvocaError, retry: number, delayMs: number) => void;
   random?: () => number;
@@ -69,7 +73,7 @@ export async function retryConflicts<T>(work: () => Promise<T>, policy: Conflict
       return await work();
     } catch (error) {
       if (!(error instanceof TapInvocaError) || !error.retryable || retry > policy.retries) throw error;
-      const delayMs = Math.round(policy.initialDelayMs * 2 ** (retry - 1) * (0.5 + random()));
+      const delayMs = backoffDelayMs(retry - 1, policy.initialDelayMs, MAX_CONFLICT_DELAY_MS, random);
       policy.onRetry(error, retry, delayMs);
       await sleep(delayMs);
     }

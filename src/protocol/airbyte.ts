@@ -1,5 +1,5 @@
 /**
- * The Airbyte protocol encoding (reference §C): one AirbyteMessage per stdout line. The sync's
+ * The Airbyte protocol encoding (https://docs.airbyte.com/understanding-airbyte/airbyte-protocol): one AirbyteMessage per stdout line. The sync's
  * events are the same as the Singer tap's; only their envelope differs.
  */
 import type { JsonSchema } from '../config/validate.js';

@@ -1,6 +1,6 @@
 /**
  * The Singer wire encoding of the tap's events: one ASCII-only JSON object per line.
- * https://hub.meltano.com/singer/spec (reference §A.3)
+ * https://hub.meltano.com/singer/spec (docs/design.md, "The protocols")
  */
 import type { TapEvent } from '../tap/sync.js';
 import { KEY_PROPERTIES, RECORD_LINE_PREFIX, REPLICATION_KEY, STREAM } from '../stream/contract.js';

@@ -1,6 +1,6 @@
 /**
  * Which columns each role sees, and how `include_columns` / `exclude_columns` pick among them
- * (reference §2 and §4.2). Written from the reference, independently of the client.
+ * (docs/design.md, "Invoca's Transactions API"). Written from Invoca's documentation, independently of the client (docs/design.md, "The simulator").
  */
 import type { SimRow } from './feed.js';
 

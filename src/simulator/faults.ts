@@ -34,6 +34,7 @@ const FAULT_SCHEMA = {
     after: COUNT,
   },
   if: { properties: { kind: { const: 'status' } } },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
   then: { required: ['status'], properties: { status: COUNT }, mustBe: 'a status fault with a status' },
 } as const;
 

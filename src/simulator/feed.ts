@@ -3,7 +3,7 @@
  * feed never has to be held in memory, rows can be served from any cursor, and appending rows
  * (`append`) never changes the rows already served.
  *
- * Shape (realistic per reference §4 and §5): calls, some with a second leg; post call events and
+ * Shape (as Invoca documents the rows: docs/design.md, "Invoca's Transactions API"): calls, some with a second leg; post call events and
  * sales (`Sale` or `Reported Conversion`) of earlier calls; corrections of earlier rows up to
  * 3,000 rows back (pages later), some corrected twice (sometimes within the same second);
  * opaque ids whose string order says nothing about feed order; money and numbers sometimes as
@@ -276,7 +276,7 @@ export class Feed {
       city,
       region,
       mobile: ['Mobile', 'Landline', ''][callIndex % 3],
-      // Numbers arrive as numbers on most rows and as numeric strings on some (reference §9.3).
+      // Numbers arrive as numbers on most rows and as numeric strings on some (Invoca's documentation types them loosely).
       duration: shape % 10 === 3 ? String(duration) : duration,
       connect_duration: Math.max(0, duration - 24),
       ivr_duration: 24,
@@ -348,7 +348,7 @@ export class Feed {
     return { flat, nested };
   }
 
-  /** `2019-01-24 06:43:15 -07:00` (reference §4.5), or the xs:dateTime form for `start_time_xml`. */
+  /** `2019-01-24 06:43:15 -07:00` (docs/design.md, "Invoca's Transactions API"), or the xs:dateTime form for `start_time_xml`. */
   #localTimestamp(ms: number, style: ':' | 'xml'): string {
     const offset = this.options.utcOffsetMinutes;
     const local = new Date(ms + offset * 60_000).toISOString().slice(0, 19);

@@ -1,5 +1,5 @@
 /**
- * The local Invoca API: `GET /api/{version}/{role}s/transactions/{id}.json` with the reference's
+ * The local Invoca API: `GET /api/{version}/{role}s/transactions/{id}.json` with Invoca's documented
  * auth, paging, filters, columns, errors and statuses, plus control routes for tests:
  *
  *   GET  /healthz          "ok" once listening
@@ -254,7 +254,7 @@ function parseQuery(url: URL, role: Role): ParsedQuery {
   const from = params.get('from');
   const to = params.get('to');
   let window: ParsedQuery['window'];
-  // Invoca filters by date only when both ends are sent (reference §2).
+  // Invoca filters by date only when both ends are sent (docs/design.md, "Invoca's Transactions API").
   if (from !== null && to !== null) {
     for (const [name, value] of [
       ['from', from],

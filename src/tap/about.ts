@@ -1,5 +1,5 @@
 /**
- * `--about`: the tap's self-description (the Meltano SDK's shape, reference §B.2), as text, JSON
+ * `--about`: the tap's self-description (the shape of the Meltano SDK's --about: https://sdk.meltano.com/en/latest/cli_commands.html), as text, JSON
  * or a Markdown settings table (the README includes that table; a test keeps them equal).
  */
 import { TAP_CONFIG_SCHEMA } from '../config/tap-config.js';

@@ -1,5 +1,5 @@
 /**
- * Where a first sync with `start_date` starts (design: "Where a first sync starts").
+ * Where a first sync with `start_date` starts (docs/design.md, "Where a first sync starts").
  * `start_after_transaction_id` excludes its anchor and date windows come in call start order, so
  * the anchor is the first original Call of the day before `start_date`; the cursor walk from it
  * then holds every transaction of the calls on or after `start_date` (and a few corrections of

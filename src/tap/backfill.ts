@@ -1,7 +1,6 @@
 /**
- * The parallel backfill of a first sync with `start_date` (design: "Where a first sync starts,
- * and backfills"). The anchor for yesterday is fixed first; then the date windows from
- * `start_date` to today are fetched, up to `concurrency` at a time, each paged with the cursor
+ * The parallel backfill of a first sync with `start_date` (docs/design.md, "Backfills"). The
+ * anchor for yesterday is fixed first; then the date windows from `start_date` to today are fetched, up to `concurrency` at a time, each paged with the cursor
  * inside its window; then the sync walks the cursor from the anchor. A row fetched both in a
  * window and on the cursor keeps its first sequence in the loaders, and the version order keeps
  * the merge right, so the merged tables equal those of the sequential cursor walk.

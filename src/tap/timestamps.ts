@@ -1,7 +1,7 @@
 /**
  * Invoca's timestamps as UTC RFC 3339 strings. Invoca sends local times with an offset, with or
  * without a colon (`2019-01-24 06:43:15 -07:00`, `... -0700`), ISO forms (`2019-01-24T06:43:15-07:00`),
- * and epoch milliseconds or seconds, as numbers or numeric strings (reference §4.5).
+ * and epoch milliseconds or seconds, as numbers or numeric strings (docs/design.md, "Invoca's Transactions API").
  */
 
 const LOCAL = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:([+-])(\d{2}):?(\d{2})|([Zz]))$/;

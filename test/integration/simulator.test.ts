@@ -1,5 +1,5 @@
 /**
- * The simulator itself: the feed has the shape the reference describes, the CLI starts as the
+ * The simulator itself: the feed has the shape Invoca's documentation describes (docs/design.md), the CLI starts as the
  * README says, and the control routes work over HTTP.
  */
 import { spawn } from 'node:child_process';

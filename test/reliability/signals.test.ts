@@ -1,5 +1,5 @@
 /**
- * SIGTERM and SIGINT (design: "Exit codes and signals"): the process stops reading, flushes what
+ * SIGTERM and SIGINT (docs/design.md and README, "Exit codes and signals"): the process stops reading, flushes what
  * is complete, emits the state for it and ends by the same signal; a resume from that state
  * completes and equals a clean run. Real bins in a pipe, the simulator with 300 ms per page.
  *

@@ -115,7 +115,8 @@ describe('BigQuery concurrent-DML conflicts', () => {
       { retries: 5, initialDelayMs: 10, random: () => 0.5, onRetry: (_error, _retry, delayMs) => waits.push(delayMs) },
     );
     expect(result).toBe('committed');
-    expect(waits).toEqual([10, 20]);
+    // The project's one backoff (src/retry.ts): equal jitter under a doubling ceiling of 10, 20 ms.
+    expect(waits).toEqual([8, 15]);
 
     let tries = 0;
     await expect(

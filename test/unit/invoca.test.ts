@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { resolveColumns } from '../../src/invoca/columns.js';
 import { parseRows, serverMessage, statusError } from '../../src/invoca/responses.js';
-import { backoffDelayMs, parseRetryAfterSeconds } from '../../src/invoca/retry.js';
+import { backoffDelayMs, parseRetryAfterSeconds } from '../../src/retry.js';
 import { toTransactionTypeFilter } from '../../src/stream/transaction-types.js';
 import { clampPageSize, transactionsUrl } from '../../src/invoca/url.js';
 import { createRedactor } from '../../src/config/redact.js';

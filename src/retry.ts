@@ -1,4 +1,4 @@
-/** Retry timing, pure so that it can be tested without waiting. */
+/** Retry timing for every retry in the project (API requests, warehouse conflicts); pure, so it is tested without waiting. */
 
 /** Longest wait a `Retry-After` header may impose; a longer one is capped and logged. */
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
