@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OAuth2Client } from 'google-auth-library';
 
 export const EMULATOR_BIN = process.env['BIGQUERY_EMULATOR_BIN'] ?? '.tools/bin/bigquery-emulator';
@@ -33,24 +32,21 @@ export async function startEmulator(project = 'p1', dataset = 'invoca'): Promise
     EMULATOR_BIN,
     [`--project=${project}`, `--dataset=${dataset}`, '--host=127.0.0.1', `--port=${port}`, `--grpc-port=${grpcPort}`],
     {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   const endpoint = `http://127.0.0.1:${port}`;
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (data: Buffer) => (stderr = (stderr + data.toString()).slice(-2000)));
-  // Ready is an answer to a request: poll for it until the emulator answers or exits.
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`the BigQuery emulator exited before it was ready: ${stderr}`);
-    try {
-      const response = await fetch(`${endpoint}/bigquery/v2/projects/${project}/datasets`);
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
+  // Ready is the emulator's own line (on stdout) that its REST server listens, or its exit.
+  await new Promise<void>((ready, failed) => {
+    child.stdout?.on('data', (data: Buffer) => {
+      stdout = (stdout + data.toString()).slice(-2000);
+      if (stdout.includes(`REST server listening at 127.0.0.1:${port}`)) ready();
+    });
+    child.once('exit', () => failed(new Error(`the BigQuery emulator exited before it was ready: ${stderr}`)));
+  });
   return {
     endpoint,
     project,
