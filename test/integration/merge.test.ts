@@ -16,6 +16,7 @@ import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';
+import { correctionOf } from '../helpers/records.js';
 import { tempDir } from '../helpers/tap.js';
 
 const engines = {
@@ -50,15 +51,7 @@ function correction(
   payin: string | number | null,
   extra: Record<string, unknown> = {},
 ): TestRecord {
-  return {
-    ...of,
-    transaction_id: id,
-    corrects_transaction_id: of.transaction_id,
-    corrected_at_utc: correctedAt,
-    advertiser_payin_localized: payin,
-    _invoca_sequence: sequence++,
-    ...extra,
-  };
+  return correctionOf(of, id, correctedAt, payin, sequence++, extra);
 }
 function event(id: string, callId: string): TestRecord {
   return { ...call(id, callId, '0.00'), transaction_type: 'Post Call Event', signal_name: 'Sale,Quote', revenue: '349.00' };

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { simulator, TEST_TOKEN } from '../helpers/simulator.js';
 import { bookmarkOf, jsonFile, lastState, parseLines, runTap, tapConfig } from '../helpers/tap.js';
+import { EXPECTED_MERGE_COLUMNS } from '../helpers/merge-columns.js';
 
 let sim: RunningSimulator | undefined;
 afterEach(async () => {
@@ -159,14 +160,7 @@ describe('discovery and selection', () => {
     const stream = discovered.streams[0];
     expect(stream?.schema.properties['Purchase Made']).toEqual({ type: ['null', 'string'] });
     const inclusion = (field: string): unknown => stream?.metadata.find((entry) => entry.breadcrumb[1] === field)?.metadata['inclusion'];
-    for (const field of [
-      'transaction_id',
-      'corrects_transaction_id',
-      'corrected_at',
-      'complete_call_id',
-      'transaction_type',
-      'start_time_utc',
-    ]) {
+    for (const field of EXPECTED_MERGE_COLUMNS) {
       expect(inclusion(field)).toBe('automatic');
     }
     expect(inclusion('city')).toBe('available');

@@ -3,29 +3,17 @@
  * of the same feed (real bins, the simulator over loopback, DuckDB files). A fixed-seed subset of
  * the matrix `npm run soak` runs with varying seeds (docs/reliability.md).
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { RunningSimulator } from '../../src/simulator/server.js';
-import type { Expected } from '../helpers/merge-oracle.js';
+import { describe, expect, test } from '@jest/globals';
 import { fatal, FATAL, killAndResume, recoverable, RECOVERABLE } from './cases.js';
-import { cleanFixture, type Workspace } from './harness.js';
+import { useCleanFixture } from './fixture.js';
 
-let sim: RunningSimulator;
-let space: Workspace;
-let clean: Expected;
-
-beforeAll(async () => {
-  ({ sim, space, clean } = await cleanFixture());
-}, 60_000);
-
-afterAll(async () => {
-  await sim.close();
-});
+const fixture = useCleanFixture();
 
 describe('recoverable faults: the run succeeds, retries are bounded and logged, the tables equal a clean run', () => {
   test.each(RECOVERABLE.map((item) => [item.name, item] as const))(
     '%s',
     async (_name, item) => {
-      const figures = await recoverable(sim, space, clean, item, 1);
+      const figures = await recoverable(fixture.sim, fixture.space, fixture.clean, item, 1);
       expect(figures.retriesLogged).toBeGreaterThan(0);
       expect(figures.rowsCompared).toBeGreaterThan(2_400);
     },
@@ -37,7 +25,7 @@ describe('fatal faults: one CRITICAL line, exit 1, the last good page committed;
   test.each(FATAL.map((item) => [item.name, item] as const))(
     '%s',
     async (_name, item) => {
-      const figures = await fatal(sim, space, clean, item, 2);
+      const figures = await fatal(fixture.sim, fixture.space, fixture.clean, item, 2);
       expect(figures.runs).toBe(2);
     },
     60_000,
@@ -48,7 +36,7 @@ describe('SIGKILL of the tap or the target at seeded moments, resumed from the l
   test.each([1, 2, 3, 4])(
     'seed %i',
     async (seed) => {
-      const figures = await killAndResume(space, clean, seed);
+      const figures = await killAndResume(fixture.space, fixture.clean, seed);
       expect(figures.rowsCompared).toBeGreaterThan(2_400);
     },
     120_000,

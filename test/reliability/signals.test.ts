@@ -9,22 +9,12 @@
  * mid-run however fast or slow the machine is.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
-import type { RunningSimulator } from '../../src/simulator/server.js';
-import type { Expected } from '../helpers/merge-oracle.js';
-import { cleanFixture, mergedTables, onOccurrences, pipeline, withFaults, type Workspace } from './harness.js';
+import { mergedTables, onOccurrences, pipeline, withFaults } from './harness.js';
+import { useCleanFixture } from './fixture.js';
 
-let sim: RunningSimulator;
-let space: Workspace;
-let clean: Expected;
-
-beforeAll(async () => {
-  ({ sim, space, clean } = await cleanFixture());
-}, 60_000);
-afterAll(async () => {
-  await sim.close();
-});
+const fixture = useCleanFixture();
 
 describe.each([
   ['target', 'SIGTERM'],
@@ -35,9 +25,9 @@ describe.each([
     const database = `${victim}-${signal}.duckdb`;
     // Batches of 500 rows: the first commit comes during the second page of 400, and the rows
     // after it pend in the target until the signal makes it flush.
-    const loader = await space.loaderConfig(database, { batch_size_rows: 500 });
-    const tapConfig = await space.tapConfig();
-    const stopped = await withFaults(sim, [{ kind: 'latency', delayMs: 300, times: 20 }], () =>
+    const loader = await fixture.space.loaderConfig(database, { batch_size_rows: 500 });
+    const tapConfig = await fixture.space.tapConfig();
+    const stopped = await withFaults(fixture.sim, [{ kind: 'latency', delayMs: 300, times: 20 }], () =>
       pipeline(['--config', tapConfig], loader, {
         onStart: (processes) => {
           const signalVictim = (): boolean => processes[victim].kill(signal);
@@ -55,13 +45,13 @@ describe.each([
     expect(stopped.states.length).toBeGreaterThan(0);
     const cursor = (JSON.parse(stopped.states.at(-1) ?? '{}') as { bookmarks: { transactions: { replication_key_value: string } } })
       .bookmarks.transactions.replication_key_value;
-    const warehouse = await openDuckDb({ path: join(space.dir, database), schema: 'main' });
+    const warehouse = await openDuckDb({ path: join(fixture.space.dir, database), schema: 'main' });
     const committed = await warehouse.query(`SELECT COUNT(*) AS n FROM transactions WHERE transaction_id = '${cursor}'`);
     await warehouse.close();
     expect(Number(committed[0]?.['n'])).toBe(1);
 
-    const resumed = await pipeline(['--config', tapConfig, ...(await space.stateFile(stopped.states.at(-1)))], loader);
+    const resumed = await pipeline(['--config', tapConfig, ...(await fixture.space.stateFile(stopped.states.at(-1)))], loader);
     expect([resumed.tapCode, resumed.targetCode]).toEqual([0, 0]);
-    expect(await mergedTables(join(space.dir, database))).toEqual(clean);
+    expect(await mergedTables(join(fixture.space.dir, database))).toEqual(fixture.clean);
   }, 60_000);
 });

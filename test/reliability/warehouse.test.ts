@@ -4,7 +4,7 @@
  * concurrent-DML conflicts are retried.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { WarehouseError } from '../../src/errors.js';
 import { CONCURRENT_DML } from '../../src/load/bigquery-warehouse.js';
@@ -13,35 +13,25 @@ import { Loader } from '../../src/load/loader.js';
 import { createTable } from '../../src/load/plan.js';
 import { retryConflicts } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
-import type { RunningSimulator } from '../../src/simulator/server.js';
-import type { Expected } from '../helpers/merge-oracle.js';
 import { simulatedFeed } from '../helpers/tap.js';
-import { cleanFixture, mergedTables, pipeline, type Workspace } from './harness.js';
+import { mergedTables, pipeline } from './harness.js';
+import { useCleanFixture } from './fixture.js';
 
-let sim: RunningSimulator;
-let space: Workspace;
-let clean: Expected;
-
-beforeAll(async () => {
-  ({ sim, space, clean } = await cleanFixture());
-}, 60_000);
-afterAll(async () => {
-  await sim.close();
-});
+const fixture = useCleanFixture();
 
 describe('a MERGE that fails mid-run (a CHECK constraint on calls refuses the call of feed row 1,500)', () => {
   test('its batch is rolled back whole, no state past the last commit is echoed, and the rerun after the fix equals a clean run', async () => {
-    const database = join(space.dir, 'check.duckdb');
+    const database = join(fixture.space.dir, 'check.duckdb');
     // The user's calls table refuses one call: the batch holding it (rows 900..1799) fails in step 5.
     const { schema } = await simulatedFeed(5, 21);
     const setup = await openDuckDb({ path: database, schema: 'main' });
     const ddl = createTable(new Loader(setup, createMemoryLogger()).plan(schema), 'calls');
-    const refused = String(sim.feed.row(1_500)['complete_call_id']);
+    const refused = String(fixture.sim.feed.row(1_500)['complete_call_id']);
     await setup.execute(ddl.replace('"call_leg_count" BIGINT', `"call_leg_count" BIGINT CHECK ("complete_call_id" <> '${refused}')`));
     await setup.close();
 
-    const loader = await space.loaderConfig('check.duckdb');
-    const tapConfig = await space.tapConfig();
+    const loader = await fixture.space.loaderConfig('check.duckdb');
+    const tapConfig = await fixture.space.tapConfig();
     const failed = await pipeline(['--config', tapConfig], loader);
     expect(failed.targetCode).toBe(1);
     const critical = failed.targetStderr.split('\n').filter((line) => line.startsWith('CRITICAL'));
@@ -53,7 +43,8 @@ describe('a MERGE that fails mid-run (a CHECK constraint on calls refuses the ca
     const ids = (await warehouse.query('SELECT transaction_id FROM transactions')).map((row) => String(row['transaction_id']));
     const loaded = new Set(ids);
     expect(ids.length).toBe(900);
-    for (let index = 0; index < sim.feed.count; index++) expect(loaded.has(sim.feed.transactionId(index))).toBe(index < ids.length);
+    for (let index = 0; index < fixture.sim.feed.count; index++)
+      expect(loaded.has(fixture.sim.feed.transactionId(index))).toBe(index < ids.length);
     // Every echoed state is covered by what was committed.
     const cursor = (JSON.parse(failed.states.at(-1) ?? '{}') as { bookmarks: { transactions: { replication_key_value: string } } })
       .bookmarks.transactions.replication_key_value;
@@ -64,19 +55,19 @@ describe('a MERGE that fails mid-run (a CHECK constraint on calls refuses the ca
     await warehouse.execute('DROP TABLE calls');
     await warehouse.execute('ALTER TABLE calls_fixed RENAME TO calls');
     await warehouse.close();
-    const rerun = await pipeline(['--config', tapConfig, ...(await space.stateFile(failed.states.at(-1)))], loader);
+    const rerun = await pipeline(['--config', tapConfig, ...(await fixture.space.stateFile(failed.states.at(-1)))], loader);
     expect([rerun.tapCode, rerun.targetCode]).toEqual([0, 0]);
-    expect(await mergedTables(database)).toEqual(clean);
+    expect(await mergedTables(database)).toEqual(fixture.clean);
   }, 60_000);
 });
 
 describe('a locked DuckDB file', () => {
   test('fails at once with one line naming the file, exit 1, and nothing echoed', async () => {
-    const database = join(space.dir, 'locked.duckdb');
+    const database = join(fixture.space.dir, 'locked.duckdb');
     const instance = await DuckDBInstance.create(database);
     try {
       // DuckDB locks across processes only; the pipeline runs target-invoca as its own process.
-      const run = await pipeline(['--config', await space.tapConfig()], await space.loaderConfig('locked.duckdb'));
+      const run = await pipeline(['--config', await fixture.space.tapConfig()], await fixture.space.loaderConfig('locked.duckdb'));
       expect(run.targetCode).toBe(1);
       expect(run.states).toEqual([]);
       expect(run.targetStderr.trim().split('\n').at(-1)).toMatch(

@@ -5,6 +5,7 @@ import { backoffDelayMs, parseRetryAfterSeconds } from '../../src/retry.js';
 import { toTransactionTypeFilter } from '../../src/stream/transaction-types.js';
 import { clampPageSize, transactionsUrl } from '../../src/invoca/url.js';
 import { createRedactor } from '../../src/config/redact.js';
+import { EXPECTED_MERGE_COLUMNS } from '../helpers/merge-columns.js';
 
 const endpoint = { baseUrl: 'https://acme.invoca.net/', apiVersion: '2020-10-01', accountType: 'network' as const, accountId: '1234' };
 const noColumns = { includeColumns: [], excludeColumns: [], transactionTypes: [] };
@@ -69,15 +70,7 @@ describe('resolveColumns', () => {
 
   test('without the defaults, or with them excluded, the merge columns are named', () => {
     const result = resolveColumns(['city'], ['$invoca_default_columns'], 'network');
-    expect(result.include).toEqual([
-      'city',
-      'transaction_id',
-      'corrects_transaction_id',
-      'corrected_at',
-      'complete_call_id',
-      'transaction_type',
-      'start_time_utc',
-    ]);
+    expect(result.include).toEqual(['city', ...EXPECTED_MERGE_COLUMNS]);
   });
 
   test('excluding a merge column is refused with a warning', () => {
