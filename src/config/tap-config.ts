@@ -31,7 +31,7 @@ export interface TapConfig {
   minPollIntervalSeconds: number;
 }
 
-/** Invoca's FAQ: poll at any interval above five minutes. */
+/** Invoca's FAQ: poll at any interval above five minutes (docs/design.md, "Invoca's Transactions API"). */
 export const INVOCA_POLL_FLOOR_SECONDS = 300;
 
 /** Pure: validates a parsed config object. `source` names the file in messages. */

@@ -63,9 +63,16 @@ export function secretValues(schema: JsonSchema, value: unknown): string[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   return Object.entries(schema.properties ?? {}).flatMap(([key, property]) => {
     const item = (value as Record<string, unknown>)[key];
-    if (property['secret'] === true) return typeof item === 'string' || typeof item === 'number' ? [String(item)] : [];
+    if (property['secret'] === true) return everyScalar(item);
     return secretValues(property, item);
   });
+}
+
+/** Every string and number in a value, at any depth: a secret given in the wrong shape is still hidden. */
+function everyScalar(value: unknown): string[] {
+  if (typeof value === 'string' || typeof value === 'number') return [String(value)];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.values(value).flatMap(everyScalar);
 }
 
 function describe(error: ErrorObject, root: unknown, what: string): string {
@@ -77,7 +84,8 @@ function describe(error: ErrorObject, root: unknown, what: string): string {
   const got = valueAt(root, path);
   const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
   const mustBe = (error.parentSchema as JsonSchema | undefined)?.['mustBe'];
-  if (typeof mustBe === 'string') return field ? `${what} field '${field}' must be ${mustBe}${shown}` : `${what} must be ${mustBe}`;
+  if (typeof mustBe === 'string' && error.keyword !== 'required')
+    return field ? `${what} field '${field}' must be ${mustBe}${shown}` : `${what} must be ${mustBe}`;
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':

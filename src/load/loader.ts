@@ -147,7 +147,10 @@ export class Loader {
       const steps = batchSteps(plan);
       const changed = await warehouse.runInTransaction(steps);
       // Engines that report no counts (a BigQuery script) return none: undefined.
-      const rowsOf = (name: MergeStepName): number | undefined => changed[steps.findIndex((step) => step.name === name)];
+      const rowsOf = (name: MergeStepName): number | undefined =>
+        changed.length === 0
+          ? undefined
+          : steps.reduce((total, step, index) => total + (step.name === name ? (changed[index] ?? 0) : 0), 0);
       return { staged: rows, inserted: rowsOf('insert'), rerooted: rowsOf('reroot') };
     } catch (error) {
       if (!(error instanceof WarehouseError) || !error.outOfMemory || rows < 2 * MIN_SPLIT_ROWS) throw error;

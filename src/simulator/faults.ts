@@ -33,9 +33,9 @@ const FAULT_SCHEMA = {
     times: COUNT,
     after: COUNT,
   },
-  if: { properties: { kind: { const: 'status' } } },
+  if: { required: ['kind'], properties: { kind: { const: 'status' } } },
   // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a promise
-  then: { required: ['status'], properties: { status: COUNT }, mustBe: 'a status fault with a status' },
+  then: { required: ['status'], properties: { status: COUNT } },
 } as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

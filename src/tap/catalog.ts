@@ -83,7 +83,7 @@ const METADATA_SCHEMA = {
   items: {
     type: 'object',
     required: ['breadcrumb', 'metadata'],
-    properties: { breadcrumb: { type: 'array' }, metadata: { type: 'object' } },
+    properties: { breadcrumb: { type: 'array' }, metadata: { type: ['object', 'array'] } },
   },
 } as const;
 

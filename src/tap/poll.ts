@@ -1,5 +1,5 @@
 /**
- * Invoca's polling floor (Transactions API FAQ: poll at any interval above five minutes), kept
+ * Invoca's polling floor (Invoca's Transactions API FAQ: poll at any interval above five minutes; docs/design.md), kept
  * across runs through `last_poll_started_at` in the state. Pure: the session sleeps and logs.
  */
 import type { TapBookmark } from './state.js';

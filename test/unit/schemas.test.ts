@@ -16,9 +16,21 @@ test('the secrets to redact are the values the schemas mark secret, at any depth
   const loader = { engine: 'snowflake', snowflake: { account: 'a', user: 'u', password: 'pw_5678', private_key_passphrase: 'pp_9012' } };
   expect(secretValues(LOADER_CONFIG_SCHEMA, loader).sort()).toEqual(['pp_9012', 'pw_5678']);
   expect(secretValues(LOADER_CONFIG_SCHEMA, { snowflake: 'not an object' })).toEqual([]);
+  // A secret in the wrong shape (a list, an object) is still hidden: validation will print it.
+  expect(secretValues(TAP_CONFIG_SCHEMA, { api_token: ['tok_1234', { nested: 'tok_5678' }] })).toEqual(['tok_1234', 'tok_5678']);
 });
 
 test('BigQuery without a location setting: none is filled in (jobs run where the dataset is)', () => {
   const { config } = parseLoaderConfig({ engine: 'bigquery', bigquery: { project_id: 'p', dataset: 'd' } });
   expect(config.bigquery).toEqual({ project_id: 'p', dataset: 'd' });
+});
+
+test('fault specs: the messages name the fault and its field', async () => {
+  const { parseFaults } = await import('../../src/simulator/faults.js');
+  expect(() => parseFaults([{}])).toThrow("fault 0 field 'kind' is required");
+  expect(() => parseFaults([{ status: 500 }])).toThrow("fault 0 field 'kind' is required");
+  expect(() => parseFaults([{ kind: 'nope' }])).toThrow("fault 0 field 'kind' must be one of status, html");
+  expect(() => parseFaults([{ kind: 'status' }])).toThrow("fault 0 field 'status' is required");
+  expect(() => parseFaults([{ kind: 'latency', delayMs: -1 }])).toThrow("fault 0 field 'delayMs' must be a non-negative integer (got -1)");
+  expect(parseFaults({ kind: 'status', status: 503, times: 2 })).toEqual([{ kind: 'status', status: 503, times: 2 }]);
 });
