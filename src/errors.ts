@@ -90,18 +90,31 @@ export class ApiStatusError extends TapInvocaError {
   }
 }
 
-/** A success status with a body that is not the JSON array the API promises (HTML, truncated JSON...). */
+/**
+ * A success status with a body that is not the JSON array the API promises (HTML, truncated
+ * JSON...): retryable; or one larger than max_response_mb: not, the same page comes back as large.
+ */
 export class ApiBodyError extends TapInvocaError {
   readonly code = 'ERR_API_BODY';
   readonly exitCode = 1;
-  override readonly retryable = true;
+  override readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options);
+    this.retryable = options?.retryable ?? true;
+  }
 }
 
-/** The connection failed: refused, reset, closed mid-body. */
+/** The connection failed: refused, reset, closed mid-body (retryable), or a host that does not resolve (not). */
 export class ApiNetworkError extends TapInvocaError {
   readonly code = 'ERR_API_NETWORK';
   readonly exitCode = 1;
-  override readonly retryable = true;
+  override readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options);
+    this.retryable = options?.retryable ?? true;
+  }
 }
 
 /** No complete answer within `request_timeout_seconds`. */

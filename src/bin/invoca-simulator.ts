@@ -4,6 +4,7 @@ import { run } from '../cli/simulator.js';
 
 run(hideBin(process.argv)).then(
   (simulator) => {
+    if (!simulator) return;
     const stop = (): void => {
       void simulator.close().then(() => process.exit(0));
     };

@@ -1,4 +1,5 @@
 import type { InferredOptionTypes, Options } from 'yargs';
+import { UsageError } from '../errors.js';
 import { parseFaults, type FaultSpec } from '../simulator/faults.js';
 
 export const simulatorOptions = {
@@ -6,8 +7,8 @@ export const simulatorOptions = {
   host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' },
   rows: { type: 'number', default: 1000, describe: 'Rows in the feed at start' },
   seed: { type: 'number', default: 1, describe: 'Seed of the deterministic feed' },
-  token: { type: 'string', demandOption: true, describe: 'The API token clients must send in Authorization' },
-  'account-id': { type: 'string', demandOption: true, describe: 'The account id in the URL path' },
+  token: { type: 'string', describe: 'The API token clients must send in Authorization (required)' },
+  'account-id': { type: 'string', describe: 'The account id in the URL path (required)' },
   'account-type': { choices: ['network', 'advertiser', 'affiliate'] as const, default: 'network', describe: 'Role of the token' },
   'rows-per-day': { type: 'number', default: 1000, describe: 'Calls are spread over days at this rate' },
   'start-date': { type: 'string', default: '2026-01-01', describe: 'Local date of the first call' },
@@ -22,32 +23,37 @@ export const simulatorOptions = {
     describe: 'Mix rows that do not look like the docs into the feed (missing fields, odd types, SQL in column names)',
   },
   faults: { type: 'string', describe: 'JSON fault list, e.g. [{"kind":"status","status":429,"retryAfter":"1"}]' },
+  help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
 } as const satisfies Record<string, Options>;
 
-/** The simulator's argv: every flag with a default (or demanded) is there. */
+/** The simulator's argv: every flag with a default is there. */
 export type SimulatorArgv = InferredOptionTypes<typeof simulatorOptions>;
 
 export interface CheckedSimulatorArgs {
+  token: string;
+  accountId: string;
   utcOffsetMinutes: number;
   startMs: number;
   emptyDays: string[];
   faults: FaultSpec[];
 }
 
-/** Validates what yargs cannot; throws a one-line message naming the flag. */
+/** Validates what yargs cannot; throws a one-line UsageError naming the flag. Pure. */
 export function check(argv: SimulatorArgv): CheckedSimulatorArgs {
+  if (!argv.token) throw new UsageError('--token is required: the API token clients must send');
+  if (!argv['account-id']) throw new UsageError('--account-id is required: the account id in the URL path');
   for (const flag of ['port', 'rows', 'rows-per-day', 'latency-ms'] as const) {
     const value = argv[flag];
-    if (!Number.isInteger(value) || value < 0) throw new Error(`--${flag} must be a non-negative integer`);
+    if (!Number.isInteger(value) || value < 0) throw new UsageError(`--${flag} must be a non-negative integer`);
   }
-  if (argv['rows-per-day'] < 1) throw new Error('--rows-per-day must be at least 1');
+  if (argv['rows-per-day'] < 1) throw new UsageError('--rows-per-day must be at least 1');
   const offset = /^([+-])(\d{2}):?(\d{2})$/.exec(argv['utc-offset']);
-  if (!offset) throw new Error('--utc-offset must look like -07:00');
+  if (!offset) throw new UsageError('--utc-offset must look like -07:00');
   const utcOffsetMinutes = (offset[1] === '-' ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3]));
   const dates = [argv['start-date'], ...(argv['empty-days']?.split(',').map((day) => day.trim()) ?? [])];
   for (const day of dates) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) {
-      throw new Error(`--start-date and --empty-days take dates as YYYY-MM-DD, not '${day}'`);
+      throw new UsageError(`--start-date and --empty-days take dates as YYYY-MM-DD, not '${day}'`);
     }
   }
   let faults: FaultSpec[] = [];
@@ -56,11 +62,11 @@ export function check(argv: SimulatorArgv): CheckedSimulatorArgs {
     try {
       parsed = JSON.parse(argv.faults);
     } catch {
-      throw new Error('--faults must be JSON');
+      throw new UsageError('--faults must be JSON');
     }
     faults = parseFaults(parsed);
   }
   // The first call starts at 01:00 local time on the start date.
   const startMs = Date.parse(`${argv['start-date']}T01:00:00Z`) - utcOffsetMinutes * 60_000;
-  return { utcOffsetMinutes, startMs, emptyDays: dates.slice(1), faults };
+  return { token: argv.token, accountId: argv['account-id'], utcOffsetMinutes, startMs, emptyDays: dates.slice(1), faults };
 }

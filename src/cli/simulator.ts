@@ -1,25 +1,31 @@
-import yargs from 'yargs';
 import { startSimulator, type RunningSimulator } from '../simulator/server.js';
+import { cliParser } from './parser.js';
 import { check, simulatorOptions, type SimulatorArgv } from './simulator-args.js';
 
-/** Starts the simulator and prints `listening on <url>` on stdout once it accepts requests. */
-export async function run(args: string[]): Promise<RunningSimulator> {
-  const argv: SimulatorArgv = await yargs(args)
-    .scriptName('invoca-simulator')
-    .usage('$0 --token T --account-id A [options]\n\nA local Invoca Transactions API for tests, demos and benchmarks.')
-    .options(simulatorOptions)
-    .strict()
-    .version(false)
-    .help()
-    .parseAsync();
+/**
+ * Starts the simulator and prints `listening on <url>` on stdout once it accepts requests;
+ * with --help prints the help instead and returns undefined.
+ */
+export async function run(args: string[]): Promise<RunningSimulator | undefined> {
+  const parser = cliParser(
+    args,
+    'invoca-simulator',
+    '$0 --token T --account-id A [options]\n\nA local Invoca Transactions API for tests, demos and benchmarks.',
+    simulatorOptions,
+  );
+  const argv: SimulatorArgv = await parser.parseAsync();
+  if (argv.help) {
+    process.stdout.write(`${await parser.getHelp()}\n`);
+    return undefined;
+  }
   const checked = check(argv);
   const simulator = await startSimulator({
     port: argv.port,
     host: argv.host,
     rows: argv.rows,
     seed: argv.seed,
-    token: argv.token,
-    accountId: argv['account-id'],
+    token: checked.token,
+    accountId: checked.accountId,
     accountType: argv['account-type'],
     rowsPerDay: argv['rows-per-day'],
     startMs: checked.startMs,

@@ -6,10 +6,12 @@
  */
 import type { Writable } from 'node:stream';
 import { readJsonFile } from '../config/files.js';
-import { createRedactor, type Redactor } from '../config/redact.js';
-import { parseTapConfig, TAP_CONFIG_SCHEMA, tapSecrets, type TapConfig } from '../config/tap-config.js';
-import { ApiStatusError, CatalogError, ConfigError, isTapInvocaError, StateError, UsageError } from '../errors.js';
+import { openTapConfig } from '../config/open.js';
+import type { Redactor } from '../config/redact.js';
+import { TAP_CONFIG_SCHEMA, type TapConfig } from '../config/tap-config.js';
+import { ApiStatusError, isTapInvocaError } from '../errors.js';
 import { createLogger, type LineSink, type Logger } from '../log.js';
+import { PACKAGE_VERSION } from '../paths.js';
 import {
   catalogMessage,
   connectionStatusMessage,
@@ -22,9 +24,9 @@ import { StreamWriter } from '../protocol/writer.js';
 import { selectionFromAirbyteCatalog } from '../tap/catalog.js';
 import { discover, newClient, syncEvents } from '../tap/session.js';
 import { parseAirbyteState, parseState } from '../tap/state.js';
-import type { Options } from 'yargs';
-import { cliParser, type ArgvOf } from './parser.js';
+import { cliParser } from './parser.js';
 import { reportFatal } from './report.js';
+import { check, SOURCE_USAGE, sourceOptions, type SourceMode } from './source-args.js';
 
 export interface SourceIo {
   stdout: Writable;
@@ -33,32 +35,6 @@ export interface SourceIo {
 }
 
 const BIN = 'source-invoca';
-const COMMANDS = ['spec', 'check', 'discover', 'read'] as const;
-type Command = (typeof COMMANDS)[number];
-
-const sourceOptions = {
-  config: { type: 'string', describe: 'Config JSON file' },
-  catalog: { type: 'string', describe: 'Configured catalog JSON file (read)' },
-  state: { type: 'string', describe: 'State JSON file (read)' },
-} as const satisfies Record<string, Options>;
-
-type SourceArgv = ArgvOf<typeof sourceOptions>;
-
-/** The command and its files, from parsed argv. Pure. */
-export function check(argv: SourceArgv): { command: Command; config?: string; catalog?: string; state?: string } {
-  const [command, ...extra] = (argv._ ?? []).map(String);
-  if (!COMMANDS.includes(command as Command) || extra.length > 0) {
-    throw new UsageError(`usage: ${BIN} spec | check --config c | discover --config c | read --config c --catalog k [--state s]`);
-  }
-  if (command !== 'spec' && !argv.config) throw new UsageError(`${command} needs --config`);
-  if (command === 'read' && !argv.catalog) throw new UsageError('read needs --catalog (the configured catalog)');
-  return {
-    command: command as Command,
-    ...(argv.config ? { config: argv.config } : {}),
-    ...(argv.catalog ? { catalog: argv.catalog } : {}),
-    ...(argv.state ? { state: argv.state } : {}),
-  };
-}
 
 function failureType(error: unknown): FailureType {
   if (isTapInvocaError(error) && error.exitCode === 2) return 'config_error';
@@ -70,43 +46,42 @@ function failureType(error: unknown): FailureType {
 export async function run(args: string[], io: SourceIo): Promise<number> {
   let redact: Redactor = (text) => text;
   const writer = new StreamWriter(io.stdout);
-  let command: Command | undefined;
+  let mode: SourceMode | undefined;
   try {
-    const parsed = check(await cliParser(args, BIN, '$0 spec | check | discover | read', sourceOptions).parseAsync());
-    command = parsed.command;
-    if (parsed.command === 'spec') {
-      await writer.write(specMessage(TAP_CONFIG_SCHEMA));
-      return 0;
+    const parser = cliParser(args, BIN, `$0 ${SOURCE_USAGE}`, sourceOptions);
+    mode = check(await parser.parseAsync());
+    switch (mode.kind) {
+      case 'help':
+        await writer.write(`${await parser.getHelp()}\n`);
+        return 0;
+      case 'version':
+        await writer.write(`${BIN} ${PACKAGE_VERSION}\n`);
+        return 0;
+      case 'spec':
+        await writer.write(specMessage(TAP_CONFIG_SCHEMA));
+        return 0;
     }
-    const rawConfig = await readJsonFile(parsed.config ?? '', 'config', (message, options) => new ConfigError(message, options));
-    redact = createRedactor(tapSecrets(rawConfig));
+    const opened = await openTapConfig(mode.configPath);
+    redact = opened.redact;
     const logger = createLogger({ sink: io.stderr, redact });
-    let config: TapConfig;
-    try {
-      const result = parseTapConfig(rawConfig, parsed.config);
-      config = result.config;
-      for (const warning of result.warnings) logger.warn(warning);
-    } catch (error) {
-      if (parsed.command !== 'check') throw error;
-      await writer.write(connectionStatusMessage(redact(error instanceof Error ? error.message : String(error))));
-      return 0;
-    }
-    switch (parsed.command) {
+    for (const warning of opened.warnings) logger.warn(warning);
+    switch (mode.kind) {
       case 'check':
-        await writer.write(connectionStatusMessage(await checkConnection(config, logger, redact)));
+        await writer.write(connectionStatusMessage(await checkConnection(opened.config, logger, redact)));
         return 0;
       case 'discover':
-        await writer.write(catalogMessage((await discover(config, logger, io.signal)).toJSON()));
+        await writer.write(catalogMessage((await discover(opened.config, logger, io.signal)).toJSON()));
         return 0;
       case 'read':
-        return await read(config, logger, parsed.catalog ?? '', parsed.state, writer, io.signal);
+        return await read(opened.config, logger, mode, writer, io.signal);
     }
   } catch (error) {
-    if (command === 'check') {
-      await writer.write(connectionStatusMessage(redact(error instanceof Error ? error.message : String(error))));
+    const message = redact(error instanceof Error ? error.message : String(error));
+    // A failed check is a FAILED connection status, whatever failed: the config too.
+    if (mode?.kind === 'check') {
+      await writer.write(connectionStatusMessage(message));
       return 0;
     }
-    const message = redact(error instanceof Error ? error.message : String(error));
     await writer.write(traceErrorMessage(message, failureType(error), Date.now())).catch(() => undefined);
     return reportFatal(BIN, error, redact, io.stderr);
   }
@@ -128,21 +103,18 @@ async function checkConnection(config: TapConfig, logger: Logger, redact: Redact
 async function read(
   config: TapConfig,
   logger: Logger,
-  catalogPath: string,
-  statePath: string | undefined,
+  files: { catalogPath: string; statePath: string | undefined },
   writer: StreamWriter,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const selection = selectionFromAirbyteCatalog(
-    await readJsonFile(catalogPath, 'catalog', (message, options) => new CatalogError(message, options)),
-  );
+  const selection = selectionFromAirbyteCatalog(await readJsonFile(files.catalogPath, 'catalog'));
   if (!selection.streamSelected) {
     logger.info('the transactions stream is not in the configured catalog: nothing to read');
     return 0;
   }
   let bookmark = parseState(undefined);
-  if (statePath !== undefined && !selection.fullRefresh) {
-    bookmark = parseAirbyteState(await readJsonFile(statePath, 'state', (message, options) => new StateError(message, options)));
+  if (files.statePath !== undefined && !selection.fullRefresh) {
+    bookmark = parseAirbyteState(await readJsonFile(files.statePath, 'state'), files.statePath);
   }
   const encode = createAirbyteEncoder();
   for await (const event of syncEvents({ config, logger, signal, selection, bookmark })) {

@@ -4,9 +4,8 @@
  */
 import type { Writable } from 'node:stream';
 import { readJsonFile } from '../config/files.js';
-import { createRedactor, type Redactor } from '../config/redact.js';
-import { parseTapConfig, tapSecrets } from '../config/tap-config.js';
-import { CatalogError, ConfigError, StateError } from '../errors.js';
+import { openTapConfig } from '../config/open.js';
+import type { Redactor } from '../config/redact.js';
 import { createLogger, type LineSink } from '../log.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import { encodeSinger } from '../protocol/singer.js';
@@ -55,9 +54,9 @@ export async function run(args: string[], io: TapIo): Promise<number> {
         return 0;
       }
     }
-    const rawConfig = await readJsonFile(mode.configPath, 'config', (message, options) => new ConfigError(message, options));
-    redact = createRedactor(tapSecrets(rawConfig));
-    const { config, warnings } = parseTapConfig(rawConfig, mode.configPath);
+    const opened = await openTapConfig(mode.configPath);
+    const { config, warnings } = opened;
+    redact = opened.redact;
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);
 
@@ -71,12 +70,10 @@ export async function run(args: string[], io: TapIo): Promise<number> {
     let bookmark = parseState(undefined);
     if (mode.kind === 'sync') {
       if (mode.catalogPath !== undefined) {
-        selection = selectionFromCatalog(
-          await readJsonFile(mode.catalogPath, 'catalog', (message, options) => new CatalogError(message, options)),
-        );
+        selection = selectionFromCatalog(await readJsonFile(mode.catalogPath, 'catalog'));
       }
       if (mode.statePath !== undefined) {
-        bookmark = parseState(await readJsonFile(mode.statePath, 'state', (message, options) => new StateError(message, options)));
+        bookmark = parseState(await readJsonFile(mode.statePath, 'state'), mode.statePath);
       }
       if (!selection.streamSelected) {
         logger.info('the transactions stream is not selected in the catalog: nothing to sync');

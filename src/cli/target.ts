@@ -3,11 +3,11 @@
  * the correction merge there. `run` is what the bin calls and what tests call directly.
  */
 import type { Readable, Writable } from 'node:stream';
-import { loadLoaderConfig, loaderSecrets } from '../config/loader-config.js';
-import { createRedactor, type Redactor } from '../config/redact.js';
 import { readJsonFile } from '../config/files.js';
+import { openLoaderConfig } from '../config/open.js';
+import type { Redactor } from '../config/redact.js';
 import type { JsonSchema } from '../config/validate.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { CatalogError, ConfigError } from '../errors.js';
 import { describeAsText, describeSql } from '../load/describe.js';
 import { Loader } from '../load/loader.js';
 import { openWarehouse } from '../load/open.js';
@@ -50,8 +50,9 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
       await writer.write(`${BIN} ${PACKAGE_VERSION}\n`);
       return 0;
     }
-    const { config, warnings, raw } = await loadLoaderConfig(mode.configPath);
-    redact = createRedactor(loaderSecrets(raw));
+    const opened = await openLoaderConfig(mode.configPath);
+    const { config, warnings } = opened;
+    redact = opened.redact;
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);
     if (mode.kind === 'sql') {
@@ -94,7 +95,7 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
 /** The schema of the `transactions` stream of a Singer catalog (the shipped catalog.json by default). */
 async function transactionsSchema(catalogPath: string | undefined): Promise<JsonSchema> {
   const path = catalogPath ?? packagePath('catalog.json');
-  const catalog = await readJsonFile(path, 'catalog', (message, options) => new UsageError(message, options));
+  const catalog = await readJsonFile(path, 'catalog');
   const streams = (catalog as { streams?: unknown }).streams;
   const stream = Array.isArray(streams)
     ? (streams as { tap_stream_id?: unknown; stream?: unknown; schema?: unknown }[]).find(
@@ -102,6 +103,6 @@ async function transactionsSchema(catalogPath: string | undefined): Promise<Json
       )
     : undefined;
   if (!stream?.schema || typeof stream.schema !== 'object')
-    throw new UsageError(`--catalog ${path} has no transactions stream with a schema; make one with tap-invoca --discover`);
+    throw new CatalogError(`--catalog ${path} has no transactions stream with a schema; make one with tap-invoca --discover`);
   return stream.schema as JsonSchema;
 }

@@ -1,22 +1,171 @@
-import { readFile } from 'node:fs/promises';
+/**
+ * Reading the JSON files a bin is given (config, state, catalog). Every problem is one line that
+ * names the file and never quotes its content: a config file holds secrets, and a parser's
+ * message quotes the characters around a syntax error, so a syntax error is reported by line
+ * and column only.
+ */
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { CatalogError, ConfigError, StateError } from '../errors.js';
 
-type ErrorFactory = (message: string, options?: { cause?: unknown }) => Error;
+/** The kinds of file a bin reads, each with the error (and so the exit code) its problems raise. */
+const FILE_ERRORS = { config: ConfigError, state: StateError, catalog: CatalogError } as const;
+export type JsonFileKind = keyof typeof FILE_ERRORS;
 
-/** Reads a JSON file; an unreadable or invalid file is one line naming the file and the problem. */
-export async function readJsonFile(path: string, what: string, makeError: ErrorFactory): Promise<unknown> {
+/** Far above any real config, state or catalog (a catalog of a few hundred custom columns is ~1 MB). */
+export const MAX_JSON_FILE_BYTES = 16 * 1024 * 1024;
+
+/** Reads a JSON file: undefined when it is empty, else its value. */
+export async function readJsonFile(path: string, kind: JsonFileKind): Promise<unknown> {
+  const JsonFileError = FILE_ERRORS[kind];
   let text: string;
   try {
+    const { size } = await stat(path);
+    if (size > MAX_JSON_FILE_BYTES) {
+      throw new JsonFileError(`the ${kind} file ${path} is ${size} bytes, more than the ${MAX_JSON_FILE_BYTES} a ${kind} file may have`);
+    }
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const reason = error && typeof error === 'object' && 'code' in error ? String(error.code) : String(error);
-    throw makeError(`cannot read the ${what} file ${path} (${reason}); check the path`, { cause: error });
+    if (error instanceof JsonFileError) throw error;
+    const reason = error && typeof error === 'object' && 'code' in error ? String(error.code) : 'unreadable';
+    throw new JsonFileError(`cannot read the ${kind} file ${path} (${reason}); check the path`, { cause: error });
   }
-  if (text.trim() === '') return undefined;
+  return parseJsonText(text, `the ${kind} file ${basename(path)}`, JsonFileError);
+}
+
+/** Parses JSON text; a syntax error names `what`, the line and the column, and nothing of the text. */
+export function parseJsonText(
+  text: string,
+  what: string,
+  JsonError: new (message: string) => Error = ConfigError,
+): unknown {
+  // A byte order mark, as some Windows editors write: not JSON, but never what the user meant.
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (body.trim() === '') return undefined;
   try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw makeError(`the ${what} file ${basename(path)} is not valid JSON (${reason}); fix or regenerate it`, { cause: error });
+    return JSON.parse(body) as unknown;
+  } catch {
+    const { line, column } = lineAndColumn(body, syntaxErrorOffset(body));
+    // No `cause`: the parser's message quotes the text around the error.
+    throw new JsonError(`${what} is not valid JSON: syntax error at line ${line}, column ${column}; fix it`);
+  }
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) {
+    line++;
+    lineStart = at + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/**
+ * The offset of the first character that makes `text` invalid JSON (its length when the text
+ * ends too early). A small recursive-descent reader: JSON.parse's message has no offset in every
+ * Node version, and where it has one it also quotes the text.
+ */
+export function syntaxErrorOffset(text: string): number {
+  let at = 0;
+  const fail = (): never => {
+    throw at;
+  };
+  const space = (): void => {
+    while (at < text.length && ' \t\n\r'.includes(text[at] as string)) at++;
+  };
+  const literal = (word: string): void => {
+    for (const char of word) {
+      if (text[at] !== char) fail();
+      at++;
+    }
+  };
+  const string = (): void => {
+    at++; // the opening quote
+    for (;;) {
+      if (at >= text.length) fail();
+      const char = text.charCodeAt(at);
+      if (char === 0x22) {
+        at++;
+        return;
+      }
+      if (char < 0x20) fail();
+      if (char === 0x5c) {
+        at++;
+        const escape = text[at];
+        if (escape === 'u') {
+          for (let digit = 0; digit < 4; digit++) if (!/[0-9a-fA-F]/.test(text[++at] ?? '')) fail();
+        } else if (escape === undefined || !'"\\/bfnrt'.includes(escape)) fail();
+      }
+      at++;
+    }
+  };
+  const number = (): void => {
+    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
+    if (!match?.[0]) fail();
+    at += (match as RegExpExecArray)[0].length;
+  };
+  const value = (depth: number): void => {
+    if (depth > 512) fail();
+    space();
+    const char = text[at];
+    if (char === '{') {
+      at++;
+      space();
+      if (text[at] === '}') {
+        at++;
+        return;
+      }
+      for (;;) {
+        space();
+        if (text[at] !== '"') fail();
+        string();
+        space();
+        if (text[at] !== ':') fail();
+        at++;
+        value(depth + 1);
+        space();
+        if (text[at] === ',') {
+          at++;
+          continue;
+        }
+        if (text[at] !== '}') fail();
+        at++;
+        return;
+      }
+    }
+    if (char === '[') {
+      at++;
+      space();
+      if (text[at] === ']') {
+        at++;
+        return;
+      }
+      for (;;) {
+        value(depth + 1);
+        space();
+        if (text[at] === ',') {
+          at++;
+          continue;
+        }
+        if (text[at] !== ']') fail();
+        at++;
+        return;
+      }
+    }
+    if (char === '"') return string();
+    if (char === 't') return literal('true');
+    if (char === 'f') return literal('false');
+    if (char === 'n') return literal('null');
+    return number();
+  };
+  try {
+    value(0);
+    space();
+    if (at < text.length) fail();
+    return text.length;
+  } catch (offset) {
+    if (typeof offset !== 'number') throw offset;
+    return Math.min(offset, text.length);
   }
 }

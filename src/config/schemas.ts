@@ -7,8 +7,11 @@
  */
 import type { ExtendedJSONSchema, FromExtendedSchema } from 'json-schema-to-ts';
 
-/** Our own keyword: `secret: true` marks a value that never appears in a log, an error or stdout. */
-type Keywords = { secret: boolean };
+/**
+ * Our own keywords: `secret: true` marks a value that never appears in a log, an error or stdout;
+ * `mustBe` words the error for a wrong value ("config field 'x' must be <mustBe> (got ...)").
+ */
+type Keywords = { secret: boolean; mustBe: string };
 type Schema = ExtendedJSONSchema<Keywords>;
 /** The value a schema describes, after ajv has filled in its defaults. */
 export type FromConfigSchema<S extends Schema> = FromExtendedSchema<Keywords, S>;
@@ -45,6 +48,7 @@ export const TAP_CONFIG_SCHEMA = {
     base_url: {
       type: 'string',
       pattern: '^https?://[^\\s]+$',
+      mustBe: 'an https URL of a host only, such as https://invoca.net or https://yourcompany.invoca.net',
       default: 'https://invoca.net',
       title: 'Base URL',
       description: 'https://invoca.net, your vanity host (https://yourcompany.invoca.net), or a local simulator.',
@@ -52,6 +56,7 @@ export const TAP_CONFIG_SCHEMA = {
     api_version: {
       type: 'string',
       pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
+      mustBe: 'a version date such as 2020-10-01',
       default: '2020-10-01',
       title: 'API version',
       description: 'Transactions API version in the URL. Versions before 2020-10-01 return Signal rows instead of Post Call Event rollups.',
@@ -67,6 +72,7 @@ export const TAP_CONFIG_SCHEMA = {
     start_date: {
       type: 'string',
       pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?$',
+      mustBe: 'a date as YYYY-MM-DD or RFC 3339, e.g. 2026-01-31 or 2026-01-31T00:00:00Z',
       title: 'Start date',
       description:
         'First sync only: start with the calls of this date (YYYY-MM-DD or RFC 3339). Without it the first sync reads the whole history Invoca keeps.',
@@ -134,6 +140,15 @@ export const TAP_CONFIG_SCHEMA = {
       title: 'First retry delay (s)',
       description: 'First backoff step; each retry doubles it, with jitter, up to 60 s.',
     },
+    max_response_mb: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 4096,
+      default: 256,
+      title: 'Largest response (MB)',
+      description:
+        "The most one API response may hold; a larger or endless one ends the request with an error. Invoca's largest page (4,000 rows of every column) is far below the default.",
+    },
     min_poll_interval_seconds: {
       type: 'integer',
       minimum: 0,
@@ -177,6 +192,7 @@ export const LOADER_CONFIG_SCHEMA = {
         memory_limit: {
           type: 'string',
           pattern: '^[0-9.]+ ?[KMGT]i?B$',
+          mustBe: 'a size such as 1GB or 512MB',
           default: '1GB',
           description:
             "DuckDB memory_limit: the most DuckDB's buffer pool may hold (default 1GB; DuckDB's own default is 80% of RAM). A batch that does not fit is rolled back and loaded in halves; raise it, or lower batch_size_rows, if the log says so.",
@@ -198,7 +214,9 @@ export const LOADER_CONFIG_SCHEMA = {
         },
         dataset: {
           type: 'string',
-          pattern: '^[A-Za-z0-9_]{1,1024}$',
+          pattern: '^([a-z][a-z0-9.:-]{0,127}\\.)?[A-Za-z0-9_]{1,1024}$',
+          mustBe: 'a dataset id (letters, digits and underscores, up to 1,024) or project.dataset, such as invoca or my-project.invoca',
+          description: 'The dataset of the three tables: its id (letters, digits, underscores), or project.dataset with the project of project_id.',
         },
         location: {
           type: 'string',
@@ -210,7 +228,7 @@ export const LOADER_CONFIG_SCHEMA = {
         },
         api_endpoint: {
           type: 'string',
-          description: 'Another endpoint, e.g. an emulator on http://127.0.0.1:9050.',
+          description: 'Another endpoint, e.g. an emulator on http://127.0.0.1:9050 (http only for this machine).',
         },
       },
     },
@@ -220,7 +238,10 @@ export const LOADER_CONFIG_SCHEMA = {
       properties: {
         account: {
           type: 'string',
-          minLength: 1,
+          pattern: '^[A-Za-z][A-Za-z0-9_-]{0,254}(\\.[A-Za-z0-9_-]{1,64}){0,3}$',
+          mustBe: 'a Snowflake account identifier such as myorg-myaccount (or a locator such as xy12345.us-east-2.aws)',
+          description:
+            'The account identifier: orgname-accountname (preferred), or the legacy locator with its region (xy12345.us-east-2.aws). Not a URL.',
         },
         user: {
           type: 'string',
@@ -257,13 +278,19 @@ export const LOADER_CONFIG_SCHEMA = {
         },
         host: {
           type: 'string',
+          pattern: '^[A-Za-z0-9.:\\[\\]-]{1,253}$',
+          mustBe: 'a host name without https://, such as myorg-myaccount.privatelink.snowflakecomputing.com',
+          description: 'Another host than <account>.snowflakecomputing.com (PrivateLink; a local emulator).',
         },
         port: {
           type: 'integer',
+          minimum: 1,
+          maximum: 65535,
         },
         protocol: {
           type: 'string',
           enum: ['http', 'https'],
+          description: 'https (the default); http only with a host on this machine (127.0.0.1, ::1, localhost), such as a local emulator.',
         },
       },
     },

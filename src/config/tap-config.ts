@@ -6,7 +6,10 @@ import { ConfigError } from '../errors.js';
 import type { AccountType } from '../invoca/columns.js';
 import { ACCEPTED_SPELLINGS, toTransactionTypeFilter, type TransactionTypeFilter } from '../stream/transaction-types.js';
 import { TAP_CONFIG_SCHEMA, type TapConfigFile } from './schemas.js';
-import { secretValues, unknownKeyWarnings, validated, withoutNulls } from './validate.js';
+import { endpointProblem } from './endpoints.js';
+import { createRedactor, type Redactor } from './redact.js';
+import { secretValues } from './secrets.js';
+import { unknownKeyWarnings, validated, withoutNulls } from './validate.js';
 
 export { TAP_CONFIG_SCHEMA };
 
@@ -29,24 +32,48 @@ export interface TapConfig {
   retryInitialDelayMs: number;
   /** Invoca's polling floor between runs, and the interval of `--follow`. */
   minPollIntervalSeconds: number;
+  /** The most one API response may hold. */
+  maxResponseBytes: number;
+}
+
+/** A config ready to use: its settings, the warnings to log, and the redactor for its secrets. */
+export interface ParsedConfig<C> {
+  config: C;
+  warnings: string[];
+  redact: Redactor;
 }
 
 /** Invoca's FAQ: poll at any interval above five minutes (docs/design.md, "Invoca's Transactions API"). */
 export const INVOCA_POLL_FLOOR_SECONDS = 300;
 
-/** Pure: validates a parsed config object. `source` names the file in messages. */
-export function parseTapConfig(raw: unknown, source = 'the config'): { config: TapConfig; warnings: string[] } {
+/**
+ * Pure: validates a parsed config object. `source` names the file in messages. Every message it
+ * throws is redacted already: it is built before any logger exists.
+ */
+export function parseTapConfig(raw: unknown, source = 'the config'): ParsedConfig<TapConfig> {
+  const redact = createRedactor(tapSecrets(raw));
+  try {
+    return { ...checkTapConfig(raw, source, redact), redact };
+  } catch (error) {
+    if (error instanceof Error) error.message = redact(error.message);
+    throw error;
+  }
+}
+
+function checkTapConfig(raw: unknown, source: string, redact: Redactor): { config: TapConfig; warnings: string[] } {
   if (raw === undefined) throw new ConfigError(`${source} is empty; it needs at least api_token and account_id`);
   // A copy: ajv fills defaults in place, and the caller's object stays as it was.
   const value: unknown = withoutNulls(raw);
-  const result = validated<TapConfigFile>(TAP_CONFIG_SCHEMA, value, 'config');
+  const result = validated<TapConfigFile>(TAP_CONFIG_SCHEMA, value, 'config', redact);
   if ('problem' in result) throw new ConfigError(`${result.problem}; fix it in ${source}`);
   const checked = result.value;
   const warnings = unknownKeyWarnings(checked, Object.keys(TAP_CONFIG_SCHEMA.properties), 'config');
+  const endpoint = endpointProblem(checked.base_url, "config field 'base_url'", 'API token', { hostOnly: true });
+  if (endpoint) throw new ConfigError(`${endpoint}; fix it in ${source}`);
   const unknownType = checked.transaction_types.find((type) => toTransactionTypeFilter(type) === undefined);
   if (unknownType !== undefined) {
     throw new ConfigError(
-      `config field 'transaction_types' has ${JSON.stringify(unknownType)}, which is no transaction type; use ${ACCEPTED_SPELLINGS}; fix it in ${source}`,
+      `config field 'transaction_types' has ${JSON.stringify(unknownType.slice(0, 40))}, which is no transaction type; use ${ACCEPTED_SPELLINGS}; fix it in ${source}`,
     );
   }
   if (checked.min_poll_interval_seconds < INVOCA_POLL_FLOOR_SECONDS && isInvocaHost(checked.base_url)) {
@@ -62,7 +89,7 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
       apiToken: checked.api_token,
       accountId: String(checked.account_id),
       accountType: checked.account_type,
-      baseUrl: checked.base_url,
+      baseUrl: checked.base_url.replace(/\/+$/, ''),
       apiVersion: checked.api_version,
       pageSize: checked.page_size,
       startDate: checked.start_date?.slice(0, 10),
@@ -74,6 +101,7 @@ export function parseTapConfig(raw: unknown, source = 'the config'): { config: T
       maxRetries: checked.max_retries,
       retryInitialDelayMs: checked.retry_initial_delay_seconds * 1000,
       minPollIntervalSeconds: checked.min_poll_interval_seconds,
+      maxResponseBytes: checked.max_response_mb * 1024 * 1024,
     },
     warnings,
   };

@@ -4,6 +4,9 @@
  */
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { nearestKey } from './nearest-key.js';
+import type { Redactor } from './redact.js';
+import { isSecretName } from './secrets.js';
 
 // ajv and ajv-formats are CommonJS packages whose default export sits one level down under NodeNext.
 const Ajv = AjvModule.default;
@@ -35,7 +38,12 @@ const compiled = new Map<JsonSchema, ValidateFunction>();
  * such as "config field 'page_size' must be <= 4000 (got 5000)", or undefined when valid. A
  * schema with `mustBe` words its own errors (`mustBe: 'a transaction id string'`).
  */
-export function firstSchemaProblem(schema: JsonSchema, value: unknown, what: string): string | undefined {
+export function firstSchemaProblem(
+  schema: JsonSchema,
+  value: unknown,
+  what: string,
+  redact: Redactor = (text) => text,
+): string | undefined {
   let validate = compiled.get(schema);
   if (!validate) {
     validate = ajv.compile(schema);
@@ -43,50 +51,37 @@ export function firstSchemaProblem(schema: JsonSchema, value: unknown, what: str
   }
   if (validate(value)) return undefined;
   const error = validate.errors?.[0];
-  return error ? describe(error, value, what) : `${what} is invalid`;
+  return error ? describe(error, value, what, redact) : `${what} is invalid`;
 }
 
 /**
  * Validates `value` in place (ajv fills defaults) against the schema that describes `T` (a type
  * derived from that schema, src/config/schemas.ts): the value as a `T`, or the first problem.
  */
-export function validated<T>(schema: JsonSchema, value: unknown, what: string): { value: T } | { problem: string } {
-  const problem = firstSchemaProblem(schema, value, what);
+export function validated<T>(
+  schema: JsonSchema,
+  value: unknown,
+  what: string,
+  redact?: Redactor,
+): { value: T } | { problem: string } {
+  const problem = firstSchemaProblem(schema, value, what, redact);
   return problem === undefined ? { value: value as T } : { problem };
 }
 
-/**
- * The values of every property the schema marks `secret: true`, at any depth, in a raw (not yet
- * validated) value: what the redactor must hide before anything can be logged.
- */
-export function secretValues(schema: JsonSchema, value: unknown): string[] {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
-  return Object.entries(schema.properties ?? {}).flatMap(([key, property]) => {
-    const item = (value as Record<string, unknown>)[key];
-    if (property['secret'] === true) return everyScalar(item);
-    return secretValues(property, item);
-  });
-}
-
-/** Every string and number in a value, at any depth: a secret given in the wrong shape is still hidden. */
-function everyScalar(value: unknown): string[] {
-  if (typeof value === 'string' || typeof value === 'number') return [String(value)];
-  if (value === null || typeof value !== 'object') return [];
-  return Object.values(value).flatMap(everyScalar);
-}
-
-function describe(error: ErrorObject, root: unknown, what: string): string {
+function describe(error: ErrorObject, root: unknown, what: string, redact: Redactor): string {
   const path = error.instancePath
     .split('/')
     .slice(1)
     .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
   const field = path.join('.');
-  const got = valueAt(root, path);
-  const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 60)})`;
-  const mustBe = (error.parentSchema as JsonSchema | undefined)?.['mustBe'];
+  const schema = error.parentSchema as JsonSchema | undefined;
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') return unknownKeyProblem(path, String(params['additionalProperty']), schema, what);
+  const secret = schema?.['secret'] === true || isSecretName(path.at(-1) ?? '');
+  const shown = secret ? '' : shownValue(valueAt(root, path), redact);
+  const mustBe = schema?.['mustBe'];
   if (typeof mustBe === 'string' && error.keyword !== 'required')
     return field ? `${what} field '${field}' must be ${mustBe}${shown}` : `${what} must be ${mustBe}`;
-  const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':
       return `${what} field '${[...path, String(params['missingProperty'])].join('.')}' is required`;
@@ -94,19 +89,30 @@ function describe(error: ErrorObject, root: unknown, what: string): string {
       return `${what} ${field ? `field '${field}'` : 'root'} must be ${article(String(params['type']))}${shown}`;
     case 'enum':
       return `${what} field '${field}' must be one of ${(params['allowedValues'] as unknown[]).map(String).join(', ')}${shown}`;
-    case 'pattern':
-    case 'format':
-      return `${what} field '${field}' has the wrong format${shown}: ${formatHint(field)}`;
     default:
       return `${what} field '${field}' ${error.message ?? 'is invalid'}${shown}`;
   }
 }
 
-function formatHint(field: string): string {
-  if (field.endsWith('start_date')) return 'use YYYY-MM-DD or RFC 3339, e.g. 2026-01-31 or 2026-01-31T00:00:00Z';
-  if (field.endsWith('base_url')) return 'use an http(s) URL such as https://invoca.net';
-  if (field.endsWith('api_version')) return 'use a version date such as 2020-10-01';
-  return 'see the README for the expected format';
+/**
+ * What a wrong value was, for the message: a scalar as JSON (redacted first, then cut), an object
+ * or a list by its kind only, since either may hold anything, a secret too.
+ */
+function shownValue(value: unknown, redact: Redactor): string {
+  if (value === undefined) return '';
+  if (Array.isArray(value)) return ' (got a list)';
+  if (value !== null && typeof value === 'object') return ' (got an object)';
+  const text = redact(JSON.stringify(value));
+  return ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
+}
+
+/** A key the schema does not know inside an object that allows none: its path and the nearest known key. */
+function unknownKeyProblem(path: string[], key: string, schema: JsonSchema | undefined, what: string): string {
+  const known = Object.keys(schema?.properties ?? {});
+  const nearest = nearestKey(key, known);
+  const parent = path.length > 0 ? ` of '${path.join('.')}'` : '';
+  const hint = nearest ? `did you mean '${[...path, nearest].join('.')}'?` : `the known ones are ${known.join(', ')}`;
+  return `${what} field '${[...path, key].join('.')}' is not a setting${parent}; ${hint}`;
 }
 
 function article(type: string): string {
@@ -130,32 +136,6 @@ export function unknownKeyWarnings(value: Record<string, unknown>, known: readon
       const nearest = nearestKey(key, known);
       return `${what} has an unknown key '${key}' (ignored)${nearest ? `; did you mean '${nearest}'?` : ''}`;
     });
-}
-
-export function nearestKey(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
 }
 
 /** A copy without `null` values, at any depth: orchestrators write unset settings as null (Meltano does). */

@@ -7,7 +7,8 @@ import { Agent, request } from 'undici';
 import { ApiBodyError, ApiNetworkError, ApiStatusError, ApiTimeoutError, TapInvocaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { resolveColumns, type AccountType } from './columns.js';
-import { parseRows, statusError, type InvocaRow } from './responses.js';
+import { readBounded, readPrefix } from './body.js';
+import { ERROR_BODY_BYTES, htmlPageError, parseRows, statusError, type InvocaRow } from './responses.js';
 import { backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfterSeconds } from '../retry.js';
 import type { TransactionTypeFilter } from '../stream/transaction-types.js';
 import { clampPageSize, transactionsUrl, type TransactionsQuery } from './url.js';
@@ -23,6 +24,8 @@ export interface InvocaClientOptions {
   excludeColumns: readonly string[];
   transactionTypes: readonly TransactionTypeFilter[];
   requestTimeoutMs: number;
+  /** The most one response body may hold; past it the request ends with an error. */
+  maxResponseBytes: number;
   maxRetries: number;
   /** First backoff step; each retry doubles it, up to `retryMaxDelayMs`. */
   retryInitialDelayMs: number;
@@ -174,12 +177,17 @@ export class InvocaClient {
         // Invoca wants the raw token, without a "Bearer" scheme (docs/design.md, "Invoca's Transactions API").
         headers: { authorization: apiToken, accept: 'application/json', 'user-agent': 'tap-invoca' },
       });
-      const body = await response.body.text();
+      const contentType = header(response.headers['content-type']);
       if (response.statusCode !== 200) {
         const retryAfter = parseRetryAfterSeconds(header(response.headers['retry-after']), Date.now());
-        throw statusError(description, response.statusCode, body, retryAfter);
+        throw statusError(description, response.statusCode, await readPrefix(response.body, ERROR_BODY_BYTES), retryAfter);
       }
-      return { rows: parseRows(description, body, header(response.headers['content-type'])), bytes: Buffer.byteLength(body) };
+      // An error page sent with a 200 (a proxy's): its start says all there is to say.
+      if (contentType?.includes('html')) {
+        throw htmlPageError(description, await readPrefix(response.body, ERROR_BODY_BYTES));
+      }
+      const { text, bytes } = await readBounded(response.body, this.#options.maxResponseBytes, description);
+      return { rows: parseRows(description, text, contentType), bytes };
     } catch (error) {
       if (error instanceof TapInvocaError) throw error;
       if (signal?.aborted) throw signal.reason ?? error;
@@ -214,6 +222,14 @@ function transportError(error: unknown, description: string, timedOut: boolean, 
     });
   }
   const reason = error instanceof Error ? error.message : String(error);
+  if (code === 'ENOTFOUND') {
+    // A name that does not resolve is a typo in base_url far more often than a passing DNS fault
+    // (that is EAI_AGAIN, which is retried): retrying only delays the answer.
+    return new ApiNetworkError(`the host of base_url does not resolve (ENOTFOUND) for ${description}; check base_url`, {
+      cause: error,
+      retryable: false,
+    });
+  }
   return new ApiNetworkError(`Connection to Invoca failed for ${description}: ${reason}${code ? ` (${code})` : ''}`, {
     cause: error,
   });

@@ -15,6 +15,9 @@ const STATUS_ADVICE: Readonly<Record<number, string>> = {
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
+/** How much of an error body is read: Invoca's error envelope and a gateway page's title are near its start. */
+export const ERROR_BODY_BYTES = 64 * 1024;
+
 export function statusError(request: string, status: number, body: string, retryAfterSeconds: number | undefined): ApiStatusError {
   const retryable = RETRYABLE_STATUSES.has(status);
   const detail = serverMessage(body);
@@ -43,10 +46,7 @@ export function cursorError(error: unknown, cursor: string): unknown {
 
 /** Rows from a 200 body; anything but a JSON array of objects is an error naming the request. */
 export function parseRows(request: string, body: string, contentType: string | undefined): InvocaRow[] {
-  const trimmed = body.trimStart();
-  if (contentType?.includes('html') || trimmed.startsWith('<')) {
-    throw new ApiBodyError(`Invoca sent an HTML page instead of JSON for ${request}: ${serverMessage(body) || 'no title'}`);
-  }
+  if (contentType?.includes('html') || /^\s*</.test(body.slice(0, 1000))) throw htmlPageError(request, body);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -68,36 +68,77 @@ export function parseRows(request: string, body: string, contentType: string | u
   return parsed as InvocaRow[];
 }
 
+/** An HTML page where JSON was expected (a proxy's or gateway's error page): retryable. */
+export function htmlPageError(request: string, body: string): ApiBodyError {
+  return new ApiBodyError(`Invoca sent an HTML page instead of JSON for ${request}: ${serverMessage(body) || 'no title'}`);
+}
+
 /**
  * A short, one-line description of an error body: Invoca's `{"errors": {...}}` envelope, an HTML
  * page's title, or the start of the text.
  */
 export function serverMessage(body: string): string {
-  const text = body.trim();
+  // Only the start is read, and every step below is linear in it: a hostile body of a million
+  // '<' must not block the event loop (and with it the request timeout and SIGTERM).
+  const text = body.slice(0, ERROR_BODY_BYTES).trim();
   if (text.length === 0) return '';
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && 'errors' in parsed) {
-      const errors = (parsed as { errors: unknown }).errors;
-      if (errors && typeof errors === 'object') {
-        const { class: errorClass, invalid_data: invalidData, ...fields } = errors as Record<string, unknown>;
-        const pieces: string[] = [];
-        if (typeof errorClass === 'string') pieces.push(errorClass);
-        if (invalidData !== undefined) pieces.push(String(invalidData));
-        for (const [field, messages] of Object.entries(fields)) pieces.push(`${field} ${String(messages)}`);
-        if (pieces.length > 0) return oneLine(pieces.join(': '));
-      }
-      return oneLine(JSON.stringify(errors));
-    }
-  } catch {
-    // Not JSON: fall through to HTML or plain text.
+  if (text.startsWith('{')) {
+    const envelope = invocaErrors(text);
+    if (envelope !== undefined) return envelope;
   }
-  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text);
-  if (title?.[1]) return oneLine(title[1]);
-  return oneLine(text.replace(/<[^>]+>/g, ' '));
+  const title = htmlTitle(text);
+  if (title) return oneLine(title);
+  return oneLine(withoutTags(text));
+}
+
+/** Invoca's `{"errors": {...}}` envelope as one line, or undefined when the text is not one. */
+function invocaErrors(text: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || !('errors' in parsed)) return undefined;
+  const errors = (parsed as { errors: unknown }).errors;
+  if (errors && typeof errors === 'object') {
+    const { class: errorClass, invalid_data: invalidData, ...fields } = errors as Record<string, unknown>;
+    const pieces: string[] = [];
+    if (typeof errorClass === 'string') pieces.push(errorClass);
+    if (invalidData !== undefined) pieces.push(String(invalidData));
+    for (const [field, messages] of Object.entries(fields)) pieces.push(`${field} ${String(messages)}`);
+    if (pieces.length > 0) return oneLine(pieces.join(': '));
+  }
+  return oneLine(JSON.stringify(errors) ?? '');
+}
+
+/** The text of an HTML page's <title>, found with indexOf (no regular expression can backtrack here). */
+function htmlTitle(text: string): string | undefined {
+  const lower = text.toLowerCase();
+  const open = lower.indexOf('<title');
+  if (open === -1) return undefined;
+  const start = lower.indexOf('>', open);
+  if (start === -1) return undefined;
+  const end = lower.indexOf('</title', start);
+  return end === -1 ? undefined : text.slice(start + 1, end);
+}
+
+/** The text with its tags replaced by spaces, in one pass; an unclosed '<' ends the text. */
+function withoutTags(text: string): string {
+  let result = '';
+  let at = 0;
+  while (at < text.length) {
+    const open = text.indexOf('<', at);
+    if (open === -1) return result + text.slice(at);
+    result += `${text.slice(at, open)} `;
+    const close = text.indexOf('>', open);
+    if (close === -1) return result;
+    at = close + 1;
+  }
+  return result;
 }
 
 function oneLine(text: string): string {
-  const collapsed = text.replace(/\s+/g, ' ').trim();
+  const collapsed = text.slice(0, 4000).replace(/\s+/g, ' ').trim();
   return collapsed.length > 200 ? `${collapsed.slice(0, 200)}...` : collapsed;
 }

@@ -34,6 +34,7 @@ export function newClient(
     excludeColumns: [...config.excludeColumns, ...deselected.filter((field) => !(DERIVED_FIELDS as readonly string[]).includes(field))],
     transactionTypes: config.transactionTypes,
     requestTimeoutMs: config.requestTimeoutMs,
+    maxResponseBytes: config.maxResponseBytes,
     maxRetries: config.maxRetries,
     retryInitialDelayMs: config.retryInitialDelayMs,
     logger,

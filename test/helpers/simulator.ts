@@ -26,6 +26,7 @@ export function clientFor(
     excludeColumns: [],
     transactionTypes: [],
     requestTimeoutMs: 5000,
+    maxResponseBytes: 256 * 1024 * 1024,
     maxRetries: 3,
     retryInitialDelayMs: 5,
     logger,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect, test } from '@jest/globals';
 import { parseLoaderConfig } from '../../src/config/loader-config.js';
 import { LOADER_CONFIG_SCHEMA, TAP_CONFIG_SCHEMA } from '../../src/config/schemas.js';
-import { secretValues } from '../../src/config/validate.js';
+import { secretValues } from '../../src/config/secrets.js';
 
 test.each([
   ['tap-config.json', TAP_CONFIG_SCHEMA],

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { check } from '../../src/cli/tap-args.js';
 import { parseTapConfig } from '../../src/config/tap-config.js';
-import { nearestKey } from '../../src/config/validate.js';
+import { nearestKey } from '../../src/config/nearest-key.js';
 import { toAscii } from '../../src/protocol/ascii.js';
 import { addDays } from '../../src/tap/anchor.js';
 import { selectionFromCatalog } from '../../src/tap/catalog.js';
