@@ -6,7 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { simulator, TEST_ACCOUNT, TEST_TOKEN } from '../helpers/simulator.js';
-import { jsonFile, tapConfig } from '../helpers/tap.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseLoaderConfig } from '../../src/config/loader-config.js';
+import { jsonFile, runTap, tapConfig, tempDir } from '../helpers/tap.js';
 import { runProcess } from '../helpers/tools.js';
 import { secretLeaks, TEST_PASSWORD } from './harness.js';
 
@@ -48,12 +51,43 @@ const TAP_CONFIGS: readonly [string, () => ConfigText, RegExp][] = [
   ['backfill_concurrency zero', () => ({ ...good(), backfill_concurrency: 0 }), /config field 'backfill_concurrency' must be >= 1/],
   ['transaction_types unknown', () => ({ ...good(), transaction_types: ['Refund'] }), /config field 'transaction_types/],
   ['a list instead of an object', () => '[]', /config root must be an object/],
-  ['not JSON', () => '{"api_token": "x",', /the config file \S+ is not valid JSON .*fix or regenerate it/],
+  [
+    'not JSON',
+    () => '{"api_token": "x",',
+    /the config file \S+ is not valid JSON: syntax error at line 1, column 19; fix it/,
+  ],
+  [
+    'base_url over http to a remote host',
+    () => ({ ...good(), base_url: 'http://yourcompany.invoca.net' }),
+    /config field 'base_url' must use https:\/\/ for yourcompany\.invoca\.net: over http the API token would travel in cleartext/,
+  ],
+  [
+    'base_url with the API path',
+    () => ({ ...good(), base_url: 'https://invoca.net/api/2020-10-01' }),
+    /config field 'base_url' must be a scheme and host \(and port\) only, such as https:\/\/invoca\.net/,
+  ],
+  [
+    'base_url with a user',
+    () => ({ ...good(), base_url: 'https://me:hunter22@invoca.net' }),
+    /config field 'base_url' must not hold a user/,
+  ],
+  ['max_response_mb zero', () => ({ ...good(), max_response_mb: 0 }), /config field 'max_response_mb' must be >= 1/],
   ['empty', () => '', /is empty; it needs at least api_token and account_id/],
 ];
 
 const STATES: readonly [string, string, RegExp][] = [
-  ['not JSON', '{"bookmarks":', /the state file \S+ is not valid JSON/],
+  ['not JSON', '{"bookmarks":', /the state file \S+ is not valid JSON: syntax error at line 1, column 14/],
+  ['another shape', '{"cursor": "X-1"}', /state\.json has the key 'cursor', not the shape of a tap-invoca state: expected \{"bookmarks"/],
+  [
+    'another tap',
+    '{"bookmarks": {"calls": {"replication_key_value": "X-1"}}}',
+    /has bookmarks for the key 'calls', not for 'transactions'/,
+  ],
+  [
+    'an unknown bookmark key',
+    '{"bookmarks": {"transactions": {"cursor": "X-1"}}}',
+    /state field 'bookmarks\.transactions\.cursor' is not a setting of 'bookmarks\.transactions'/,
+  ],
   ['bookmarks a list', '{"bookmarks": []}', /state/],
   ['cursor a number', '{"bookmarks": {"transactions": {"replication_key_value": 12}}}', /replication_key_value/],
   ['sequence text', '{"bookmarks": {"transactions": {"replication_key_value": "A-1", "sequence": "x"}}}', /sequence/],
@@ -71,7 +105,55 @@ const TARGET_CONFIGS: readonly [string, ConfigText, RegExp][] = [
     { engine: 'snowflake', snowflake: { user: 'u', password: TEST_PASSWORD, database: 'D', warehouse: 'W' } },
     /account/,
   ],
-  ['not JSON', '{"engine": ', /the config file \S+ is not valid JSON/],
+  ['not JSON', '{"engine": ', /the config file \S+ is not valid JSON: syntax error at line 1, column 12/],
+  [
+    'bigquery settings without engine',
+    { bigquery: { project_id: 'p', dataset: 'd' } },
+    /config has 'bigquery' settings but no 'engine', which would load into a local DuckDB file; set "engine": "bigquery"/,
+  ],
+  [
+    'engine bigquery with snowflake settings only',
+    { engine: 'bigquery', snowflake: { account: 'a', user: 'u', password: TEST_PASSWORD, database: 'D', schema: 'S' } },
+    /config field 'engine' is 'bigquery' but the config has 'snowflake' settings and no 'bigquery' ones; set "engine": "snowflake"/,
+  ],
+  [
+    'a nested unknown key',
+    { engine: 'snowflake', snowflake: { acount: 'ab12345', user: 'LOADER', password: TEST_PASSWORD, database: 'D', schema: 'S' } },
+    /config field 'snowflake\.acount' is not a setting of 'snowflake'; did you mean 'snowflake\.account'\?/,
+  ],
+  [
+    'snowflake over http to a remote host',
+    { engine: 'snowflake', snowflake: { account: 'a', user: 'u', password: TEST_PASSWORD, database: 'D', schema: 'S', protocol: 'http' } },
+    /config field 'snowflake\.protocol' is http, which would send the credentials in cleartext/,
+  ],
+  [
+    'snowflake account as a URL',
+    {
+      engine: 'snowflake',
+      snowflake: { account: 'https://myorg-acct.snowflakecomputing.com', user: 'u', password: TEST_PASSWORD, database: 'D', schema: 'S' },
+    },
+    /config field 'snowflake\.account' must be an account identifier, not a URL: use "myorg-acct"/,
+  ],
+  [
+    'snowflake without password or key',
+    { engine: 'snowflake', snowflake: { account: 'a', user: 'u', database: 'D', schema: 'S' } },
+    /config field 'snowflake\.private_key_path' \(key-pair auth\) or 'snowflake\.password' is required/,
+  ],
+  [
+    'bigquery api_endpoint over http to a remote host',
+    { engine: 'bigquery', bigquery: { project_id: 'p', dataset: 'd', api_endpoint: 'http://bigquery.example.com' } },
+    /config field 'bigquery\.api_endpoint' must use https:\/\/ for bigquery\.example\.com/,
+  ],
+  [
+    'bigquery dataset of another project',
+    { engine: 'bigquery', bigquery: { project_id: 'p', dataset: 'other-project.invoca' } },
+    /config field 'bigquery\.dataset' names project 'other-project' but project_id is 'p'/,
+  ],
+  [
+    'bigquery dataset with a space',
+    { engine: 'bigquery', bigquery: { project_id: 'p', dataset: 'my dataset' } },
+    /config field 'bigquery\.dataset' must be a dataset id \(letters, digits and underscores, up to 1,024\) or project\.dataset/,
+  ],
 ];
 
 async function fileFor(config: ConfigText, name = 'config.json'): Promise<string> {
@@ -127,9 +209,52 @@ describe('tap-invoca and source-invoca read: invalid state', () => {
   });
 });
 
+describe('Meltano\'s state: `meltano state get` prints {"singer_state": ...}', () => {
+  test('the tap resumes from the wrapped state instead of reading the whole history again', async () => {
+    const config = await fileFor(tapConfig(sim));
+    const first = await runTap(['--config', config]);
+    expect(first.records.length).toBe(50);
+    const wrapped = await jsonFile({ singer_state: first.states.at(-1) }, 'state.json');
+    const again = await runTap(['--config', config, '--state', wrapped]);
+    expect(again.code).toBe(0);
+    expect(again.records).toEqual([]);
+  });
+});
+
+describe('every bin answers --help on stdout with exit 0', () => {
+  test.each(['tap-invoca', 'target-invoca', 'source-invoca', 'invoca-simulator'])('%s --help', async (name) => {
+    const result = await bin(name, ['--help']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(new RegExp(`^${name} `));
+    expect(result.stdout).toMatch(/--help/);
+  });
+});
+
 describe('target-invoca: invalid config', () => {
   test.each(TARGET_CONFIGS)('%s', async (_name, config, message) => {
-    expectConfigError(await bin('target-invoca', ['--config', await fileFor(config)], ''), message);
+    const file = await fileFor(config);
+    expectConfigError(await bin('target-invoca', ['--config', file], ''), message);
+    // merge and sql read the config the same way.
+    expectConfigError(await bin('target-invoca', ['sql', '--config', file]), message);
+    expectConfigError(await bin('target-invoca', ['merge', '--config', file]), message);
+  });
+
+  test('a warehouse config without engine writes no DuckDB file and echoes no state', async () => {
+    const dir = await tempDir();
+    const state = JSON.stringify({ type: 'STATE', value: { bookmarks: { transactions: { replication_key_value: 'A-1' } } } });
+    const result = await runProcess(
+      process.execPath,
+      [join(process.cwd(), 'dist/src/bin/target-invoca.js'), '--config', await fileFor({ bigquery: { project_id: 'p', dataset: 'd' } })],
+      { input: `${state}\n`, cwd: dir },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test('bigquery dataset as project.dataset is split', () => {
+    const { config } = parseLoaderConfig({ engine: 'bigquery', bigquery: { dataset: 'my-project.invoca' } });
+    expect(config.bigquery).toMatchObject({ project_id: 'my-project', dataset: 'invoca' });
   });
 
   test('an unknown key warns with the nearest key', async () => {
