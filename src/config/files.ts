@@ -34,11 +34,7 @@ export async function readJsonFile(path: string, kind: JsonFileKind): Promise<un
 }
 
 /** Parses JSON text; a syntax error names `what`, the line and the column, and nothing of the text. */
-export function parseJsonText(
-  text: string,
-  what: string,
-  JsonError: new (message: string) => Error = ConfigError,
-): unknown {
+export function parseJsonText(text: string, what: string, JsonError: new (message: string) => Error = ConfigError): unknown {
   // A byte order mark, as some Windows editors write: not JSON, but never what the user meant.
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   if (body.trim() === '') return undefined;
@@ -80,7 +76,7 @@ export function syntaxErrorOffset(text: string): number {
       at++;
     }
   };
-  const string = (): void => {
+  const readString = (): void => {
     at++; // the opening quote
     for (;;) {
       if (at >= text.length) fail();
@@ -100,7 +96,7 @@ export function syntaxErrorOffset(text: string): number {
       at++;
     }
   };
-  const number = (): void => {
+  const readNumber = (): void => {
     const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
     if (!match?.[0]) fail();
     at += (match as RegExpExecArray)[0].length;
@@ -119,7 +115,7 @@ export function syntaxErrorOffset(text: string): number {
       for (;;) {
         space();
         if (text[at] !== '"') fail();
-        string();
+        readString();
         space();
         if (text[at] !== ':') fail();
         at++;
@@ -153,11 +149,11 @@ export function syntaxErrorOffset(text: string): number {
         return;
       }
     }
-    if (char === '"') return string();
-    if (char === 't') return literal('true');
-    if (char === 'f') return literal('false');
-    if (char === 'n') return literal('null');
-    return number();
+    if (char === '"') readString();
+    else if (char === 't') literal('true');
+    else if (char === 'f') literal('false');
+    else if (char === 'n') literal('null');
+    else readNumber();
   };
   try {
     value(0);

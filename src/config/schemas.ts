@@ -216,7 +216,8 @@ export const LOADER_CONFIG_SCHEMA = {
           type: 'string',
           pattern: '^([a-z][a-z0-9.:-]{0,127}\\.)?[A-Za-z0-9_]{1,1024}$',
           mustBe: 'a dataset id (letters, digits and underscores, up to 1,024) or project.dataset, such as invoca or my-project.invoca',
-          description: 'The dataset of the three tables: its id (letters, digits, underscores), or project.dataset with the project of project_id.',
+          description:
+            'The dataset of the three tables: its id (letters, digits, underscores), or project.dataset with the project of project_id.',
         },
         location: {
           type: 'string',

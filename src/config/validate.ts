@@ -58,12 +58,7 @@ export function firstSchemaProblem(
  * Validates `value` in place (ajv fills defaults) against the schema that describes `T` (a type
  * derived from that schema, src/config/schemas.ts): the value as a `T`, or the first problem.
  */
-export function validated<T>(
-  schema: JsonSchema,
-  value: unknown,
-  what: string,
-  redact?: Redactor,
-): { value: T } | { problem: string } {
+export function validated<T>(schema: JsonSchema, value: unknown, what: string, redact?: Redactor): { value: T } | { problem: string } {
   const problem = firstSchemaProblem(schema, value, what, redact);
   return problem === undefined ? { value: value as T } : { problem };
 }

@@ -213,8 +213,8 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** undici and socket errors as our typed errors; undici's own `code` is kept in the message. */
-function transportError(error: unknown, description: string, timedOut: boolean, timeoutMs: number): TapInvocaError {
+/** undici and socket errors as our typed errors (exported for its unit test); undici's own `code` is kept in the message. */
+export function transportError(error: unknown, description: string, timedOut: boolean, timeoutMs: number): TapInvocaError {
   const code = errorCode(error);
   if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new ApiTimeoutError(`Invoca did not answer within request_timeout_seconds (${timeoutMs / 1000}s) for ${description}`, {

@@ -76,11 +76,14 @@ export function parseState(raw: unknown, source = 'the state file'): TapBookmark
   const value = isObject(raw) && Object.keys(raw).length === 1 && 'singer_state' in raw ? raw['singer_state'] : raw;
   if (isObject(value)) {
     const unknown = Object.keys(value).filter((key) => key !== 'bookmarks' && key !== 'currently_syncing');
-    if (unknown.length > 0) throw new StateError(`${source} has ${keyList(unknown)}, not the shape of a tap-invoca state: expected ${EXPECTED_SHAPE}`);
+    if (unknown.length > 0)
+      throw new StateError(`${source} has ${keyList(unknown)}, not the shape of a tap-invoca state: expected ${EXPECTED_SHAPE}`);
     const bookmarks = value['bookmarks'];
     const streams = isObject(bookmarks) ? Object.keys(bookmarks).filter((key) => key !== STREAM) : [];
     if (streams.length > 0) {
-      throw new StateError(`${source} has bookmarks for ${keyList(streams)}, not for '${STREAM}': it is not a tap-invoca state; expected ${EXPECTED_SHAPE}`);
+      throw new StateError(
+        `${source} has bookmarks for ${keyList(streams)}, not for '${STREAM}': it is not a tap-invoca state; expected ${EXPECTED_SHAPE}`,
+      );
     }
   }
   const result = validated<StateFile | null | undefined>(STATE_SCHEMA, value, 'state');

@@ -51,11 +51,7 @@ const TAP_CONFIGS: readonly [string, () => ConfigText, RegExp][] = [
   ['backfill_concurrency zero', () => ({ ...good(), backfill_concurrency: 0 }), /config field 'backfill_concurrency' must be >= 1/],
   ['transaction_types unknown', () => ({ ...good(), transaction_types: ['Refund'] }), /config field 'transaction_types/],
   ['a list instead of an object', () => '[]', /config root must be an object/],
-  [
-    'not JSON',
-    () => '{"api_token": "x",',
-    /the config file \S+ is not valid JSON: syntax error at line 1, column 19; fix it/,
-  ],
+  ['not JSON', () => '{"api_token": "x",', /the config file \S+ is not valid JSON: syntax error at line 1, column 19; fix it/],
   [
     'base_url over http to a remote host',
     () => ({ ...good(), base_url: 'http://yourcompany.invoca.net' }),

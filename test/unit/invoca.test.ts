@@ -119,6 +119,28 @@ describe('responses', () => {
     expect(serverMessage('<html><title>502 Bad Gateway</title></html>')).toBe('502 Bad Gateway');
     expect(serverMessage('plain\n text')).toBe('plain text');
     expect(serverMessage('x'.repeat(500))).toHaveLength(203);
+    expect(serverMessage('<html><TITLE class="x">Gateway Timeout</TITLE>')).toBe('Gateway Timeout');
+    expect(serverMessage('<p>one</p><p>two')).toBe('one two');
+    expect(serverMessage('text <unclosed')).toBe('text');
+  });
+
+  test('serverMessage is linear: hostile pages cost what plain text of their size costs', () => {
+    // The old regular expressions backtracked over these (0.76 s for 40 KB of '<'): quadratic.
+    // A ratio to plain text of the same size, the best of several runs, with a wide margin.
+    const size = 64 * 1024;
+    const timeOf = (body: string): number => {
+      let best = Infinity;
+      for (let run = 0; run < 15; run++) {
+        const started = process.hrtime.bigint();
+        serverMessage(body);
+        best = Math.min(best, Number(process.hrtime.bigint() - started));
+      }
+      return best;
+    };
+    const plain = timeOf('a'.repeat(size));
+    for (const hostile of ['<'.repeat(size), '<title'.repeat(size / 6), '<a'.repeat(size / 2), '<title>'.repeat(size / 7)]) {
+      expect(timeOf(hostile) / plain).toBeLessThan(50);
+    }
   });
 
   test('statusError marks what may be retried', () => {

@@ -1,0 +1,183 @@
+import { describe, expect, test } from '@jest/globals';
+import { check as checkSource } from '../../src/cli/source-args.js';
+import { endpointProblem, isLoopbackHost } from '../../src/config/endpoints.js';
+import { parseJsonText, syntaxErrorOffset } from '../../src/config/files.js';
+import { parseLoaderConfig } from '../../src/config/loader-config.js';
+import { LOADER_CONFIG_SCHEMA, TAP_CONFIG_SCHEMA } from '../../src/config/schemas.js';
+import { isSecretName, secretValues } from '../../src/config/secrets.js';
+import { parseTapConfig } from '../../src/config/tap-config.js';
+import { ApiNetworkError } from '../../src/errors.js';
+import { transportError } from '../../src/invoca/client.js';
+import { parseAirbyteState, parseState } from '../../src/tap/state.js';
+
+describe('JSON files', () => {
+  test.each([
+    ['{"a": 1,}', 1, 9],
+    ['{"api_token": "tok_SECRET', 1, 26],
+    ['{\n  "a": 1\n  "b": 2\n}', 3, 3],
+    ['[1, 2', 1, 6],
+    ['{"a": tru}', 1, 10],
+    ['{"a": "x\\q"}', 1, 10],
+    ['{"a": 01}', 1, 8],
+    ['{"a": 1} x', 1, 10],
+  ])('%j: a syntax error by line and column only', (text, line, column) => {
+    let message = '';
+    try {
+      parseJsonText(text, 'the config file c.json');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(`the config file c.json is not valid JSON: syntax error at line ${line}, column ${column}; fix it`);
+  });
+
+  test('the offset finder agrees with JSON.parse on what is valid', () => {
+    const valid = '{"a": [1, -2.5e3, true, false, null, "\\u00e9\\n"], "b": {"c": {}}, "d": []}';
+    expect(syntaxErrorOffset(valid)).toBe(valid.length);
+    for (let cut = 0; cut < valid.length; cut++) {
+      const prefix = valid.slice(0, cut);
+      expect(() => JSON.parse(prefix)).toThrow();
+      expect(syntaxErrorOffset(prefix)).toBeLessThanOrEqual(cut);
+    }
+  });
+
+  test('a byte order mark and an empty file', () => {
+    expect(parseJsonText('\uFEFF{"a": 1}', 'x')).toEqual({ a: 1 });
+    expect(parseJsonText(' \n', 'x')).toBeUndefined();
+  });
+});
+
+describe('endpoints', () => {
+  test.each(['127.0.0.1', '127.4.5.6', 'localhost', 'LOCALHOST', '[::1]', '::1'])('%s is loopback', (host) => {
+    expect(isLoopbackHost(host)).toBe(true);
+  });
+  test.each(['10.0.0.1', '128.0.0.1', 'invoca.net', 'localhost.example.com', '127.0.0.1.nip.io'])('%s is not', (host) => {
+    expect(isLoopbackHost(host)).toBe(false);
+  });
+
+  test('https anywhere, http on loopback only, host only where asked', () => {
+    const problem = (url: string, hostOnly = true) => endpointProblem(url, "config field 'x'", 'token', { hostOnly });
+    expect(problem('https://yourcompany.invoca.net')).toBeUndefined();
+    expect(problem('https://invoca.net/')).toBeUndefined();
+    expect(problem('http://127.0.0.1:8080')).toBeUndefined();
+    expect(problem('http://[::1]:8080')).toBeUndefined();
+    expect(problem('http://invoca.net')).toMatch(/must use https:\/\/ for invoca\.net/);
+    expect(problem('ftp://invoca.net')).toMatch(/must be an https:\/\/ URL/);
+    expect(problem('https://invoca.net/api')).toMatch(/scheme and host \(and port\) only/);
+    expect(problem('https://invoca.net/?a=1')).toMatch(/scheme and host/);
+    expect(problem('https://invoca.net/api', false)).toBeUndefined();
+    expect(problem('https://u:secret@invoca.net')).toMatch(/must not hold a user name or password/);
+    expect(problem('https://u:sec ret@invoca.net')).not.toMatch(/sec/);
+    expect(problem('not a url')).toMatch(/must be a URL/);
+  });
+});
+
+describe('secrets', () => {
+  test.each([
+    'api_token',
+    'password',
+    'Passwd',
+    'pass',
+    'private_key',
+    'privateKey',
+    'secret',
+    'client_secret',
+    'credentials_json',
+    'hash_key',
+    'key',
+    'pwd',
+  ])('%s holds a secret', (name) => expect(isSecretName(name)).toBe(true));
+  test.each(['private_key_path', 'credentials_path', 'account_id', 'replication_key_value', 'user', 'keyboard', 'monkey'])(
+    '%s does not',
+    (name) => {
+      expect(isSecretName(name)).toBe(false);
+    },
+  );
+
+  test('unknown keys are secrets by their name or by the secret they are nearest to', () => {
+    expect(secretValues(TAP_CONFIG_SCHEMA, { api_tokn: 'tok_9876', note: 'visible' })).toEqual(['tok_9876']);
+    expect(
+      secretValues(LOADER_CONFIG_SCHEMA, { snowflake: { pasword: 'pw_1', private_key: 'pk_2', credentials_json: { a: 'cj_3' } } }),
+    ).toEqual(['pw_1', 'pk_2', 'cj_3']);
+  });
+
+  test('a config error never shows an object or a list, and never a secret field', () => {
+    const message = (raw: unknown) => {
+      try {
+        parseLoaderConfig(raw);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    expect(
+      message({ engine: 'snowflake', snowflake: { account: 'a', user: 'u', password: ['pw_1234'], database: 'D', schema: 'S' } }),
+    ).toBe("config field 'snowflake.password' must be a string; fix it in the config");
+    expect(message({ engine: 'snowflake', snowflake: 'a string' })).toBe(
+      'config field \'snowflake\' must be an object (got "a string"); fix it in the config',
+    );
+    expect(message({ batch_size_rows: { rows: 5 } })).toBe(
+      "config field 'batch_size_rows' must be an integer (got an object); fix it in the config",
+    );
+    expect(message({ batch_size_rows: [5] })).toBe("config field 'batch_size_rows' must be an integer (got a list); fix it in the config");
+  });
+
+  test('a value is redacted before it is cut', () => {
+    const token = 'tok_0123456789abcdefghij';
+    try {
+      parseTapConfig({ api_token: token, account_id: '1', account_type: `${'x'.repeat(50)}${token}` });
+    } catch (error) {
+      expect((error as Error).message).toMatch(/must be one of network, advertiser, affiliate \(got "x{50}\[REDAC\.\.\.\)/);
+      expect((error as Error).message).not.toContain('tok_');
+      return;
+    }
+    throw new Error('no error');
+  });
+});
+
+describe('state shapes', () => {
+  const state = { bookmarks: { transactions: { replication_key: 'transaction_id', replication_key_value: 'A-1', sequence: 7 } } };
+  test("Singer's, Meltano's singer_state, and Airbyte's shapes all resume", () => {
+    const expected = { cursor: 'A-1', sequence: 7 };
+    expect(parseState(state)).toEqual(expected);
+    expect(parseState({ singer_state: state })).toEqual(expected);
+    expect(parseState({ currently_syncing: null, ...state })).toEqual(expected);
+    expect(
+      parseAirbyteState([
+        { type: 'STREAM', stream: { stream_descriptor: { name: 'transactions' }, stream_state: state.bookmarks.transactions } },
+      ]),
+    ).toEqual(expected);
+    expect(parseAirbyteState({ transactions: state.bookmarks.transactions })).toEqual(expected);
+    expect(parseAirbyteState({ singer_state: state })).toEqual(expected);
+  });
+
+  test('any other non-empty shape is an error naming the file and the shape expected', () => {
+    expect(() => parseState({ state }, 's.json')).toThrow(
+      /s\.json has the key 'state', not the shape of a tap-invoca state: expected \{"bookmarks"/,
+    );
+    expect(() => parseState({ singer_state: { value: state } }, 's.json')).toThrow(/has the key 'value'/);
+    expect(() =>
+      parseAirbyteState([{ type: 'STREAM', stream: { stream_descriptor: { name: 'calls' }, stream_state: {} } }], 's.json'),
+    ).toThrow(/s\.json has no state message for the stream 'transactions'/);
+    expect(parseAirbyteState([])).toEqual({ cursor: undefined, sequence: undefined });
+  });
+});
+
+test('a host that does not resolve is not retried; a passing DNS fault is', () => {
+  const failure = (code: string) => Object.assign(new Error(`getaddrinfo ${code} yourcompany.invoca.net`), { code });
+  const notFound = transportError(failure('ENOTFOUND'), 'GET https://yourcompany.invoca.net/api', false, 1000);
+  expect(notFound).toBeInstanceOf(ApiNetworkError);
+  expect(notFound.retryable).toBe(false);
+  expect(notFound.message).toMatch(/the host of base_url does not resolve \(ENOTFOUND\) .*; check base_url/);
+  expect(transportError(failure('EAI_AGAIN'), 'GET x', false, 1000).retryable).toBe(true);
+  expect(transportError(failure('ECONNRESET'), 'GET x', false, 1000).retryable).toBe(true);
+});
+
+test('source-invoca: --help and --version are modes, the commands need their files', () => {
+  expect(checkSource({ help: true })).toEqual({ kind: 'help' });
+  expect(checkSource({ _: ['read'], help: true })).toEqual({ kind: 'help' });
+  expect(checkSource({ version: true })).toEqual({ kind: 'version' });
+  expect(checkSource({ _: ['spec'] })).toEqual({ kind: 'spec' });
+  expect(() => checkSource({ _: ['check'] })).toThrow('check needs --config');
+  expect(() => checkSource({ _: ['read'], config: 'c' })).toThrow('read needs --catalog');
+  expect(() => checkSource({ _: ['write'] })).toThrow(/usage: source-invoca spec/);
+});
