@@ -88,10 +88,10 @@ export function syntaxErrorOffset(text: string): number {
       if (char < 0x20) fail();
       if (char === 0x5c) {
         at++;
-        const escape = text[at];
-        if (escape === 'u') {
+        const escaped = text[at];
+        if (escaped === 'u') {
           for (let digit = 0; digit < 4; digit++) if (!/[0-9a-fA-F]/.test(text[++at] ?? '')) fail();
-        } else if (escape === undefined || !'"\\/bfnrt'.includes(escape)) fail();
+        } else if (escaped === undefined || !'"\\/bfnrt'.includes(escaped)) fail();
       }
       at++;
     }
