@@ -1,5 +1,6 @@
 import yargs, { type Argv, type InferredOptionTypes, type Options } from 'yargs';
 import { UsageError } from '../errors.js';
+import { PACKAGE_VERSION } from '../paths.js';
 
 /** What a bin's yargs option table parses to, each flag optional (a check() is given what was passed). */
 export type ArgvOf<O extends Record<string, Options>> = Partial<InferredOptionTypes<O>> & { _?: (string | number)[] };
@@ -25,4 +26,9 @@ export function cliParser<O extends Record<string, Options>>(
     .fail((message, error) => {
       throw error ?? new UsageError(message);
     });
+}
+
+/** What `--help` or `--version` prints: the same in every bin. */
+export async function helpOrVersion(kind: 'help' | 'version', parser: Argv<unknown>, bin: string): Promise<string> {
+  return kind === 'help' ? `${await parser.getHelp()}\n` : `${bin} ${PACKAGE_VERSION}\n`;
 }

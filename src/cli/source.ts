@@ -11,7 +11,6 @@ import type { Redactor } from '../config/redact.js';
 import { TAP_CONFIG_SCHEMA, type TapConfig } from '../config/tap-config.js';
 import { ApiStatusError, isTapInvocaError } from '../errors.js';
 import { createLogger, type LineSink, type Logger } from '../log.js';
-import { PACKAGE_VERSION } from '../paths.js';
 import {
   catalogMessage,
   connectionStatusMessage,
@@ -24,7 +23,7 @@ import { StreamWriter } from '../protocol/writer.js';
 import { selectionFromAirbyteCatalog } from '../tap/catalog.js';
 import { discover, newClient, syncEvents } from '../tap/session.js';
 import { parseAirbyteState, parseState } from '../tap/state.js';
-import { cliParser } from './parser.js';
+import { cliParser, helpOrVersion } from './parser.js';
 import { reportFatal } from './report.js';
 import { check, SOURCE_USAGE, sourceOptions, type SourceMode } from './source-args.js';
 
@@ -50,13 +49,11 @@ export async function run(args: string[], io: SourceIo): Promise<number> {
   try {
     const parser = cliParser(args, BIN, `$0 ${SOURCE_USAGE}`, sourceOptions);
     mode = check(await parser.parseAsync());
+    if (mode.kind === 'help' || mode.kind === 'version') {
+      await writer.write(await helpOrVersion(mode.kind, parser, BIN));
+      return 0;
+    }
     switch (mode.kind) {
-      case 'help':
-        await writer.write(`${await parser.getHelp()}\n`);
-        return 0;
-      case 'version':
-        await writer.write(`${BIN} ${PACKAGE_VERSION}\n`);
-        return 0;
       case 'spec':
         await writer.write(specMessage(TAP_CONFIG_SCHEMA));
         return 0;

@@ -7,14 +7,13 @@ import { readJsonFile } from '../config/files.js';
 import { openTapConfig } from '../config/open.js';
 import type { Redactor } from '../config/redact.js';
 import { createLogger, type LineSink } from '../log.js';
-import { PACKAGE_VERSION } from '../paths.js';
 import { encodeSinger } from '../protocol/singer.js';
 import { StreamWriter } from '../protocol/writer.js';
 import { aboutJson, aboutMarkdown, aboutText } from '../tap/about.js';
 import { buildCatalog, selectionFromCatalog, type Selection } from '../tap/catalog.js';
 import { discover, followEvents, SELECT_ALL, syncEvents } from '../tap/session.js';
 import { parseState } from '../tap/state.js';
-import { cliParser } from './parser.js';
+import { cliParser, helpOrVersion } from './parser.js';
 import { reportFatal } from './report.js';
 import { check, tapOptions, type TapArgv } from './tap-args.js';
 
@@ -40,13 +39,11 @@ export async function run(args: string[], io: TapIo): Promise<number> {
     const argv: TapArgv = await parser.parseAsync();
     const mode = check(argv);
     const writer = new StreamWriter(io.stdout);
+    if (mode.kind === 'help' || mode.kind === 'version') {
+      await writer.write(await helpOrVersion(mode.kind, parser, BIN));
+      return 0;
+    }
     switch (mode.kind) {
-      case 'help':
-        await writer.write(`${await parser.getHelp()}\n`);
-        return 0;
-      case 'version':
-        await writer.write(`${BIN} ${PACKAGE_VERSION}\n`);
-        return 0;
       case 'about': {
         const text =
           mode.format === 'json' ? `${JSON.stringify(aboutJson(), null, 2)}\n` : mode.format === 'markdown' ? aboutMarkdown() : aboutText();

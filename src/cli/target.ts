@@ -13,9 +13,9 @@ import { Loader } from '../load/loader.js';
 import { openWarehouse } from '../load/open.js';
 import { runTarget } from '../load/target.js';
 import { createLogger, type LineSink } from '../log.js';
-import { packagePath, PACKAGE_VERSION } from '../paths.js';
+import { packagePath } from '../paths.js';
 import { StreamWriter } from '../protocol/writer.js';
-import { cliParser } from './parser.js';
+import { cliParser, helpOrVersion } from './parser.js';
 import { reportFatal } from './report.js';
 import { check, targetOptions, type TargetArgv } from './target-args.js';
 import { STREAM } from '../stream/contract.js';
@@ -42,12 +42,8 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
     const argv: TargetArgv = await parser.parseAsync();
     const mode = check(argv);
     const writer = new StreamWriter(io.stdout);
-    if (mode.kind === 'help') {
-      await writer.write(`${await parser.getHelp()}\n`);
-      return 0;
-    }
-    if (mode.kind === 'version') {
-      await writer.write(`${BIN} ${PACKAGE_VERSION}\n`);
+    if (mode.kind === 'help' || mode.kind === 'version') {
+      await writer.write(await helpOrVersion(mode.kind, parser, BIN));
       return 0;
     }
     const opened = await openLoaderConfig(mode.configPath);

@@ -17,7 +17,7 @@ function line(message: Record<string, unknown>): string {
 export function connectionSpecification(configSchema: JsonSchema): JsonSchema {
   const properties = Object.fromEntries(
     Object.entries(configSchema.properties ?? {}).map(([name, property], order) => {
-      const { secret, writeOnly: _writeOnly, ...rest } = property;
+      const { secret, writeOnly: _writeOnly, mustBe: _mustBe, ...rest } = property;
       return [name, { ...rest, order, ...(secret === true ? { airbyte_secret: true } : {}) }];
     }),
   );
