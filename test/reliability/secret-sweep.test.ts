@@ -165,7 +165,11 @@ function variants(config: (secret: unknown) => Config, path: string[]): { name: 
     { name: 'the secret as a list', text: JSON.stringify(config([SECRET])) },
     { name: 'the secret as a number', text: JSON.stringify(config(NUMERIC_SECRET)) },
     { name: 'the secret as an object', text: JSON.stringify(config({ value: SECRET })) },
-    { name: 'the secret in a key of its own name', text: JSON.stringify(withValue(good, [...parent, 'secret'], SECRET)) },
+    // Keys the schema does not know whose names say they hold a secret.
+    ...['secret', 'pass', 'private_key', 'credentials_json'].map((key) => ({
+      name: `the secret in an unknown key '${key}'`,
+      text: JSON.stringify(withValue(config('a-harmless-value'), [...parent, key], SECRET)),
+    })),
     ...Object.keys(siblings)
       // A typo in base_url would send the request to invoca.net itself: not from a test.
       .filter((key) => key !== 'base_url')
