@@ -286,7 +286,7 @@ describe('modes and errors', () => {
       { api_token: 'x', account_id: '1', account_type: 'publisher' },
       "config field 'account_type' must be one of network, advertiser, affiliate",
     ],
-    [{ api_token: 'x', account_id: '1', start_date: '5 Jan 2026' }, "config field 'start_date' has the wrong format"],
+    [{ api_token: 'x', account_id: '1', start_date: '5 Jan 2026' }, "config field 'start_date' must be a date as YYYY-MM-DD or RFC 3339"],
     [
       { api_token: 'x', account_id: '1', transaction_types: ['Transfer'] },
       'config field \'transaction_types\' has "Transfer", which is no transaction type; use Call, PostCallEvent',
