@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { endpointProblem, isLoopbackHost } from './endpoints.js';
+import { parseJsonText } from './files.js';
 import { createRedactor } from './redact.js';
 import { LOADER_CONFIG_SCHEMA, type LoaderConfigFile } from './schemas.js';
 import { secretValues } from './secrets.js';
@@ -97,22 +98,50 @@ type SnowflakeBlock = NonNullable<LoaderConfig['snowflake']>;
 type BigQueryBlock = NonNullable<LoaderConfig['bigquery']>;
 
 function checkSnowflake(settings: SnowflakeBlock): string[] {
-  if (!settings.private_key_path && !settings.password) {
+  if (!settings.private_key_path && !settings.private_key && !settings.password) {
     throw new ConfigError(
-      "config field 'snowflake.private_key_path' (key-pair auth) or 'snowflake.password' is required when engine is 'snowflake'",
+      "config field 'snowflake.private_key_path' (key-pair auth) or 'snowflake.password' is required when engine is 'snowflake' (or 'snowflake.private_key', the key as text)",
     );
+  }
+  if (settings.private_key_path && settings.private_key) {
+    throw new ConfigError("config fields 'snowflake.private_key_path' and 'snowflake.private_key' are the same key twice; keep one");
+  }
+  if (settings.private_key !== undefined) {
+    // A secret store or an environment variable often hands a PEM over with its newlines as \n.
+    settings.private_key = settings.private_key.replace(/\\n/g, '\n').trim();
+    if (!/^-----BEGIN (ENCRYPTED )?PRIVATE KEY-----\n[\s\S]+\n-----END (ENCRYPTED )?PRIVATE KEY-----$/.test(settings.private_key)) {
+      throw new ConfigError(
+        "config field 'snowflake.private_key' must be a PKCS#8 private key in PEM (-----BEGIN PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----)",
+      );
+    }
   }
   if (settings.protocol === 'http' && !(settings.host && isLoopbackHost(settings.host))) {
     throw new ConfigError(
       "config field 'snowflake.protocol' is http, which would send the credentials in cleartext; http is allowed only with a snowflake.host on this machine (127.0.0.1, ::1, localhost): remove protocol",
     );
   }
-  return settings.private_key_path && settings.password
-    ? ["config has both 'snowflake.private_key_path' and 'snowflake.password': key-pair auth is used and the password is not"]
+  return (settings.private_key_path || settings.private_key) && settings.password
+    ? ["config has both a private key and 'snowflake.password': key-pair auth is used and the password is not"]
     : [];
 }
 
 function checkBigQuery(settings: BigQueryBlock): void {
+  if (settings.credentials_json !== undefined) {
+    if (settings.credentials_path) {
+      throw new ConfigError("config fields 'bigquery.credentials_path' and 'bigquery.credentials_json' are the same key twice; keep one");
+    }
+    let key: unknown;
+    try {
+      key = parseJsonText(settings.credentials_json, "config field 'bigquery.credentials_json'", ConfigError);
+    } catch (error) {
+      throw new ConfigError((error as Error).message.replace(/; fix it$/, ''));
+    }
+    if (key === null || typeof key !== 'object' || Array.isArray(key) || typeof (key as { type?: unknown }).type !== 'string') {
+      throw new ConfigError(
+        'config field \'bigquery.credentials_json\' must be the JSON of a service account key file (an object with "type": "service_account")',
+      );
+    }
+  }
   if (settings.api_endpoint) {
     const problem = endpointProblem(settings.api_endpoint, "config field 'bigquery.api_endpoint'", 'OAuth token', { hostOnly: false });
     if (problem) throw new ConfigError(problem);

@@ -225,7 +225,14 @@ export const LOADER_CONFIG_SCHEMA = {
         },
         credentials_path: {
           type: 'string',
-          description: 'Service account key file; else application default credentials.',
+          description: 'Service account key file; else credentials_json, else application default credentials.',
+        },
+        credentials_json: {
+          type: 'string',
+          secret: true,
+          writeOnly: true,
+          description:
+            "The service account key file's contents (JSON text), as containers and secret stores hand it over; instead of credentials_path.",
         },
         api_endpoint: {
           type: 'string',
@@ -252,11 +259,18 @@ export const LOADER_CONFIG_SCHEMA = {
           type: 'string',
           description: 'A PKCS#8 private key file (PEM) for key-pair auth; it may be encrypted (then set private_key_passphrase).',
         },
+        private_key: {
+          type: 'string',
+          secret: true,
+          writeOnly: true,
+          description:
+            'The PKCS#8 private key itself (PEM text, newlines as they are or as \\n), as containers and secret stores hand it over; instead of private_key_path.',
+        },
         private_key_passphrase: {
           type: 'string',
           secret: true,
           writeOnly: true,
-          description: 'The passphrase of an encrypted private_key_path.',
+          description: 'The passphrase of an encrypted private_key_path or private_key.',
         },
         password: {
           type: 'string',

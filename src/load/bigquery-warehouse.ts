@@ -22,6 +22,8 @@ export interface BigQuerySettings {
   dataset: string;
   location?: string | undefined;
   credentials_path?: string | undefined;
+  /** The service account key as JSON text (parseLoaderConfig checked that it parses). */
+  credentials_json?: string | undefined;
   api_endpoint?: string | undefined;
 }
 
@@ -36,18 +38,25 @@ export interface BigQueryBehaviour {
   conflictDelayMs?: number;
 }
 
+/** The client's options from the settings: where the jobs run and which credentials they use. */
+export function bigQueryClientOptions(settings: BigQuerySettings): BigQueryOptions {
+  return {
+    projectId: settings.project_id,
+    ...(settings.location ? { location: settings.location } : {}),
+    ...(settings.credentials_path ? { keyFilename: settings.credentials_path } : {}),
+    ...(settings.credentials_json
+      ? { credentials: JSON.parse(settings.credentials_json) as NonNullable<BigQueryOptions['credentials']> }
+      : {}),
+    ...(settings.api_endpoint ? { apiEndpoint: settings.api_endpoint } : {}),
+  };
+}
+
 export async function openBigQuery(
   settings: BigQuerySettings,
   clientOptions: Partial<BigQueryOptions> = {},
   behaviour: BigQueryBehaviour = {},
 ): Promise<Warehouse> {
-  const client = new BigQuery({
-    projectId: settings.project_id,
-    ...(settings.location ? { location: settings.location } : {}),
-    ...(settings.credentials_path ? { keyFilename: settings.credentials_path } : {}),
-    ...(settings.api_endpoint ? { apiEndpoint: settings.api_endpoint } : {}),
-    ...clientOptions,
-  });
+  const client = new BigQuery({ ...bigQueryClientOptions(settings), ...clientOptions });
   const dialect = bigqueryDialect(settings.project_id, settings.dataset);
   const dataset = client.dataset(settings.dataset);
   const runId = randomBytes(4).toString('hex');

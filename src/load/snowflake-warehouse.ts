@@ -33,6 +33,8 @@ export interface SnowflakeSettings {
   account: string;
   user: string;
   private_key_path?: string | undefined;
+  /** The key as PEM text (parseLoaderConfig turns `\n` escapes into newlines). */
+  private_key?: string | undefined;
   private_key_passphrase?: string | undefined;
   password?: string | undefined;
   warehouse?: string | undefined;
@@ -49,8 +51,8 @@ export const BIND_ROWS_LIMIT = 20_000;
 const BIND_CHUNK_ROWS = 5_000;
 
 export async function openSnowflake(settings: SnowflakeSettings): Promise<Warehouse> {
-  if (!settings.private_key_path && !settings.password) {
-    throw new ConfigError("config field 'snowflake' needs private_key_path (key-pair auth) or password");
+  if (!settings.private_key_path && !settings.private_key && !settings.password) {
+    throw new ConfigError("config field 'snowflake' needs private_key_path or private_key (key-pair auth), or password");
   }
   // The driver must never write to stdout: the target's stdout carries the state lines.
   snowflake.configure({ logLevel: 'OFF', additionalLogToConsole: false });
@@ -64,10 +66,10 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
     ...(settings.host ? { host: settings.host } : {}),
     ...(settings.port ? { port: settings.port } : {}),
     ...(settings.protocol ? { protocol: settings.protocol } : {}),
-    ...(settings.private_key_path
+    ...(settings.private_key_path || settings.private_key
       ? {
           authenticator: 'SNOWFLAKE_JWT',
-          privateKeyPath: settings.private_key_path,
+          ...(settings.private_key ? { privateKey: settings.private_key } : { privateKeyPath: settings.private_key_path ?? '' }),
           ...(settings.private_key_passphrase ? { privateKeyPass: settings.private_key_passphrase } : {}),
         }
       : { authenticator: 'SNOWFLAKE', password: settings.password ?? '' }),
@@ -96,7 +98,8 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
         ...(binds ? { binds: binds as snowflake.Binds } : {}),
         complete: (error, statement, rows) => {
           if (error) {
-            reject(new WarehouseError(`Snowflake failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, { cause: error }));
+            const hint = privilegeHint(sql, message(error), settings.role);
+            reject(new WarehouseError(`Snowflake failed: ${message(error)} (in: ${sql.slice(0, 120)}...)${hint}`, { cause: error }));
             return;
           }
           const updated = statement.getNumUpdatedRows();
@@ -173,4 +176,19 @@ async function putAndCopy(
 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/**
+ * What to grant when Snowflake refuses a statement for want of a privilege. Adding a column (a
+ * new custom field) is ALTER TABLE, which Snowflake allows only to the table's owner: a role
+ * granted SELECT, INSERT, UPDATE and DELETE loads every batch until the first new field.
+ */
+export function privilegeHint(sql: string, errorText: string, role: string | undefined): string {
+  if (!/insufficient privileges/i.test(errorText)) return '';
+  const table = /^ALTER TABLE (\S+) ADD COLUMN/.exec(sql)?.[1];
+  const grantee = role ? `ROLE ${role}` : "ROLE <the loader's role>";
+  if (table) {
+    return `; adding a column for a new custom field needs OWNERSHIP of the table: GRANT OWNERSHIP ON TABLE ${table} TO ${grantee} COPY CURRENT GRANTS (README, "Minimum grants for the loader")`;
+  }
+  return `; see the grants the loader needs in the README, "Minimum grants for the loader", for ${grantee}`;
 }

@@ -4,11 +4,12 @@
  * JSON result format; the SQL itself runs on fakesnow in snowflake.test.ts).
  */
 import { createHash, generateKeyPairSync, verify } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect, test } from '@jest/globals';
 import { Loader } from '../../src/load/loader.js';
-import { BIND_ROWS_LIMIT, openSnowflake } from '../../src/load/snowflake-warehouse.js';
+import { parseLoaderConfig } from '../../src/config/loader-config.js';
+import { BIND_ROWS_LIMIT, openSnowflake, type SnowflakeSettings } from '../../src/load/snowflake-warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { staged, type TestRecord } from '../helpers/merge-oracle.js';
@@ -81,11 +82,12 @@ test('password login, session settings pinned, an existing schema not created ag
 });
 
 test.each([
-  ['an unencrypted key', undefined],
-  ['an encrypted key and its private_key_passphrase', 'key-pass-PHRASE-31'],
-])(
+  ['an unencrypted key', undefined, 'file'],
+  ['an encrypted key and its private_key_passphrase', 'key-pass-PHRASE-31', 'file'],
+  ['an encrypted key given as PEM text with its newlines as \\n (as a secret store hands it over)', 'key-pass-PHRASE-32', 'text'],
+] as const)(
   'key-pair login with %s sends a JWT the public key verifies; a missing schema is created; a large batch goes PUT, COPY, REMOVE',
-  async (_name, passphrase) => {
+  async (_name, passphrase, given) => {
     const stageDirectory = await tempDir();
     recorder = await startSnowflakeRecorder(stageDirectory);
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -96,17 +98,22 @@ test.each([
         ? privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
         : privateKey.export({ type: 'pkcs8', format: 'pem' }),
     );
-    const warehouse = await openSnowflake({
-      account: 'acme',
-      user: 'LOADER',
-      private_key_path: keyPath,
-      private_key_passphrase: passphrase,
-      database: 'ANALYTICS',
-      schema: 'INVOCA',
-      host: '127.0.0.1',
-      port: recorder.port,
-      protocol: 'http',
+    const key = given === 'file' ? { private_key_path: keyPath } : { private_key: (await readFile(keyPath, 'utf8')).replace(/\n/g, '\\n') };
+    const { config } = parseLoaderConfig({
+      engine: 'snowflake',
+      snowflake: {
+        account: 'acme',
+        user: 'LOADER',
+        ...key,
+        ...(passphrase ? { private_key_passphrase: passphrase } : {}),
+        database: 'ANALYTICS',
+        schema: 'INVOCA',
+        host: '127.0.0.1',
+        port: recorder.port,
+        protocol: 'http',
+      },
     });
+    const warehouse = await openSnowflake(config.snowflake as SnowflakeSettings);
     const count = BIND_ROWS_LIMIT + 1;
     await new Loader(warehouse, createMemoryLogger()).loadBatch(schema, staged(rows(count)));
     await warehouse.close();

@@ -122,6 +122,15 @@ async function secretCases(): Promise<{ bin: Bin; path: string[]; config: (secre
   const byPath: Record<string, { bin: Bin; config: (secret: unknown) => Config }> = {
     api_token: { bin: 'tap', config: tapBase },
     'snowflake.password': { bin: 'loader', config: (secret) => snowflakeBase({ password: secret }) },
+    'snowflake.private_key': { bin: 'loader', config: (secret) => snowflakeBase({ private_key: secret }) },
+    'bigquery.credentials_json': {
+      bin: 'loader',
+      config: (secret) => ({
+        engine: 'bigquery',
+        source_table: 'raw_transactions',
+        bigquery: { project_id: 'acme-analytics', dataset: 'invoca', credentials_json: secret, api_endpoint: `http://127.0.0.1:${port}` },
+      }),
+    },
     'snowflake.private_key_passphrase': {
       bin: 'loader',
       config: (secret) => snowflakeBase({ private_key_path: keyPath, private_key_passphrase: secret }),
@@ -225,11 +234,17 @@ async function runAll(bin: Bin, configPath: string, catalogPath: string): Promis
   return outputs;
 }
 
-/** Every 4-character piece of each form of the secret. */
-function pieces(): string[] {
-  const forms = [SECRET, String(NUMERIC_SECRET)];
-  return forms.flatMap((form) => Array.from({ length: form.length - 3 }, (_, at) => form.slice(at, at + 4)));
+/** Every 4-character piece of a form of the secret. */
+function pieces(form: string): string[] {
+  return Array.from({ length: form.length - 3 }, (_, at) => form.slice(at, at + 4));
 }
+const TEXT_PIECES = pieces(SECRET);
+/**
+ * Digits are everywhere (ports, times): the numeric secret is searched for only where it was
+ * given, and the one clock value those runs print (a TRACE's emitted_at) is set aside first.
+ */
+const NUMERIC_PIECES = pieces(String(NUMERIC_SECRET));
+const withoutClock = (text: string): string => text.replace(/"emitted_at":\d+/g, '"emitted_at":0');
 
 function filesUnder(directory: string): string[] {
   return readdirSync(directory).flatMap((name) => {
@@ -253,17 +268,18 @@ test('no piece of any secret in any output of any bin, over a sweep of broken co
     }),
   );
   const configPath = join(dir, 'config.json');
-  const secretPieces = pieces();
   const leaks: string[] = [];
   let runs = 0;
   for (const { bin, path, config } of await secretCases()) {
     for (const variant of variants(config, path)) {
       await writeFile(configPath, variant.text);
       const outputs = await runAll(bin, configPath, catalogPath);
-      for (const [command, output] of Object.entries(outputs)) {
+      const secretPieces = variant.name === 'the secret as a number' ? [...TEXT_PIECES, ...NUMERIC_PIECES] : TEXT_PIECES;
+      for (const [command, printed] of Object.entries(outputs)) {
         runs++;
         // Every run says something: an empty output would pass the sweep without testing it.
-        expect(output.length).toBeGreaterThan(8);
+        expect(printed.length).toBeGreaterThan(8);
+        const output = withoutClock(printed);
         const piece = secretPieces.find((candidate) => output.includes(candidate));
         if (piece) leaks.push(`${path.join('.')}, ${variant.name}, ${command}: '${piece}' in ${JSON.stringify(output.slice(0, 300))}`);
       }
@@ -271,7 +287,7 @@ test('no piece of any secret in any output of any bin, over a sweep of broken co
   }
   for (const file of filesUnder(scratch)) {
     const text = readFileSync(file, 'latin1');
-    const piece = secretPieces.find((candidate) => text.includes(candidate));
+    const piece = TEXT_PIECES.find((candidate) => text.includes(candidate));
     if (piece) leaks.push(`temporary file ${file}: '${piece}'`);
   }
   expect(leaks).toEqual([]);

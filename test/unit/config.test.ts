@@ -1,3 +1,4 @@
+import { BigQuery } from '@google-cloud/bigquery';
 import { describe, expect, test } from '@jest/globals';
 import { check as checkSource } from '../../src/cli/source-args.js';
 import { endpointProblem, isLoopbackHost } from '../../src/config/endpoints.js';
@@ -8,6 +9,7 @@ import { isSecretName, secretValues } from '../../src/config/secrets.js';
 import { parseTapConfig } from '../../src/config/tap-config.js';
 import { ApiNetworkError } from '../../src/errors.js';
 import { transportError } from '../../src/invoca/client.js';
+import { bigQueryClientOptions, type BigQuerySettings } from '../../src/load/bigquery-warehouse.js';
 import { parseAirbyteState, parseState } from '../../src/tap/state.js';
 
 describe('JSON files', () => {
@@ -180,4 +182,35 @@ test('source-invoca: --help and --version are modes, the commands need their fil
   expect(() => checkSource({ _: ['check'] })).toThrow('check needs --config');
   expect(() => checkSource({ _: ['read'], config: 'c' })).toThrow('read needs --catalog');
   expect(() => checkSource({ _: ['write'] })).toThrow(/usage: source-invoca spec/);
+});
+
+describe('credentials as text, as containers and secret stores hand them over', () => {
+  const snowflake = (extra: Record<string, unknown>) => ({
+    engine: 'snowflake',
+    snowflake: { account: 'a', user: 'u', database: 'D', schema: 'S', ...extra },
+  });
+  const bigquery = (extra: Record<string, unknown>) => ({ engine: 'bigquery', bigquery: { project_id: 'p', dataset: 'd', ...extra } });
+  const key = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';
+
+  test('snowflake.private_key: PEM text, its newlines as they are or as \\n', () => {
+    expect(parseLoaderConfig(snowflake({ private_key: key })).config.snowflake?.private_key).toBe(key);
+    expect(parseLoaderConfig(snowflake({ private_key: key.replace(/\n/g, '\\n') })).config.snowflake?.private_key).toBe(key);
+    expect(() => parseLoaderConfig(snowflake({ private_key: 'MIIEvQIBADANBg' }))).toThrow(
+      "config field 'snowflake.private_key' must be a PKCS#8 private key in PEM",
+    );
+    expect(() => parseLoaderConfig(snowflake({ private_key: key, private_key_path: '/k.p8' }))).toThrow('the same key twice');
+  });
+
+  test('bigquery.credentials_json: the key file as text, handed to the client', async () => {
+    const json = JSON.stringify({ type: 'service_account', client_email: 'loader@p.iam.gserviceaccount.com', private_key: key });
+    const { config } = parseLoaderConfig(bigquery({ credentials_json: json }));
+    // The client library reads the credentials it was given (no request: nothing is signed yet).
+    const client = new BigQuery(bigQueryClientOptions(config.bigquery as BigQuerySettings));
+    expect((await client.authClient.getCredentials()).client_email).toBe('loader@p.iam.gserviceaccount.com');
+    expect(() => parseLoaderConfig(bigquery({ credentials_json: '{"type": "service_account", "private_key": "-----BEGIN' }))).toThrow(
+      /^config field 'bigquery\.credentials_json' is not valid JSON: syntax error at line 1, column 55; fix it in the config$/,
+    );
+    expect(() => parseLoaderConfig(bigquery({ credentials_json: '["x"]' }))).toThrow('must be the JSON of a service account key file');
+    expect(() => parseLoaderConfig(bigquery({ credentials_json: json, credentials_path: '/k.json' }))).toThrow('the same key twice');
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { privilegeHint } from '../../src/load/snowflake-warehouse.js';
 import { storageHasZstd } from '../../src/load/sql/duckdb.js';
 import { recordText } from '../../src/load/target.js';
 import { encodeSinger } from '../../src/protocol/singer.js';
@@ -38,4 +39,13 @@ describe('recordText: the record cut out of its line', () => {
 test('DuckDB storage versions with ZSTD: 1.2 and later', () => {
   expect(['v1.0.0+', 'v0.10.2', 'v1.1.3', ''].map(storageHasZstd)).toEqual([false, false, false, false]);
   expect(['v1.2.0+', 'v1.5.0+', 'v2.0.0'].map(storageHasZstd)).toEqual([true, true, true]);
+});
+
+test("Snowflake's refusal to add a column names the grant that fixes it (no engine models grants offline: the error text is Snowflake's documented one)", () => {
+  const refused = "SQL access control error: Insufficient privileges to operate on table 'TRANSACTIONS'";
+  expect(privilegeHint('ALTER TABLE "ANALYTICS"."INVOCA"."TRANSACTIONS" ADD COLUMN "Coupon Code" VARCHAR', refused, 'INVOCA_LOADER')).toBe(
+    '; adding a column for a new custom field needs OWNERSHIP of the table: GRANT OWNERSHIP ON TABLE "ANALYTICS"."INVOCA"."TRANSACTIONS" TO ROLE INVOCA_LOADER COPY CURRENT GRANTS (README, "Minimum grants for the loader")',
+  );
+  expect(privilegeHint('MERGE INTO "T"', refused, undefined)).toMatch(/Minimum grants for the loader", for ROLE <the loader's role>$/);
+  expect(privilegeHint('ALTER TABLE "T" ADD COLUMN "X" VARCHAR', 'Object does not exist', 'R')).toBe('');
 });
