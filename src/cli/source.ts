@@ -16,6 +16,7 @@ import {
   connectionStatusMessage,
   createAirbyteEncoder,
   specMessage,
+  streamStatusMessage,
   traceErrorMessage,
   type FailureType,
 } from '../protocol/airbyte.js';
@@ -114,9 +115,23 @@ async function read(
     bookmark = parseAirbyteState(await readJsonFile(files.statePath, 'state'), files.statePath);
   }
   const encode = createAirbyteEncoder();
-  for await (const event of syncEvents({ config, logger, signal, selection, bookmark })) {
-    const text = encode(event, Date.now());
-    if (text) await writer.write(text);
+  // The stream's status for the platform: STARTED, RUNNING from its first record, then COMPLETE,
+  // or INCOMPLETE when the read failed or was stopped (the error's TRACE follows).
+  await writer.write(streamStatusMessage('STARTED', Date.now()));
+  let running = false;
+  try {
+    for await (const event of syncEvents({ config, logger, signal, selection, bookmark })) {
+      if (!running && event.type === 'records' && event.records.length > 0) {
+        running = true;
+        await writer.write(streamStatusMessage('RUNNING', Date.now()));
+      }
+      const text = encode(event, Date.now());
+      if (text) await writer.write(text);
+    }
+  } catch (error) {
+    await writer.write(streamStatusMessage('INCOMPLETE', Date.now())).catch(() => undefined);
+    throw error;
   }
+  await writer.write(streamStatusMessage(signal?.aborted ? 'INCOMPLETE' : 'COMPLETE', Date.now()));
   return 0;
 }

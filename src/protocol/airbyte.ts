@@ -76,6 +76,16 @@ export function traceErrorMessage(message: string, failureType: FailureType, emi
   });
 }
 
+export type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE';
+
+/** A STREAM_STATUS trace: how the platform shows a stream's progress and whether it finished. */
+export function streamStatusMessage(status: StreamStatus, emittedAt: number): string {
+  return line({
+    type: 'TRACE',
+    trace: { type: 'STREAM_STATUS', emitted_at: emittedAt, stream_status: { stream_descriptor: { name: STREAM }, status } },
+  });
+}
+
 /** Encodes sync events; keeps the count of records since the last state for `sourceStats`. */
 export function createAirbyteEncoder(): (event: TapEvent, emittedAt: number) => string {
   let countedUpTo = 0;

@@ -19,6 +19,12 @@ afterEach(async () => {
   sim = undefined;
 });
 
+/** The status of a STREAM_STATUS trace, or undefined for any other message. */
+function streamStatus(message: Record<string, unknown>): string | undefined {
+  const trace = message['trace'] as { type?: string; stream_status?: { status?: string } } | undefined;
+  return message['type'] === 'TRACE' && trace?.type === 'STREAM_STATUS' ? trace.stream_status?.status : undefined;
+}
+
 /** Every line any test saw, validated once at the end. */
 const seen: string[] = [];
 
@@ -108,6 +114,14 @@ describe('source-invoca', () => {
       .filter((message) => message['type'] === 'STATE')
       .map((message) => message['state'] as Record<string, unknown>);
     expect(states.map((state) => (state['sourceStats'] as { recordCount: number }).recordCount)).toEqual([100, 100, 50, 0]);
+    // The stream's status, as the platform reads it: STARTED first, RUNNING before the first record, COMPLETE last.
+    const statuses = first.messages.map((message, index) => ({ index, message })).filter(({ message }) => streamStatus(message));
+    expect(statuses.map(({ message }) => streamStatus(message))).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
+    expect(statuses.map(({ index }) => index)).toEqual([
+      0,
+      first.messages.findIndex((message) => message['type'] === 'RECORD') - 1,
+      first.messages.length - 1,
+    ]);
     const last = states.at(-1) ?? {};
     expect(last).toMatchObject({
       type: 'STREAM',
@@ -184,6 +198,9 @@ describe('source-invoca', () => {
       type: 'TRACE',
       trace: { type: 'ERROR', error: { failure_type: 'config_error' } },
     });
+    // A failed read never says COMPLETE: INCOMPLETE, then the error.
+    expect(unauthorized.messages.map(streamStatus).filter(Boolean)).toEqual(['STARTED', 'INCOMPLETE']);
+    expect(streamStatus(unauthorized.messages.at(-2) ?? {})).toBe('INCOMPLETE');
     const badState = await source([
       'read',
       '--config',
