@@ -1,7 +1,9 @@
 /**
  * A real `meltano` (PyPI, in .venv-meltano) runs tap-invoca and target-invoca from their plugin
  * definitions in meltano/plugins (added with --from-ref), and target-jsonl, against the simulator:
- * `meltano config test`, then `meltano run` twice, the second resuming from the state Meltano stored.
+ * `meltano config test`, then `meltano run` twice, the second resuming from the state Meltano
+ * stored. The bins are installed as the README says (`npm pack`, then `npm install -g` of the
+ * tarball, into a clean prefix), and the state lives in a `file://` state backend.
  */
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -21,6 +23,7 @@ describe('meltano', () => {
   let project: string;
   let env: NodeJS.ProcessEnv;
   let output: string;
+  let stateDir: string;
 
   async function meltano(...args: string[]): Promise<string> {
     const result = await runProcess(MELTANO, args, { cwd: project, env });
@@ -34,16 +37,34 @@ describe('meltano', () => {
     const root = await tempDir();
     const bin = join(root, 'bin');
     output = join(root, 'out');
+    stateDir = join(root, 'state');
     await mkdir(bin);
     await mkdir(output);
-    await symlink(resolve('dist/src/bin/tap-invoca.js'), join(bin, 'tap-invoca'));
-    await symlink(resolve('dist/src/bin/target-invoca.js'), join(bin, 'target-invoca'));
+    // The install the README gives, as on a machine without this clone's dist/ on PATH: the
+    // package packed (from the build npm test made) and installed globally into a clean prefix.
+    const pack = await runProcess('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', root]);
+    if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
+    const prefix = join(root, 'prefix');
+    const install = await runProcess('npm', [
+      'install',
+      '--global',
+      '--prefix',
+      prefix,
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      join(root, pack.stdout.trim()),
+    ]);
+    if (install.code !== 0) throw new Error(`npm install -g of the package failed: ${install.stderr.slice(-2000)}`);
     await symlink(JSONL, join(bin, 'target-jsonl'));
     env = {
       ...process.env,
-      PATH: `${bin}:${process.env['PATH'] ?? ''}`,
+      PATH: `${join(prefix, 'bin')}:${bin}:${process.env['PATH'] ?? ''}`,
       MELTANO_SEND_ANONYMOUS_USAGE_STATS: 'false',
       TAP_INVOCA_API_TOKEN: TEST_TOKEN,
+      // State kept outside the project, as the README says for runs in throwaway containers (a
+      // mounted volume here; a bucket, s3:// or gs://, in production).
+      MELTANO_STATE_BACKEND_URI: `file://${stateDir}`,
     };
     project = root;
     await meltano('init', 'project', '--no-usage-stats');
@@ -63,7 +84,7 @@ describe('meltano', () => {
     await meltano('config', 'set', 'tap-invoca', 'min_poll_interval_seconds', '0');
     await meltano('config', 'set', 'target-jsonl', 'destination_path', output);
     await meltano('config', 'set', 'target-invoca', 'duckdb', JSON.stringify({ path: join(root, 'invoca.duckdb'), schema: 'main' }));
-  }, 180_000);
+  }, 300_000);
   afterAll(async () => {
     await sim?.close();
   });
@@ -104,6 +125,9 @@ describe('meltano', () => {
       singer_state: { bookmarks: { transactions: { replication_key_value: string } } };
     };
     expect(state.singer_state.bookmarks.transactions.replication_key_value).toBe(sim.feed.transactionId(299));
+    // The state backend is the folder configured, not the project's database.
+    const stored = (await readdir(stateDir, { recursive: true })).map(String);
+    expect(stored.some((path) => path.includes('tap-invoca-to-target-invoca'))).toBe(true);
 
     sim.append(40);
     const before = sim.stats().transactionRequests;
