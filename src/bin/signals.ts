@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import type { Redactor } from '../config/redact.js';
 
 /**
  * How every bin ends on SIGTERM / SIGINT (README: "Exit codes and signals"): the first signal
@@ -6,8 +7,18 @@ import { constants } from 'node:os';
  * it; then the process ends by that same signal (exit status -15 / -2), which is what
  * `meltano config test` expects. A second signal ends the process at once.
  */
-export function runWithSignals(main: (signal: AbortSignal) => Promise<number>): void {
+export function runWithSignals(main: (signal: AbortSignal, useRedactor: (redact: Redactor) => void) => Promise<number>): void {
   const controller = new AbortController();
+  // What the process prints outside main's own lines (warnings, a crash) is redacted too, once
+  // main has read the config and knows its secrets.
+  let redact: Redactor = (text) => text;
+  const oneLine = (text: string): string => redact(text).replace(/\s+/g, ' ').trim();
+  const crash = (error: unknown): void => {
+    process.stderr.write(`CRITICAL unexpected error: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   let received: NodeJS.Signals | undefined;
   const endBySignal = (signal: NodeJS.Signals): void => {
     process.removeAllListeners('SIGTERM');
@@ -31,15 +42,17 @@ export function runWithSignals(main: (signal: AbortSignal) => Promise<number>): 
   // line, like every other line on stderr; removing the listeners stops Node's own printing.
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {
-    process.stderr.write(`WARN ${warning.name}: ${warning.message.replace(/\s+/g, ' ').trim()}\n`);
+    process.stderr.write(`WARN ${warning.name}: ${oneLine(warning.message)}\n`);
   });
-  main(controller.signal).then(
+  main(controller.signal, (configRedactor) => {
+    redact = configRedactor;
+  }).then(
     (code) => {
       if (received) endBySignal(received);
       else process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`CRITICAL unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`CRITICAL unexpected error: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
       process.exitCode = 1;
     },
   );

@@ -4,4 +4,4 @@ import { run } from '../cli/tap.js';
 import { stderrSink } from '../log.js';
 import { runWithSignals } from './signals.js';
 
-runWithSignals((signal) => run(hideBin(process.argv), { stdout: process.stdout, stderr: stderrSink, signal }));
+runWithSignals((signal, useRedactor) => run(hideBin(process.argv), { stdout: process.stdout, stderr: stderrSink, signal, useRedactor }));

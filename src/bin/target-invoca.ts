@@ -4,4 +4,6 @@ import { run } from '../cli/target.js';
 import { stderrSink } from '../log.js';
 import { runWithSignals } from './signals.js';
 
-runWithSignals((signal) => run(hideBin(process.argv), { stdin: process.stdin, stdout: process.stdout, stderr: stderrSink, signal }));
+runWithSignals((signal, useRedactor) =>
+  run(hideBin(process.argv), { stdin: process.stdin, stdout: process.stdout, stderr: stderrSink, signal, useRedactor }),
+);

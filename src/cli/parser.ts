@@ -22,6 +22,7 @@ export function cliParser<O extends Record<string, Options>>(
     .help(false)
     .options(options)
     .strictOptions()
+    .wrap(120)
     .exitProcess(false)
     .fail((message, error) => {
       throw error ?? new UsageError(message);

@@ -32,6 +32,8 @@ export interface SourceIo {
   stdout: Writable;
   stderr: LineSink;
   signal?: AbortSignal;
+  /** Told the config's redactor once it exists: the bin hides secrets in what it prints outside run(). */
+  useRedactor?: (redact: Redactor) => void;
 }
 
 const BIN = 'source-invoca';
@@ -61,6 +63,7 @@ export async function run(args: string[], io: SourceIo): Promise<number> {
     }
     const opened = await openTapConfig(mode.configPath);
     redact = opened.redact;
+    io.useRedactor?.(redact);
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of opened.warnings) logger.warn(warning);
     switch (mode.kind) {

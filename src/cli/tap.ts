@@ -23,6 +23,8 @@ export interface TapIo {
   stderr: LineSink;
   /** Aborted on SIGTERM / SIGINT: the sync ends after the page being written, with its state. */
   signal?: AbortSignal;
+  /** Told the config's redactor once it exists: the bin hides secrets in what it prints outside run(). */
+  useRedactor?: (redact: Redactor) => void;
 }
 
 const BIN = 'tap-invoca';
@@ -54,6 +56,7 @@ export async function run(args: string[], io: TapIo): Promise<number> {
     const opened = await openTapConfig(mode.configPath);
     const { config, warnings } = opened;
     redact = opened.redact;
+    io.useRedactor?.(redact);
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);
 

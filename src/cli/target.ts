@@ -25,6 +25,8 @@ export interface TargetIo {
   stdout: Writable;
   stderr: LineSink;
   signal?: AbortSignal;
+  /** Told the config's redactor once it exists: the bin hides secrets in what it prints outside run(). */
+  useRedactor?: (redact: Redactor) => void;
 }
 
 const BIN = 'target-invoca';
@@ -49,6 +51,7 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
     const opened = await openLoaderConfig(mode.configPath);
     const { config, warnings } = opened;
     redact = opened.redact;
+    io.useRedactor?.(redact);
     const logger = createLogger({ sink: io.stderr, redact });
     for (const warning of warnings) logger.warn(warning);
     if (mode.kind === 'sql') {

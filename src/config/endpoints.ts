@@ -19,22 +19,17 @@ export function endpointProblem(url: string, what: string, carries: string, opti
   try {
     parsed = new URL(url);
   } catch {
-    return `${what} must be a URL such as https://example.com (got ${shown(url)})`;
+    return `${what} must be a URL such as https://example.com`;
   }
   if (parsed.username || parsed.password) return `${what} must not hold a user name or password; put credentials in their own settings`;
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return `${what} must be an https:// URL (got ${shown(url)})`;
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    return `${what} must be an https:// URL (got ${parsed.protocol.slice(0, 20)}//)`;
   if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
     return `${what} must use https:// for ${parsed.hostname}: over http the ${carries} would travel in cleartext (http is allowed for this machine only: 127.0.0.1, ::1, localhost)`;
   }
   if (options.hostOnly && ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.hash)) {
-    return `${what} must be a scheme and host (and port) only, such as ${parsed.protocol}//${parsed.host}, without a path, query or fragment (got ${shown(url)})`;
+    // The rest of the URL is not shown: a pasted URL may carry a token in its query.
+    return `${what} must be a scheme and host (and port) only, such as ${parsed.protocol}//${parsed.host}, without a path, query or fragment`;
   }
   return undefined;
-}
-
-function shown(text: string): string {
-  // user:password@host that the URL parser could not read must not be echoed either.
-  if (text.includes('@')) return 'a value with "@", not shown';
-  const json = JSON.stringify(text);
-  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }

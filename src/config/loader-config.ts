@@ -88,7 +88,14 @@ function checkSnowflakeAccount(value: unknown): void {
   const snowflake = isFilledObject(value) ? value['snowflake'] : undefined;
   const account = isFilledObject(snowflake) ? snowflake['account'] : undefined;
   if (typeof account !== 'string' || !/:\/\/|snowflakecomputing\.com/i.test(account)) return;
-  const identifier = /^(?:[a-z]+:\/\/)?([^/]+?)\.snowflakecomputing\.com/i.exec(account)?.[1];
+  // The identifier is read from the host name alone: a pasted URL may hold a user and password.
+  let host = account;
+  try {
+    host = new URL(account.includes('://') ? account : `https://${account}`).hostname;
+  } catch {
+    host = '';
+  }
+  const identifier = /^([a-z0-9_.-]+?)\.snowflakecomputing\.com$/i.exec(host)?.[1];
   throw new ConfigError(
     `config field 'snowflake.account' must be an account identifier, not a URL${identifier ? `: use "${identifier}"` : ' (the part before .snowflakecomputing.com)'}`,
   );
@@ -108,7 +115,7 @@ function checkSnowflake(settings: SnowflakeBlock): string[] {
   }
   if (settings.private_key !== undefined) {
     // A secret store or an environment variable often hands a PEM over with its newlines as \n.
-    settings.private_key = settings.private_key.replace(/\\n/g, '\n').trim();
+    settings.private_key = settings.private_key.replace(/\\n/g, '\n').replace(/\r\n?/g, '\n').trim();
     if (!/^-----BEGIN (ENCRYPTED )?PRIVATE KEY-----\n[\s\S]+\n-----END (ENCRYPTED )?PRIVATE KEY-----$/.test(settings.private_key)) {
       throw new ConfigError(
         "config field 'snowflake.private_key' must be a PKCS#8 private key in PEM (-----BEGIN PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----)",
@@ -136,9 +143,14 @@ function checkBigQuery(settings: BigQueryBlock): void {
     } catch (error) {
       throw new ConfigError((error as Error).message.replace(/; fix it$/, ''));
     }
-    if (key === null || typeof key !== 'object' || Array.isArray(key) || typeof (key as { type?: unknown }).type !== 'string') {
+    const fields = key !== null && typeof key === 'object' && !Array.isArray(key) ? (key as Record<string, unknown>) : {};
+    const serviceAccount = fields['type'] === 'service_account';
+    if (
+      typeof fields['type'] !== 'string' ||
+      (serviceAccount && (typeof fields['client_email'] !== 'string' || typeof fields['private_key'] !== 'string'))
+    ) {
       throw new ConfigError(
-        'config field \'bigquery.credentials_json\' must be the JSON of a service account key file (an object with "type": "service_account")',
+        'config field \'bigquery.credentials_json\' must be the JSON of a service account key file (an object with "type": "service_account", client_email and private_key)',
       );
     }
   }

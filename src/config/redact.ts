@@ -1,7 +1,8 @@
 /**
  * Secret redaction: every line a bin prints to stderr, and every error message, passes through
  * a redactor built from the secrets in the config. The secret is replaced as written and in its
- * URL-encoded and JSON-escaped forms, so it cannot slip out through an echoed URL or body.
+ * URL-encoded, JSON-escaped (once and twice) and base64 forms, so it cannot slip out through an
+ * echoed URL, body or header.
  */
 
 export type Redactor = (text: string) => string;
@@ -17,7 +18,12 @@ export function createRedactor(secrets: readonly (string | undefined)[]): Redact
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) continue;
     forms.add(secret);
     forms.add(encodeURIComponent(secret));
-    forms.add(JSON.stringify(secret).slice(1, -1));
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    forms.add(escaped);
+    // Escaped twice (a JSON string inside a JSON string), and base64 (a server echoing a header).
+    forms.add(JSON.stringify(escaped).slice(1, -1));
+    forms.add(Buffer.from(secret).toString('base64').replace(/=+$/, ''));
+    forms.add(Buffer.from(secret).toString('base64url'));
   }
   // Longest first, so that a secret containing another is replaced whole.
   const ordered = [...forms].sort((a, b) => b.length - a.length);

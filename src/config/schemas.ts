@@ -26,6 +26,8 @@ export const TAP_CONFIG_SCHEMA = {
     api_token: {
       type: 'string',
       minLength: 1,
+      pattern: '^\\S+$',
+      mustBe: 'a token without spaces or line breaks (a trailing newline from a secret file?)',
       secret: true,
       writeOnly: true,
       title: 'API token',
@@ -143,7 +145,8 @@ export const TAP_CONFIG_SCHEMA = {
     max_response_mb: {
       type: 'integer',
       minimum: 1,
-      maximum: 4096,
+      // One response is one string, and V8 caps a string at ~512 MiB.
+      maximum: 500,
       default: 256,
       title: 'Largest response (MB)',
       description:

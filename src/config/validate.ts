@@ -78,8 +78,13 @@ function describe(error: ErrorObject, root: unknown, what: string, redact: Redac
   if (typeof mustBe === 'string' && error.keyword !== 'required')
     return field ? `${what} field '${field}' must be ${mustBe}${shown}` : `${what} must be ${mustBe}`;
   switch (error.keyword) {
-    case 'required':
-      return `${what} field '${[...path, String(params['missingProperty'])].join('.')}' is required`;
+    case 'required': {
+      const missing = String(params['missingProperty']);
+      const parent = valueAt(root, path);
+      const present = parent !== null && typeof parent === 'object' ? Object.keys(parent) : [];
+      const nearMiss = present.find((key) => nearestKey(key, [missing]) === missing);
+      return `${what} field '${[...path, missing].join('.')}' is required${nearMiss === undefined ? '' : ` (the config has '${[...path, nearMiss].join('.')}': a typo?)`}`;
+    }
     case 'type':
       return `${what} ${field ? `field '${field}'` : 'root'} must be ${article(String(params['type']))}${shown}`;
     case 'enum':
@@ -97,6 +102,8 @@ function shownValue(value: unknown, redact: Redactor): string {
   if (value === undefined) return '';
   if (Array.isArray(value)) return ' (got a list)';
   if (value !== null && typeof value === 'object') return ' (got an object)';
+  // A URL with a user and password in it (scheme://user:password@host) is never shown.
+  if (typeof value === 'string' && /\/\/[^/\s]*@/.test(value)) return ' (got a URL with credentials in it, not shown)';
   const text = redact(JSON.stringify(value));
   return ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
 }

@@ -7,6 +7,7 @@ import { Agent, request } from 'undici';
 import { ApiBodyError, ApiNetworkError, ApiStatusError, ApiTimeoutError, TapInvocaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { resolveColumns, type AccountType } from './columns.js';
+import { createRedactor, type Redactor } from '../config/redact.js';
 import { readBounded, readPrefix } from './body.js';
 import { ERROR_BODY_BYTES, htmlPageError, parseRows, statusError, type InvocaRow } from './responses.js';
 import { backoffDelayMs, MAX_RETRY_AFTER_MS, parseRetryAfterSeconds } from '../retry.js';
@@ -64,10 +65,13 @@ export class InvocaClient {
   readonly #agent: Agent;
   readonly #include: string[];
   readonly #exclude: string[];
+  /** Hides the token in what a server says back, before the text is cut to one line. */
+  readonly #redact: Redactor;
   #requests = 0;
 
   constructor(options: InvocaClientOptions) {
     this.#options = options;
+    this.#redact = createRedactor([options.apiToken]);
     this.#agent = new Agent({ keepAliveTimeout: 30_000, connections: 16 });
     const columns = resolveColumns(options.includeColumns, options.excludeColumns, options.accountType);
     for (const warning of columns.warnings) options.logger.warn(warning);
@@ -180,14 +184,14 @@ export class InvocaClient {
       const contentType = header(response.headers['content-type']);
       if (response.statusCode !== 200) {
         const retryAfter = parseRetryAfterSeconds(header(response.headers['retry-after']), Date.now());
-        throw statusError(description, response.statusCode, await readPrefix(response.body, ERROR_BODY_BYTES), retryAfter);
+        throw statusError(description, response.statusCode, await readPrefix(response.body, ERROR_BODY_BYTES), retryAfter, this.#redact);
       }
       // An error page sent with a 200 (a proxy's): its start says all there is to say.
       if (contentType?.includes('html')) {
-        throw htmlPageError(description, await readPrefix(response.body, ERROR_BODY_BYTES));
+        throw htmlPageError(description, await readPrefix(response.body, ERROR_BODY_BYTES), this.#redact);
       }
       const { text, bytes } = await readBounded(response.body, this.#options.maxResponseBytes, description);
-      return { rows: parseRows(description, text, contentType), bytes };
+      return { rows: parseRows(description, text, contentType, this.#redact), bytes };
     } catch (error) {
       if (error instanceof TapInvocaError) throw error;
       if (signal?.aborted) throw signal.reason ?? error;

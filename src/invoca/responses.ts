@@ -1,7 +1,10 @@
 /**
  * Turning one HTTP answer into rows or into a typed error. Pure: the client does the I/O.
  */
+import type { Redactor } from '../config/redact.js';
 import { ApiBodyError, ApiStatusError } from '../errors.js';
+
+const asIs: Redactor = (text) => text;
 
 export type InvocaRow = Record<string, unknown>;
 
@@ -18,9 +21,15 @@ const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 /** How much of an error body is read: Invoca's error envelope and a gateway page's title are near its start. */
 export const ERROR_BODY_BYTES = 64 * 1024;
 
-export function statusError(request: string, status: number, body: string, retryAfterSeconds: number | undefined): ApiStatusError {
+export function statusError(
+  request: string,
+  status: number,
+  body: string,
+  retryAfterSeconds: number | undefined,
+  redact: Redactor = asIs,
+): ApiStatusError {
   const retryable = RETRYABLE_STATUSES.has(status);
-  const detail = serverMessage(body);
+  const detail = serverMessage(body, redact);
   const advice = STATUS_ADVICE[status];
   const parts = [`Invoca answered HTTP ${status} to ${request}`];
   if (detail) parts.push(`: ${detail}`);
@@ -45,8 +54,8 @@ export function cursorError(error: unknown, cursor: string): unknown {
 }
 
 /** Rows from a 200 body; anything but a JSON array of objects is an error naming the request. */
-export function parseRows(request: string, body: string, contentType: string | undefined): InvocaRow[] {
-  if (contentType?.includes('html') || /^\s*</.test(body.slice(0, 1000))) throw htmlPageError(request, body);
+export function parseRows(request: string, body: string, contentType: string | undefined, redact: Redactor = asIs): InvocaRow[] {
+  if (contentType?.includes('html') || /^\s*</.test(body.slice(0, 1000))) throw htmlPageError(request, body, redact);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -57,7 +66,7 @@ export function parseRows(request: string, body: string, contentType: string | u
     });
   }
   if (!Array.isArray(parsed)) {
-    throw new ApiBodyError(`Invoca sent JSON that is not an array for ${request}: ${serverMessage(body)}`);
+    throw new ApiBodyError(`Invoca sent JSON that is not an array for ${request}: ${serverMessage(body, redact)}`);
   }
   for (let index = 0; index < parsed.length; index++) {
     const row: unknown = parsed[index];
@@ -69,18 +78,19 @@ export function parseRows(request: string, body: string, contentType: string | u
 }
 
 /** An HTML page where JSON was expected (a proxy's or gateway's error page): retryable. */
-export function htmlPageError(request: string, body: string): ApiBodyError {
-  return new ApiBodyError(`Invoca sent an HTML page instead of JSON for ${request}: ${serverMessage(body) || 'no title'}`);
+export function htmlPageError(request: string, body: string, redact: Redactor = asIs): ApiBodyError {
+  return new ApiBodyError(`Invoca sent an HTML page instead of JSON for ${request}: ${serverMessage(body, redact) || 'no title'}`);
 }
 
 /**
  * A short, one-line description of an error body: Invoca's `{"errors": {...}}` envelope, an HTML
  * page's title, or the start of the text.
  */
-export function serverMessage(body: string): string {
+export function serverMessage(body: string, redact: Redactor = asIs): string {
   // Only the start is read, and every step below is linear in it: a hostile body of a million
-  // '<' must not block the event loop (and with it the request timeout and SIGTERM).
-  const text = body.slice(0, ERROR_BODY_BYTES).trim();
+  // '<' must not block the event loop (and with it the request timeout and SIGTERM). A server
+  // that echoes the token is redacted before anything is cut or collapsed.
+  const text = redact(body.slice(0, ERROR_BODY_BYTES)).trim();
   if (text.length === 0) return '';
   if (text.startsWith('{')) {
     const envelope = invocaErrors(text);

@@ -4,8 +4,8 @@
  * runs between BEGIN and COMMIT on the same session (DDL, which commits in Snowflake, stays
  * outside). Key-pair (JWT) auth is the production path; a password works for local experiments.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -54,6 +54,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
   if (!settings.private_key_path && !settings.private_key && !settings.password) {
     throw new ConfigError("config field 'snowflake' needs private_key_path or private_key (key-pair auth), or password");
   }
+  if (settings.private_key || settings.private_key_path) await checkPrivateKey(settings);
   // The driver must never write to stdout: the target's stdout carries the state lines.
   snowflake.configure({ logLevel: 'OFF', additionalLogToConsole: false });
   const connection = snowflake.createConnection({
@@ -191,4 +192,34 @@ export function privilegeHint(sql: string, errorText: string, role: string | und
     return `; adding a column for a new custom field needs OWNERSHIP of the table: GRANT OWNERSHIP ON TABLE ${table} TO ${grantee} COPY CURRENT GRANTS (README, "Minimum grants for the loader")`;
   }
   return `; see the grants the loader needs in the README, "Minimum grants for the loader", for ${grantee}`;
+}
+
+/**
+ * Reads the key as the driver will, before connecting, so that a key that does not parse or a
+ * passphrase that is missing or wrong is named as the setting to fix, not as an OpenSSL code.
+ */
+async function checkPrivateKey(settings: SnowflakeSettings): Promise<void> {
+  const field = settings.private_key ? 'snowflake.private_key' : 'snowflake.private_key_path';
+  let key: string | Buffer;
+  if (settings.private_key) key = settings.private_key;
+  else {
+    try {
+      key = await readFile(settings.private_key_path ?? '');
+    } catch (error) {
+      const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : 'unreadable';
+      throw new ConfigError(`config field '${field}': cannot read the key file ${settings.private_key_path} (${code})`);
+    }
+  }
+  try {
+    createPrivateKey({ key, format: 'pem', ...(settings.private_key_passphrase ? { passphrase: settings.private_key_passphrase } : {}) });
+  } catch (error) {
+    // Not `instanceof Error`: node:crypto's errors come from another realm under a test runner's VM.
+    const reason = String((error as { message?: unknown } | null)?.message ?? error);
+    const encrypted = /ENCRYPTED PRIVATE KEY/.test(key.toString());
+    if (encrypted && !settings.private_key_passphrase)
+      throw new ConfigError("config field 'snowflake.private_key_passphrase' is required: the private key is encrypted");
+    if (encrypted && /bad decrypt|decrypt/i.test(reason))
+      throw new ConfigError("config field 'snowflake.private_key_passphrase' does not decrypt the private key");
+    throw new ConfigError(`config field '${field}' is not a PKCS#8 private key in PEM that can be read`);
+  }
 }

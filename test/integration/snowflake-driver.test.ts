@@ -143,3 +143,37 @@ test.each([
     expect(await readdir(stageDirectory)).toEqual(['batch.json.gz']);
   },
 );
+
+test('a key that cannot be read is named as the setting to fix before any connection: a missing or wrong passphrase, a key that is no key', async () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const encrypted = privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'right-PHRASE-77' }).toString();
+  const keyPath = join(await tempDir(), 'rsa_key.p8');
+  await writeFile(keyPath, encrypted);
+  // No server: each must fail before the driver connects anywhere.
+  const base = {
+    account: 'acme',
+    user: 'LOADER',
+    database: 'ANALYTICS',
+    schema: 'INVOCA',
+    host: '127.0.0.1',
+    port: 9,
+    protocol: 'http' as const,
+  };
+  const failure = async (settings: Partial<SnowflakeSettings>): Promise<string> =>
+    openSnowflake({ ...base, ...settings }).then(
+      () => 'connected',
+      (error: unknown) => `${(error as { code?: string }).code}: ${(error as Error).message}`,
+    );
+  expect(await failure({ private_key_path: keyPath })).toBe(
+    "ERR_CONFIG: config field 'snowflake.private_key_passphrase' is required: the private key is encrypted",
+  );
+  expect(await failure({ private_key: encrypted, private_key_passphrase: 'wrong-PHRASE' })).toBe(
+    "ERR_CONFIG: config field 'snowflake.private_key_passphrase' does not decrypt the private key",
+  );
+  expect(await failure({ private_key: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----' })).toBe(
+    "ERR_CONFIG: config field 'snowflake.private_key' is not a PKCS#8 private key in PEM that can be read",
+  );
+  expect(await failure({ private_key_path: '/nonexistent/rsa_key.p8' })).toBe(
+    "ERR_CONFIG: config field 'snowflake.private_key_path': cannot read the key file /nonexistent/rsa_key.p8 (ENOENT)",
+  );
+});

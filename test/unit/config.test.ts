@@ -4,11 +4,13 @@ import { check as checkSource } from '../../src/cli/source-args.js';
 import { endpointProblem, isLoopbackHost } from '../../src/config/endpoints.js';
 import { parseJsonText, syntaxErrorOffset } from '../../src/config/files.js';
 import { parseLoaderConfig } from '../../src/config/loader-config.js';
+import { createRedactor } from '../../src/config/redact.js';
 import { LOADER_CONFIG_SCHEMA, TAP_CONFIG_SCHEMA } from '../../src/config/schemas.js';
 import { isSecretName, secretValues } from '../../src/config/secrets.js';
 import { parseTapConfig } from '../../src/config/tap-config.js';
 import { ApiNetworkError } from '../../src/errors.js';
 import { transportError } from '../../src/invoca/client.js';
+import { serverMessage, statusError } from '../../src/invoca/responses.js';
 import { bigQueryClientOptions, type BigQuerySettings } from '../../src/load/bigquery-warehouse.js';
 import { parseAirbyteState, parseState } from '../../src/tap/state.js';
 
@@ -212,5 +214,89 @@ describe('credentials as text, as containers and secret stores hand them over', 
     );
     expect(() => parseLoaderConfig(bigquery({ credentials_json: '["x"]' }))).toThrow('must be the JSON of a service account key file');
     expect(() => parseLoaderConfig(bigquery({ credentials_json: json, credentials_path: '/k.json' }))).toThrow('the same key twice');
+  });
+});
+
+describe('what a fresh-eyes review found after the first round', () => {
+  const token = 'QWERTYUIOPASDFGHJKLZXCVB';
+  const message = (parse: () => unknown): string => {
+    try {
+      parse();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  test('a pasted URL is never echoed: its query may hold the token, its user part a password', () => {
+    const pasted = message(() =>
+      parseTapConfig({ api_token: token, account_id: '1', base_url: `https://a.invoca.net/api/2020-10-01/1.json?oauth_token=${token}` }),
+    );
+    expect(pasted).toMatch(/config field 'base_url' must be a scheme and host \(and port\) only, such as https:\/\/a\.invoca\.net/);
+    expect(pasted).not.toContain(token.slice(0, 4));
+    const withUser = message(() => parseTapConfig({ api_token: token, account_id: '1', base_url: 'https://user:hunter2xyz@invoca.net/ ' }));
+    expect(withUser).toMatch(/base_url/);
+    expect(withUser).not.toContain('hunter2');
+    const host = message(() =>
+      parseLoaderConfig({
+        engine: 'snowflake',
+        snowflake: {
+          account: 'a',
+          user: 'u',
+          password: 'p',
+          database: 'D',
+          schema: 'S',
+          host: 'https://u:HostPw999@myorg.snowflakecomputing.com',
+        },
+      }),
+    );
+    expect(host).toMatch(/snowflake\.host/);
+    expect(host).not.toContain('HostPw');
+    const account = message(() =>
+      parseLoaderConfig({
+        engine: 'snowflake',
+        snowflake: {
+          account: 'https://usr:Pw0rdSecret@myorg-acct.snowflakecomputing.com',
+          user: 'u',
+          password: 'p',
+          database: 'D',
+          schema: 'S',
+        },
+      }),
+    );
+    expect(account).toMatch(/use "myorg-acct"/);
+    expect(account).not.toContain('Pw0rd');
+  });
+
+  test("a server's echo of the token is redacted before the message is cut to one line", () => {
+    const body = `Invalid token ${'.'.repeat(176)} ${token} and more`;
+    const redact = createRedactor([token]);
+    const detail = statusError('GET x', 401, body, undefined, redact).message;
+    expect(detail).not.toContain(token.slice(0, 4));
+    expect(serverMessage(`token "${JSON.stringify(JSON.stringify(token)).slice(1, -1)}"`, redact)).not.toContain(token.slice(0, 4));
+    expect(serverMessage(`bad auth ${Buffer.from(token).toString('base64')}`, redact)).toBe('bad auth [REDACTED]');
+  });
+
+  test('a token with a trailing newline, and a near-miss of a required key, are named', () => {
+    expect(message(() => parseTapConfig({ api_token: `${token}\n`, account_id: '1' }))).toBe(
+      "config field 'api_token' must be a token without spaces or line breaks (a trailing newline from a secret file?); fix it in the config",
+    );
+    expect(message(() => parseTapConfig({ 'api-token': token, account_id: '1' }))).toBe(
+      "config field 'api_token' is required (the config has 'api-token': a typo?); fix it in the config",
+    );
+  });
+
+  test('a PEM with CRLF line ends is read; a service account key needs client_email and private_key', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\n-----END PRIVATE KEY-----\r\n';
+    const snowflake = { engine: 'snowflake', snowflake: { account: 'a', user: 'u', database: 'D', schema: 'S', private_key: pem } };
+    expect(parseLoaderConfig(snowflake).config.snowflake?.private_key).toBe(pem.replace(/\r\n/g, '\n').trim());
+    expect(
+      message(() =>
+        parseLoaderConfig({
+          engine: 'bigquery',
+          bigquery: { project_id: 'p', dataset: 'd', credentials_json: '{"type": "service_account"}' },
+        }),
+      ),
+    ).toMatch(/must be the JSON of a service account key file \(an object with "type": "service_account", client_email and private_key\)/);
   });
 });
