@@ -11,5 +11,8 @@ export default {
   testMatch: lane ? [`**/${lane}/*.test.js`] : ['**/*.test.js'],
   testPathIgnorePatterns: lane ? ['/node_modules/'] : ['/node_modules/', ...ownLanes],
   transform: {},
+  // Under Jest the driver is loaded before a test module's own imports run: turn snowflake-sdk's
+  // cloud metadata probing off first, as src/load/snowflake-no-probe.ts does for the bins.
+  setupFiles: ['<rootDir>/dist/src/load/snowflake-no-probe.js'],
   testTimeout: 60000,
 };

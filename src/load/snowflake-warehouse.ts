@@ -9,9 +9,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+// Before the driver: it probes cloud metadata services when it is imported, unless told not to.
+import './snowflake-no-probe.js';
 import snowflake from 'snowflake-sdk';
 import { ConfigError, WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
+import { privilegeHint } from './sql/snowflake-grants.js';
 import type { Dialect } from './sql/dialect.js';
 import {
   columnsQuery,
@@ -177,21 +180,6 @@ async function putAndCopy(
 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-}
-
-/**
- * What to grant when Snowflake refuses a statement for want of a privilege. Adding a column (a
- * new custom field) is ALTER TABLE, which Snowflake allows only to the table's owner: a role
- * granted SELECT, INSERT, UPDATE and DELETE loads every batch until the first new field.
- */
-export function privilegeHint(sql: string, errorText: string, role: string | undefined): string {
-  if (!/insufficient privileges/i.test(errorText)) return '';
-  const table = /^ALTER TABLE (\S+) ADD COLUMN/.exec(sql)?.[1];
-  const grantee = role ? `ROLE ${role}` : "ROLE <the loader's role>";
-  if (table) {
-    return `; adding a column for a new custom field needs OWNERSHIP of the table: GRANT OWNERSHIP ON TABLE ${table} TO ${grantee} COPY CURRENT GRANTS (README, "Minimum grants for the loader")`;
-  }
-  return `; see the grants the loader needs in the README, "Minimum grants for the loader", for ${grantee}`;
 }
 
 /**

@@ -15,6 +15,7 @@ import { StreamSchema } from '../../src/stream/schema.js';
 import { staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { startSnowflakeRecorder, type SnowflakeRecorder } from '../helpers/snowflake-recorder.js';
 import { tempDir } from '../helpers/tap.js';
+import { runProcess } from '../helpers/tools.js';
 
 let recorder: SnowflakeRecorder | undefined;
 afterEach(async () => {
@@ -176,4 +177,24 @@ test('a key that cannot be read is named as the setting to fix before any connec
   expect(await failure({ private_key_path: '/nonexistent/rsa_key.p8' })).toBe(
     "ERR_CONFIG: config field 'snowflake.private_key_path': cannot read the key file /nonexistent/rsa_key.p8 (ENOENT)",
   );
+});
+
+test("loading the driver through the loader probes no cloud metadata service (snowflake-sdk's platform detection is off)", async () => {
+  // The driver ran its detection when it was loaded (the bins: snowflake-warehouse.ts imports
+  // snowflake-no-probe.ts first; under Jest, its setupFiles; test/image runs it as the bins do).
+  const detection = (await import('snowflake-sdk/dist/lib/telemetry/platform_detection.js' as string)) as {
+    getDetectedPlatforms: () => Promise<string[]>;
+  };
+  expect(await detection.getDetectedPlatforms()).toEqual(['disabled']);
+});
+
+test('the loader as a process: importing its Snowflake client leaves the platform detection off', async () => {
+  const script =
+    "await import('./dist/src/load/snowflake-warehouse.js'); " +
+    "const { getDetectedPlatforms } = (await import('snowflake-sdk/dist/lib/telemetry/platform_detection.js')).default; " +
+    'console.log(JSON.stringify(await getDetectedPlatforms()));';
+  const env = { ...process.env };
+  delete env['SNOWFLAKE_DISABLE_PLATFORM_DETECTION'];
+  const result = await runProcess(process.execPath, ['--input-type=module', '-e', script], { env });
+  expect(result.stdout.trim()).toBe('["disabled"]');
 });

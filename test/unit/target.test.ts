@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { privilegeHint } from '../../src/load/snowflake-warehouse.js';
+import { privilegeHint } from '../../src/load/sql/snowflake-grants.js';
 import { storageHasZstd } from '../../src/load/sql/duckdb.js';
 import { recordText } from '../../src/load/target.js';
 import { encodeSinger } from '../../src/protocol/singer.js';

@@ -1,0 +1,14 @@
+/**
+ * What to grant when Snowflake refuses a statement for want of a privilege. Adding a column (a
+ * new custom field) is ALTER TABLE, which Snowflake allows only to the table's owner: a role
+ * granted SELECT, INSERT, UPDATE and DELETE loads every batch until the first new field.
+ */
+export function privilegeHint(sql: string, errorText: string, role: string | undefined): string {
+  if (!/insufficient privileges/i.test(errorText)) return '';
+  const table = /^ALTER TABLE (\S+) ADD COLUMN/.exec(sql)?.[1];
+  const grantee = role ? `ROLE ${role}` : "ROLE <the loader's role>";
+  if (table) {
+    return `; adding a column for a new custom field needs OWNERSHIP of the table: GRANT OWNERSHIP ON TABLE ${table} TO ${grantee} COPY CURRENT GRANTS (README, "Minimum grants for the loader")`;
+  }
+  return `; see the grants the loader needs in the README, "Minimum grants for the loader", for ${grantee}`;
+}
