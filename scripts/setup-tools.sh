@@ -51,4 +51,5 @@ venv .venv-target-jsonl test/ecosystem/requirements-target-jsonl.txt    # a real
 venv .venv-target-duckdb test/ecosystem/requirements-target-duckdb.txt  # a real SQL Singer target
 venv .venv-meltano test/ecosystem/requirements-meltano.txt              # a real meltano
 venv .venv-dbt test/ecosystem/requirements-dbt.txt                      # dbt-duckdb, and the BigQuery/Snowflake adapters for dbt parse
+venv .venv-pyairbyte test/ecosystem/requirements-pyairbyte.txt          # PyAirbyte: source-invoca as Airbyte's Python client runs it
 echo "setup: node $(scripts/node.sh --version) for the suites (scripts/node.sh)"
