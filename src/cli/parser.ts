@@ -2,6 +2,12 @@ import yargs, { type Argv, type InferredOptionTypes, type Options } from 'yargs'
 import { UsageError } from '../errors.js';
 import { PACKAGE_VERSION } from '../paths.js';
 
+/** The flags every bin answers the same way. */
+export const helpAndVersionOptions = {
+  version: { type: 'boolean', describe: 'Print the version' },
+  help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
+} as const satisfies Record<string, Options>;
+
 /** What a bin's yargs option table parses to, each flag optional (a check() is given what was passed). */
 export type ArgvOf<O extends Record<string, Options>> = Partial<InferredOptionTypes<O>> & { _?: (string | number)[] };
 

@@ -1,6 +1,6 @@
 import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
-import type { ArgvOf } from './parser.js';
+import { helpAndVersionOptions, type ArgvOf } from './parser.js';
 
 export const SOURCE_COMMANDS = ['spec', 'check', 'discover', 'read'] as const;
 export type SourceCommand = (typeof SOURCE_COMMANDS)[number];
@@ -9,8 +9,7 @@ export const sourceOptions = {
   config: { type: 'string', describe: 'Config JSON file (check, discover, read)' },
   catalog: { type: 'string', describe: 'Configured catalog JSON file (read)' },
   state: { type: 'string', describe: 'State JSON file (read)' },
-  version: { type: 'boolean', describe: 'Print the version' },
-  help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
+  ...helpAndVersionOptions,
 } as const satisfies Record<string, Options>;
 
 export type SourceArgv = ArgvOf<typeof sourceOptions>;

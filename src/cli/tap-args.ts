@@ -1,6 +1,6 @@
 import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
-import type { ArgvOf } from './parser.js';
+import { helpAndVersionOptions, type ArgvOf } from './parser.js';
 
 export const tapOptions = {
   config: { type: 'string', describe: 'Config JSON file (api_token, account_id, ...)' },
@@ -11,8 +11,7 @@ export const tapOptions = {
   format: { choices: ['text', 'json', 'markdown'] as const, describe: 'Format of --about' },
   test: { type: 'boolean', describe: 'Check the connection: read one record, exit 0 or 1 with the reason' },
   follow: { type: 'boolean', describe: 'After catching up, keep polling every min_poll_interval_seconds until SIGTERM/SIGINT' },
-  version: { type: 'boolean', describe: 'Print the version' },
-  help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
+  ...helpAndVersionOptions,
 } as const satisfies Record<string, Options>;
 
 export type TapArgv = ArgvOf<typeof tapOptions>;

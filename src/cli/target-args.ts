@@ -1,13 +1,12 @@
 import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
-import type { ArgvOf } from './parser.js';
+import { helpAndVersionOptions, type ArgvOf } from './parser.js';
 
 export const targetOptions = {
   config: { type: 'string', describe: 'Loader config JSON file (engine, duckdb/bigquery/snowflake settings, batch sizes)' },
   catalog: { type: 'string', describe: 'sql: a catalog whose transactions stream gives the columns (default: the shipped catalog.json)' },
   format: { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'sql: commented SQL, or one JSON document' },
-  version: { type: 'boolean', describe: 'Print the version' },
-  help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
+  ...helpAndVersionOptions,
 } as const satisfies Record<string, Options>;
 
 export type TargetArgv = ArgvOf<typeof targetOptions>;

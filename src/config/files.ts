@@ -62,6 +62,8 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
  * ends too early). A small recursive-descent reader: JSON.parse's message has no offset in every
  * Node version, and where it has one it also quotes the text.
  */
+const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
 export function syntaxErrorOffset(text: string): number {
   let at = 0;
   const fail = (): never => {
@@ -97,59 +99,47 @@ export function syntaxErrorOffset(text: string): number {
     }
   };
   const readNumber = (): void => {
-    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
+    NUMBER.lastIndex = at;
+    const match = NUMBER.exec(text);
     if (!match?.[0]) fail();
     at += (match as RegExpExecArray)[0].length;
+  };
+  /** Items separated by commas up to `close`, the opening bracket at `at`. */
+  const items = (close: string, item: () => void): void => {
+    at++;
+    space();
+    if (text[at] === close) {
+      at++;
+      return;
+    }
+    for (;;) {
+      item();
+      space();
+      if (text[at] === ',') {
+        at++;
+        continue;
+      }
+      if (text[at] !== close) fail();
+      at++;
+      return;
+    }
   };
   const value = (depth: number): void => {
     if (depth > 512) fail();
     space();
     const char = text[at];
-    if (char === '{') {
-      at++;
+    const member = (): void => {
       space();
-      if (text[at] === '}') {
-        at++;
-        return;
-      }
-      for (;;) {
-        space();
-        if (text[at] !== '"') fail();
-        readString();
-        space();
-        if (text[at] !== ':') fail();
-        at++;
-        value(depth + 1);
-        space();
-        if (text[at] === ',') {
-          at++;
-          continue;
-        }
-        if (text[at] !== '}') fail();
-        at++;
-        return;
-      }
-    }
-    if (char === '[') {
-      at++;
+      if (text[at] !== '"') fail();
+      readString();
       space();
-      if (text[at] === ']') {
-        at++;
-        return;
-      }
-      for (;;) {
-        value(depth + 1);
-        space();
-        if (text[at] === ',') {
-          at++;
-          continue;
-        }
-        if (text[at] !== ']') fail();
-        at++;
-        return;
-      }
-    }
-    if (char === '"') readString();
+      if (text[at] !== ':') fail();
+      at++;
+      value(depth + 1);
+    };
+    if (char === '{') items('}', member);
+    else if (char === '[') items(']', () => value(depth + 1));
+    else if (char === '"') readString();
     else if (char === 't') literal('true');
     else if (char === 'f') literal('false');
     else if (char === 'n') literal('null');
