@@ -21,12 +21,13 @@ export abstract class TapInvocaError extends Error {
   abstract readonly code: ErrorCode;
   /** 2 for a mistake the user fixes in argv, config or state; 1 for a failure at run time. */
   abstract readonly exitCode: 1 | 2;
-  /** Whether the same request may succeed when tried again. */
-  readonly retryable: boolean = false;
+  /** Whether the same request may succeed when tried again (each class says its default). */
+  readonly retryable: boolean;
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
     super(message, options);
     this.name = new.target.name;
+    this.retryable = options?.retryable ?? false;
   }
 }
 
@@ -70,7 +71,6 @@ export class OutputError extends TapInvocaError {
 export class ApiStatusError extends TapInvocaError {
   readonly code = 'ERR_API_STATUS';
   readonly exitCode = 1;
-  override readonly retryable: boolean;
   readonly status: number;
   /** Seconds from a `Retry-After` header, when the server sent one. */
   readonly retryAfterSeconds: number | undefined;
@@ -82,9 +82,8 @@ export class ApiStatusError extends TapInvocaError {
     details: { status: number; retryable: boolean; retryAfterSeconds?: number | undefined; serverDetail?: string },
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, { ...options, retryable: details.retryable });
     this.status = details.status;
-    this.retryable = details.retryable;
     this.retryAfterSeconds = details.retryAfterSeconds;
     this.serverDetail = details.serverDetail ?? '';
   }
@@ -97,11 +96,9 @@ export class ApiStatusError extends TapInvocaError {
 export class ApiBodyError extends TapInvocaError {
   readonly code = 'ERR_API_BODY';
   readonly exitCode = 1;
-  override readonly retryable: boolean;
 
   constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(message, options);
-    this.retryable = options?.retryable ?? true;
+    super(message, { ...options, retryable: options?.retryable ?? true });
   }
 }
 
@@ -109,11 +106,9 @@ export class ApiBodyError extends TapInvocaError {
 export class ApiNetworkError extends TapInvocaError {
   readonly code = 'ERR_API_NETWORK';
   readonly exitCode = 1;
-  override readonly retryable: boolean;
 
   constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
-    super(message, options);
-    this.retryable = options?.retryable ?? true;
+    super(message, { ...options, retryable: options?.retryable ?? true });
   }
 }
 
@@ -121,24 +116,31 @@ export class ApiNetworkError extends TapInvocaError {
 export class ApiTimeoutError extends TapInvocaError {
   readonly code = 'ERR_API_TIMEOUT';
   readonly exitCode = 1;
-  override readonly retryable = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, retryable: true });
+  }
 }
 
 /** A warehouse statement, load or connection failed. */
 export class WarehouseError extends TapInvocaError {
   readonly code = 'ERR_WAREHOUSE';
   readonly exitCode = 1;
-  override readonly retryable: boolean;
   /** The engine ran out of its memory limit: the same work in smaller pieces may fit. */
   readonly outOfMemory: boolean;
 
   constructor(message: string, options?: { cause?: unknown; retryable?: boolean; outOfMemory?: boolean }) {
     super(message, options);
-    this.retryable = options?.retryable ?? false;
     this.outOfMemory = options?.outOfMemory ?? false;
   }
 }
 
 export function isTapInvocaError(error: unknown): error is TapInvocaError {
   return error instanceof TapInvocaError;
+}
+
+/** The `code` of a Node, undici or driver error ('ENOENT', 'UND_ERR_SOCKET', ...), when it has a string one. */
+export function errorCode(error: unknown): string | undefined {
+  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
+  return undefined;
 }

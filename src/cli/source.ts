@@ -9,7 +9,7 @@ import { readJsonFile } from '../config/files.js';
 import { openTapConfig } from '../config/open.js';
 import type { Redactor } from '../config/redact.js';
 import { TAP_CONFIG_SCHEMA, type TapConfig } from '../config/tap-config.js';
-import { ApiStatusError, isTapInvocaError } from '../errors.js';
+import { ApiNetworkError, ApiStatusError, isTapInvocaError } from '../errors.js';
 import { createLogger, type LineSink, type Logger } from '../log.js';
 import {
   catalogMessage,
@@ -41,6 +41,8 @@ const BIN = 'source-invoca';
 function failureType(error: unknown): FailureType {
   if (isTapInvocaError(error) && error.exitCode === 2) return 'config_error';
   if (error instanceof ApiStatusError && [400, 401, 403, 404].includes(error.status)) return 'config_error';
+  // A base_url whose host does not resolve (the one network error that is not retried).
+  if (error instanceof ApiNetworkError && !error.retryable) return 'config_error';
   if (isTapInvocaError(error) && error.retryable) return 'transient_error';
   return 'system_error';
 }

@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { CatalogError, ConfigError, StateError } from '../errors.js';
+import { CatalogError, ConfigError, errorCode, StateError } from '../errors.js';
 
 /** The kinds of file a bin reads, each with the error (and so the exit code) its problems raise. */
 const FILE_ERRORS = { config: ConfigError, state: StateError, catalog: CatalogError } as const;
@@ -27,7 +27,7 @@ export async function readJsonFile(path: string, kind: JsonFileKind): Promise<un
     text = await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof JsonFileError) throw error;
-    const reason = error && typeof error === 'object' && 'code' in error ? String(error.code) : 'unreadable';
+    const reason = errorCode(error) ?? 'unreadable';
     throw new JsonFileError(`cannot read the ${kind} file ${path} (${reason}); check the path`, { cause: error });
   }
   return parseJsonText(text, `the ${kind} file ${basename(path)}`, JsonFileError);

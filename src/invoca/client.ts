@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
-import { ApiBodyError, ApiNetworkError, ApiStatusError, ApiTimeoutError, TapInvocaError } from '../errors.js';
+import { ApiBodyError, ApiNetworkError, ApiStatusError, ApiTimeoutError, errorCode, TapInvocaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { resolveColumns, type AccountType } from './columns.js';
 import { createRedactor, type Redactor } from '../config/redact.js';
@@ -237,9 +237,4 @@ export function transportError(error: unknown, description: string, timedOut: bo
   return new ApiNetworkError(`Connection to Invoca failed for ${description}: ${reason}${code ? ` (${code})` : ''}`, {
     cause: error,
   });
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
-  return undefined;
 }

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 // Before the driver: it probes cloud metadata services when it is imported, unless told not to.
 import './snowflake-no-probe.js';
 import snowflake from 'snowflake-sdk';
-import { ConfigError, WarehouseError } from '../errors.js';
+import { ConfigError, errorCode, WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
 import { privilegeHint } from './sql/snowflake-grants.js';
 import type { Dialect } from './sql/dialect.js';
@@ -194,7 +194,7 @@ async function checkPrivateKey(settings: SnowflakeSettings): Promise<void> {
     try {
       key = await readFile(settings.private_key_path ?? '');
     } catch (error) {
-      const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : 'unreadable';
+      const code = errorCode(error) ?? 'unreadable';
       throw new ConfigError(`config field '${field}': cannot read the key file ${settings.private_key_path} (${code})`);
     }
   }

@@ -49,6 +49,8 @@ export interface RunningSimulator {
   append(rows: number): void;
   setFaults(faults: FaultSpec[]): void;
   stats(): SimulatorStats;
+  /** Closes the idle keep-alive connections, so a client's next request connects (and resolves the host) again. */
+  dropIdleConnections(): void;
   close(): Promise<void>;
 }
 
@@ -225,6 +227,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     append: (rows) => feed.append(rows),
     setFaults: (specs) => faults.replace(specs),
     stats: () => ({ ...stats, recentUrls: [...stats.recentUrls], feedRows: feed.count }),
+    dropIdleConnections: () => server.closeIdleConnections(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TapConfig } from '../config/tap-config.js';
-import { TapInvocaError } from '../errors.js';
+import { ApiNetworkError, TapInvocaError } from '../errors.js';
 import { InvocaClient } from '../invoca/client.js';
 import type { Logger } from '../log.js';
 import type { Selection } from './catalog.js';
@@ -107,7 +107,8 @@ export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEv
  * the last poll started, until the signal. Each poll yields its records and states and logs one
  * line (rows, lag of the newest call). A poll that fails with a recoverable error (past
  * max_retries) is logged and tried again at the next poll; any other error ends the follow.
- * Ends with a final STATE.
+ * Once a poll has succeeded, base_url is proven, so a host that stops resolving is a DNS outage
+ * to wait out, not a typo to report. Ends with a final STATE.
  */
 export async function* followEvents(options: SessionOptions): AsyncGenerator<TapEvent> {
   const { config, logger, signal, selection } = options;
@@ -118,6 +119,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
   const interval = Math.max(1, config.minPollIntervalSeconds);
   let bookmark = options.bookmark;
   let lastWasState = false;
+  let hadGoodPoll = false;
   try {
     for (let poll = 1; !signal?.aborted; poll++) {
       // A first sync starts at once; after it, the floor holds even while the feed is empty (no cursor).
@@ -152,11 +154,12 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
           yield event;
         }
         if (signal?.aborted) break;
+        hadGoodPoll = true;
         const lag = newestCallMs === undefined ? '' : `, newest call started ${formatSeconds((now() - newestCallMs) / 1000)} ago`;
         logger.info(`poll ${poll}: ${rows} rows${lag}; next poll in ${interval} s`);
       } catch (error) {
         if (signal?.aborted) break;
-        if (!(error instanceof TapInvocaError) || !error.retryable) throw error;
+        if (!recoverableInFollow(error, hadGoodPoll)) throw error;
         logger.error(`poll ${poll} failed: ${error.message}; polling again in ${interval} s`);
         bookmark = { ...bookmark, lastPollStartedAt: new Date(startedMs).toISOString() };
       }
@@ -165,6 +168,12 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
     await client.close();
   }
   if (!lastWasState) yield { type: 'state', value: stateValue(bookmark), recordCount: 0, bookmark };
+}
+
+/** Whether a failed poll of `--follow` is tried again at the next poll rather than ending it. */
+export function recoverableInFollow(error: unknown, hadGoodPoll: boolean): error is TapInvocaError {
+  if (!(error instanceof TapInvocaError)) return false;
+  return error.retryable || (hadGoodPoll && error instanceof ApiNetworkError);
 }
 
 /** What one poll of the session passes to syncTransactions. */

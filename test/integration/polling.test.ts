@@ -4,6 +4,7 @@
  * target's batch timer. Every wait is on an event (a line, a state); the intervals are short.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import dns from 'node:dns';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -162,6 +163,46 @@ test('--follow: a poll that fails past max_retries is logged and the next poll g
   const denied = await runTap(['--config', await jsonFile(tapConfig(sim, { api_token: 'not-the-token' })), '--follow']);
   expect(denied.code).toBe(1);
   expect(denied.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([expect.stringMatching(/HTTP 401/)]);
+});
+
+test('--follow: once a poll has succeeded, a host that stops resolving (a DNS outage) is waited out; before that it is a base_url typo and ends the run', async () => {
+  sim = await simulator({ rows: 100 });
+  // No engine makes a real DNS outage on demand: this test replaces dns.lookup, which undici's
+  // connect calls, for the name `localhost` only, between the first and the third poll.
+  const realLookup = dns.lookup;
+  const failLookup = ((hostname: string, options: unknown, callback?: unknown) => {
+    const done = (typeof options === 'function' ? options : callback) as (error: Error) => void;
+    process.nextTick(() => done(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname })));
+  }) as typeof dns.lookup;
+  const byName = sim.url.replace('127.0.0.1', 'localhost');
+  expect(byName).not.toBe(sim.url);
+  const controller = new AbortController();
+  const stderr: string[] = [];
+  try {
+    const code = await runTapCli(['--config', await jsonFile(tapConfig(sim, { base_url: byName, max_retries: 0 })), '--follow'], {
+      stdout: new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+      stderr: (line) => {
+        stderr.push(line);
+        if (/^INFO poll 1: /.test(line)) {
+          dns.lookup = failLookup;
+          sim?.dropIdleConnections();
+        }
+        if (/^ERROR poll 2 failed: /.test(line)) dns.lookup = realLookup;
+        if (/^INFO poll 3: /.test(line)) controller.abort();
+      },
+      signal: controller.signal,
+    });
+    expect(code).toBe(0);
+    expect(stderr).toContainEqual(expect.stringMatching(/^ERROR poll 2 failed: .*ENOTFOUND.*; polling again in 1 s$/));
+
+    // The same outage on the first poll: nothing has proven base_url, so it is reported as a typo.
+    dns.lookup = failLookup;
+    const first = await runTap(['--config', await jsonFile(tapConfig(sim, { base_url: byName })), '--follow']);
+    expect(first.code).toBe(1);
+    expect(first.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([expect.stringMatching(/does not resolve \(ENOTFOUND\).*check base_url/)]);
+  } finally {
+    dns.lookup = realLookup;
+  }
 });
 
 /**
