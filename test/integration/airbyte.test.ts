@@ -2,11 +2,11 @@
  * source-invoca (Airbyte) against the simulator; every message it writes is validated against
  * the Airbyte protocol's published models (airbyte-protocol-models, in .venv).
  */
-import dns from 'node:dns';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { run } from '../../src/cli/source.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
+import { failDnsLookups } from '../helpers/dns.js';
 import { simulator, TEST_TOKEN } from '../helpers/simulator.js';
 import { jsonFile, tapConfig } from '../helpers/tap.js';
 import { requireTools, runProcess } from '../helpers/tools.js';
@@ -216,19 +216,20 @@ describe('source-invoca', () => {
     const usage = await source(['sync']);
     expect(usage.code).toBe(2);
 
-    // A base_url host that does not resolve is the user's to fix. No engine makes a name fail to
-    // resolve on demand: dns.lookup (which undici's connect calls) is replaced for this read.
-    const realLookup = dns.lookup;
-    dns.lookup = ((hostname: string, options: unknown, callback?: unknown) => {
-      const done = (typeof options === 'function' ? options : callback) as (error: Error) => void;
-      process.nextTick(() => done(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' })));
-    }) as typeof dns.lookup;
+    // A base_url host that does not resolve is the user's to fix (DNS failed on demand: failDnsLookups).
+    const restoreDns = failDnsLookups();
     try {
-      const unresolved = await source(['read', '--config', await jsonFile(tapConfig(sim, { base_url: sim.url.replace('127.0.0.1', 'localhost') })), '--catalog', catalog]);
+      const unresolved = await source([
+        'read',
+        '--config',
+        await jsonFile(tapConfig(sim, { base_url: sim.url.replace('127.0.0.1', 'localhost') })),
+        '--catalog',
+        catalog,
+      ]);
       expect(unresolved.code).toBe(1);
       expect(unresolved.messages.at(-1)).toMatchObject({ type: 'TRACE', trace: { error: { failure_type: 'config_error' } } });
     } finally {
-      dns.lookup = realLookup;
+      restoreDns();
     }
   });
 });

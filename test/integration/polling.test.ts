@@ -4,7 +4,6 @@
  * target's batch timer. Every wait is on an event (a line, a state); the intervals are short.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import dns from 'node:dns';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -17,6 +16,7 @@ import { runTarget } from '../../src/load/target.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { StreamSchema } from '../../src/stream/schema.js';
+import { failDnsLookups } from '../helpers/dns.js';
 import { simulator } from '../helpers/simulator.js';
 import { bookmarkOf, jsonFile, lastState, runTap, tapConfig, tempDir } from '../helpers/tap.js';
 
@@ -167,13 +167,9 @@ test('--follow: a poll that fails past max_retries is logged and the next poll g
 
 test('--follow: once a poll has succeeded, a host that stops resolving (a DNS outage) is waited out; before that it is a base_url typo and ends the run', async () => {
   sim = await simulator({ rows: 100 });
-  // No engine makes a real DNS outage on demand: this test replaces dns.lookup, which undici's
-  // connect calls, for the name `localhost` only, between the first and the third poll.
-  const realLookup = dns.lookup;
-  const failLookup = ((hostname: string, options: unknown, callback?: unknown) => {
-    const done = (typeof options === 'function' ? options : callback) as (error: Error) => void;
-    process.nextTick(() => done(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname })));
-  }) as typeof dns.lookup;
+  // The outage is made by failDnsLookups (dns.lookup replaced) between the first and the third poll,
+  // against the simulator by name (`localhost`), so each new connection looks the name up.
+  let restoreDns = (): void => undefined;
   const byName = sim.url.replace('127.0.0.1', 'localhost');
   expect(byName).not.toBe(sim.url);
   const controller = new AbortController();
@@ -184,10 +180,10 @@ test('--follow: once a poll has succeeded, a host that stops resolving (a DNS ou
       stderr: (line) => {
         stderr.push(line);
         if (/^INFO poll 1: /.test(line)) {
-          dns.lookup = failLookup;
+          restoreDns = failDnsLookups();
           sim?.dropIdleConnections();
         }
-        if (/^ERROR poll 2 failed: /.test(line)) dns.lookup = realLookup;
+        if (/^ERROR poll 2 failed: /.test(line)) restoreDns();
         if (/^INFO poll 3: /.test(line)) controller.abort();
       },
       signal: controller.signal,
@@ -196,12 +192,14 @@ test('--follow: once a poll has succeeded, a host that stops resolving (a DNS ou
     expect(stderr).toContainEqual(expect.stringMatching(/^ERROR poll 2 failed: .*ENOTFOUND.*; polling again in 1 s$/));
 
     // The same outage on the first poll: nothing has proven base_url, so it is reported as a typo.
-    dns.lookup = failLookup;
+    restoreDns = failDnsLookups();
     const first = await runTap(['--config', await jsonFile(tapConfig(sim, { base_url: byName })), '--follow']);
     expect(first.code).toBe(1);
-    expect(first.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([expect.stringMatching(/does not resolve \(ENOTFOUND\).*check base_url/)]);
+    expect(first.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([
+      expect.stringMatching(/does not resolve \(ENOTFOUND\).*check base_url/),
+    ]);
   } finally {
-    dns.lookup = realLookup;
+    restoreDns();
   }
 });
 
