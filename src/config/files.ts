@@ -30,7 +30,12 @@ export async function readJsonFile(path: string, kind: JsonFileKind): Promise<un
     const reason = errorCode(error) ?? 'unreadable';
     throw new JsonFileError(`cannot read the ${kind} file ${path} (${reason}); check the path`, { cause: error });
   }
-  return parseJsonText(text, `the ${kind} file ${basename(path)}`, JsonFileError);
+  try {
+    return parseJsonText(text, `the ${kind} file ${basename(path)}`, JsonFileError);
+  } catch (error) {
+    if (error instanceof JsonFileError) throw new JsonFileError(`${error.message}; fix it`);
+    throw error;
+  }
 }
 
 /** Parses JSON text; a syntax error names `what`, the line and the column, and nothing of the text. */
@@ -43,7 +48,7 @@ export function parseJsonText(text: string, what: string, JsonError: new (messag
   } catch {
     const { line, column } = lineAndColumn(body, syntaxErrorOffset(body));
     // No `cause`: the parser's message quotes the text around the error.
-    throw new JsonError(`${what} is not valid JSON: syntax error at line ${line}, column ${column}; fix it`);
+    throw new JsonError(`${what} is not valid JSON: syntax error at line ${line}, column ${column}`);
   }
 }
 

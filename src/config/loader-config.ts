@@ -5,10 +5,9 @@
 import { ConfigError } from '../errors.js';
 import { endpointProblem, isLoopbackHost } from './endpoints.js';
 import { parseJsonText } from './files.js';
-import { createRedactor } from './redact.js';
+import { parseConfig, type ParsedConfig } from './parsed.js';
 import { LOADER_CONFIG_SCHEMA, type LoaderConfigFile } from './schemas.js';
 import { secretValues } from './secrets.js';
-import type { ParsedConfig } from './tap-config.js';
 import { unknownKeyWarnings, validated, withoutNulls } from './validate.js';
 
 export { LOADER_CONFIG_SCHEMA };
@@ -27,8 +26,7 @@ export type LoaderConfig = LoaderConfigFile;
 
 /** Pure: validates a parsed loader config; `source` names the file in messages. */
 export function parseLoaderConfig(raw: unknown, source = 'the config'): ParsedConfig<LoaderConfig> {
-  const redact = createRedactor(loaderSecrets(raw));
-  try {
+  return parseConfig(loaderSecrets(raw), source, (redact) => {
     const value: unknown = withoutNulls(raw ?? {});
     const engineWarnings = checkEngine(value);
     checkSnowflakeAccount(value);
@@ -44,11 +42,8 @@ export function parseLoaderConfig(raw: unknown, source = 'the config'): ParsedCo
     }
     if (config.engine === 'snowflake' && config.snowflake) warnings.push(...checkSnowflake(config.snowflake));
     if (config.engine === 'bigquery' && config.bigquery) checkBigQuery(config.bigquery);
-    return { config, warnings, redact };
-  } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(`${redact(error.message)}; fix it in ${source}`);
-    throw error;
-  }
+    return { config, warnings };
+  });
 }
 
 /** The secrets of a raw (not yet validated) loader config, for the redactor. */
@@ -104,15 +99,22 @@ function checkSnowflakeAccount(value: unknown): void {
 type SnowflakeBlock = NonNullable<LoaderConfig['snowflake']>;
 type BigQueryBlock = NonNullable<LoaderConfig['bigquery']>;
 
+/** Pure: what is wrong with a Snowflake block's choice of credentials (none, or the key twice), if anything. */
+export function snowflakeAuthProblem(settings: {
+  private_key_path?: string | undefined;
+  private_key?: string | undefined;
+  password?: string | undefined;
+}): string | undefined {
+  if (!settings.private_key_path && !settings.private_key && !settings.password)
+    return "config field 'snowflake.private_key_path' (key-pair auth) or 'snowflake.password' is required when engine is 'snowflake' (or 'snowflake.private_key', the key as text)";
+  if (settings.private_key_path && settings.private_key)
+    return "config fields 'snowflake.private_key_path' and 'snowflake.private_key' are the same key twice; keep one";
+  return undefined;
+}
+
 function checkSnowflake(settings: SnowflakeBlock): string[] {
-  if (!settings.private_key_path && !settings.private_key && !settings.password) {
-    throw new ConfigError(
-      "config field 'snowflake.private_key_path' (key-pair auth) or 'snowflake.password' is required when engine is 'snowflake' (or 'snowflake.private_key', the key as text)",
-    );
-  }
-  if (settings.private_key_path && settings.private_key) {
-    throw new ConfigError("config fields 'snowflake.private_key_path' and 'snowflake.private_key' are the same key twice; keep one");
-  }
+  const authProblem = snowflakeAuthProblem(settings);
+  if (authProblem) throw new ConfigError(authProblem);
   if (settings.private_key !== undefined) {
     // A secret store or an environment variable often hands a PEM over with its newlines as \n.
     settings.private_key = settings.private_key.replace(/\\n/g, '\n').replace(/\r\n?/g, '\n').trim();
@@ -137,12 +139,7 @@ function checkBigQuery(settings: BigQueryBlock): void {
     if (settings.credentials_path) {
       throw new ConfigError("config fields 'bigquery.credentials_path' and 'bigquery.credentials_json' are the same key twice; keep one");
     }
-    let key: unknown;
-    try {
-      key = parseJsonText(settings.credentials_json, "config field 'bigquery.credentials_json'", ConfigError);
-    } catch (error) {
-      throw new ConfigError((error as Error).message.replace(/; fix it$/, ''));
-    }
+    const key = parseJsonText(settings.credentials_json, "config field 'bigquery.credentials_json'", ConfigError);
     const fields = key !== null && typeof key === 'object' && !Array.isArray(key) ? (key as Record<string, unknown>) : {};
     const serviceAccount = fields['type'] === 'service_account';
     if (
@@ -153,6 +150,8 @@ function checkBigQuery(settings: BigQueryBlock): void {
         'config field \'bigquery.credentials_json\' must be the JSON of a service account key file (an object with "type": "service_account", client_email and private_key)',
       );
     }
+    // Stored back in its plain form (no byte order mark), which the warehouse client reads as is.
+    settings.credentials_json = JSON.stringify(key);
   }
   if (settings.api_endpoint) {
     const problem = endpointProblem(settings.api_endpoint, "config field 'bigquery.api_endpoint'", 'OAuth token', { hostOnly: false });

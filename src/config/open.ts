@@ -5,7 +5,8 @@
  */
 import { readJsonFile } from './files.js';
 import { parseLoaderConfig, type LoaderConfig } from './loader-config.js';
-import { parseTapConfig, type ParsedConfig, type TapConfig } from './tap-config.js';
+import type { ParsedConfig } from './parsed.js';
+import { parseTapConfig, type TapConfig } from './tap-config.js';
 
 export async function openTapConfig(path: string): Promise<ParsedConfig<TapConfig>> {
   return parseTapConfig(await readJsonFile(path, 'config'), path);

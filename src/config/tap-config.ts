@@ -7,7 +7,8 @@ import type { AccountType } from '../invoca/columns.js';
 import { ACCEPTED_SPELLINGS, toTransactionTypeFilter, type TransactionTypeFilter } from '../stream/transaction-types.js';
 import { TAP_CONFIG_SCHEMA, type TapConfigFile } from './schemas.js';
 import { endpointProblem } from './endpoints.js';
-import { createRedactor, type Redactor } from './redact.js';
+import { parseConfig, type ParsedConfig } from './parsed.js';
+import type { Redactor } from './redact.js';
 import { secretValues } from './secrets.js';
 import { unknownKeyWarnings, validated, withoutNulls } from './validate.js';
 
@@ -37,12 +38,6 @@ export interface TapConfig {
 }
 
 /** A config ready to use: its settings, the warnings to log, and the redactor for its secrets. */
-export interface ParsedConfig<C> {
-  config: C;
-  warnings: string[];
-  redact: Redactor;
-}
-
 /** Invoca's FAQ: poll at any interval above five minutes (docs/design.md, "Invoca's Transactions API"). */
 export const INVOCA_POLL_FLOOR_SECONDS = 300;
 
@@ -51,38 +46,32 @@ export const INVOCA_POLL_FLOOR_SECONDS = 300;
  * throws is redacted already: it is built before any logger exists.
  */
 export function parseTapConfig(raw: unknown, source = 'the config'): ParsedConfig<TapConfig> {
-  const redact = createRedactor(tapSecrets(raw));
-  try {
-    return { ...checkTapConfig(raw, source, redact), redact };
-  } catch (error) {
-    if (error instanceof Error) error.message = redact(error.message);
-    throw error;
-  }
+  return parseConfig(tapSecrets(raw), source, (redact) => checkTapConfig(raw, redact));
 }
 
-function checkTapConfig(raw: unknown, source: string, redact: Redactor): { config: TapConfig; warnings: string[] } {
-  if (raw === undefined) throw new ConfigError(`${source} is empty; it needs at least api_token and account_id`);
+function checkTapConfig(raw: unknown, redact: Redactor): { config: TapConfig; warnings: string[] } {
+  if (raw === undefined) throw new ConfigError('config is empty; it needs at least api_token and account_id');
   // A copy: ajv fills defaults in place, and the caller's object stays as it was.
   const value: unknown = withoutNulls(raw);
   const result = validated<TapConfigFile>(TAP_CONFIG_SCHEMA, value, 'config', redact);
-  if ('problem' in result) throw new ConfigError(`${result.problem}; fix it in ${source}`);
+  if ('problem' in result) throw new ConfigError(`${result.problem}`);
   const checked = result.value;
   const warnings = unknownKeyWarnings(checked, Object.keys(TAP_CONFIG_SCHEMA.properties), 'config');
   const endpoint = endpointProblem(checked.base_url, "config field 'base_url'", 'API token', { hostOnly: true });
-  if (endpoint) throw new ConfigError(`${endpoint}; fix it in ${source}`);
+  if (endpoint) throw new ConfigError(`${endpoint}`);
   const unknownType = checked.transaction_types.find((type) => toTransactionTypeFilter(type) === undefined);
   if (unknownType !== undefined) {
     throw new ConfigError(
-      `config field 'transaction_types' has ${JSON.stringify(unknownType.slice(0, 40))}, which is no transaction type; use ${ACCEPTED_SPELLINGS}; fix it in ${source}`,
+      `config field 'transaction_types' has ${JSON.stringify(unknownType.slice(0, 40))}, which is no transaction type; use ${ACCEPTED_SPELLINGS}`,
     );
   }
   if (checked.min_poll_interval_seconds < INVOCA_POLL_FLOOR_SECONDS && isInvocaHost(checked.base_url)) {
     throw new ConfigError(
-      `config field 'min_poll_interval_seconds' is ${checked.min_poll_interval_seconds}, below Invoca's floor of ${INVOCA_POLL_FLOOR_SECONDS} seconds for ${checked.base_url}; fix it in ${source}`,
+      `config field 'min_poll_interval_seconds' is ${checked.min_poll_interval_seconds}, below Invoca's floor of ${INVOCA_POLL_FLOOR_SECONDS} seconds for ${checked.base_url}`,
     );
   }
   if (checked.start_date !== undefined && !isCalendarDay(checked.start_date.slice(0, 10))) {
-    throw new ConfigError(`config field 'start_date' is not a real date (got "${checked.start_date}"); fix it in ${source}`);
+    throw new ConfigError(`config field 'start_date' is not a real date (got "${checked.start_date}")`);
   }
   return {
     config: {

@@ -71,7 +71,8 @@ function describe(error: ErrorObject, root: unknown, what: string, redact: Redac
   const field = path.join('.');
   const schema = error.parentSchema as JsonSchema | undefined;
   const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') return unknownKeyProblem(path, String(params['additionalProperty']), schema, what);
+  if (error.keyword === 'additionalProperties')
+    return unknownKeyProblem(path, clip(redact(String(params['additionalProperty']))), schema, what);
   const secret = schema?.['secret'] === true || isSecretName(path.at(-1) ?? '');
   const shown = secret ? '' : shownValue(valueAt(root, path), redact);
   const mustBe = schema?.['mustBe'];
@@ -81,9 +82,12 @@ function describe(error: ErrorObject, root: unknown, what: string, redact: Redac
     case 'required': {
       const missing = String(params['missingProperty']);
       const parent = valueAt(root, path);
-      const present = parent !== null && typeof parent === 'object' ? Object.keys(parent) : [];
+      // Only a key the schema does not know can be a misspelling: account_type is not account_id.
+      const settings = new Set(Object.keys(schema?.properties ?? {}));
+      const present = parent !== null && typeof parent === 'object' ? Object.keys(parent).filter((key) => !settings.has(key)) : [];
       const nearMiss = present.find((key) => nearestKey(key, [missing]) === missing);
-      return `${what} field '${[...path, missing].join('.')}' is required${nearMiss === undefined ? '' : ` (the config has '${[...path, nearMiss].join('.')}': a typo?)`}`;
+      const hint = nearMiss === undefined ? '' : ` (${what} has '${[...path, clip(redact(nearMiss))].join('.')}': a typo?)`;
+      return `${what} field '${[...path, missing].join('.')}' is required${hint}`;
     }
     case 'type':
       return `${what} ${field ? `field '${field}'` : 'root'} must be ${article(String(params['type']))}${shown}`;
@@ -104,8 +108,12 @@ function shownValue(value: unknown, redact: Redactor): string {
   if (value !== null && typeof value === 'object') return ' (got an object)';
   // A URL with a user and password in it (scheme://user:password@host) is never shown.
   if (typeof value === 'string' && /\/\/[^/\s]*@/.test(value)) return ' (got a URL with credentials in it, not shown)';
-  const text = redact(JSON.stringify(value));
-  return ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
+  return ` (got ${clip(redact(JSON.stringify(value)))})`;
+}
+
+/** Text from the input, cut to fit in a one-line message. */
+function clip(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 /** A key the schema does not know inside an object that allows none: its path and the nearest known key. */
@@ -136,7 +144,7 @@ export function unknownKeyWarnings(value: Record<string, unknown>, known: readon
     .filter((key) => !known.includes(key))
     .map((key) => {
       const nearest = nearestKey(key, known);
-      return `${what} has an unknown key '${key}' (ignored)${nearest ? `; did you mean '${nearest}'?` : ''}`;
+      return `${what} has an unknown key '${clip(key)}' (ignored)${nearest ? `; did you mean '${nearest}'?` : ''}`;
     });
 }
 

@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 import './snowflake-no-probe.js';
 import snowflake from 'snowflake-sdk';
 import { ConfigError, errorCode, WarehouseError } from '../errors.js';
+import { snowflakeAuthProblem } from '../config/loader-config.js';
 import { createStage, type MergePlan } from './plan.js';
 import { privilegeHint } from './sql/snowflake-grants.js';
 import type { Dialect } from './sql/dialect.js';
@@ -54,9 +55,8 @@ export const BIND_ROWS_LIMIT = 20_000;
 const BIND_CHUNK_ROWS = 5_000;
 
 export async function openSnowflake(settings: SnowflakeSettings): Promise<Warehouse> {
-  if (!settings.private_key_path && !settings.private_key && !settings.password) {
-    throw new ConfigError("config field 'snowflake' needs private_key_path or private_key (key-pair auth), or password");
-  }
+  const authProblem = snowflakeAuthProblem(settings);
+  if (authProblem) throw new ConfigError(authProblem);
   if (settings.private_key || settings.private_key_path) await checkPrivateKey(settings);
   // The driver must never write to stdout: the target's stdout carries the state lines.
   snowflake.configure({ logLevel: 'OFF', additionalLogToConsole: false });
@@ -200,14 +200,16 @@ async function checkPrivateKey(settings: SnowflakeSettings): Promise<void> {
   }
   try {
     createPrivateKey({ key, format: 'pem', ...(settings.private_key_passphrase ? { passphrase: settings.private_key_passphrase } : {}) });
-  } catch (error) {
-    // Not `instanceof Error`: node:crypto's errors come from another realm under a test runner's VM.
-    const reason = String((error as { message?: unknown } | null)?.message ?? error);
+  } catch {
     const encrypted = /ENCRYPTED PRIVATE KEY/.test(key.toString());
     if (encrypted && !settings.private_key_passphrase)
       throw new ConfigError("config field 'snowflake.private_key_passphrase' is required: the private key is encrypted");
-    if (encrypted && /bad decrypt|decrypt/i.test(reason))
-      throw new ConfigError("config field 'snowflake.private_key_passphrase' does not decrypt the private key");
+    // Whatever OpenSSL says (bad decrypt, or 3.x's "DECODER routines::unsupported"), an encrypted
+    // key that does not open with the passphrase given most likely has another passphrase.
+    if (encrypted)
+      throw new ConfigError(
+        `config field 'snowflake.private_key_passphrase' does not decrypt the private key in '${field}' (or that key is damaged)`,
+      );
     throw new ConfigError(`config field '${field}' is not a PKCS#8 private key in PEM that can be read`);
   }
 }

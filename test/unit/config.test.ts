@@ -31,7 +31,7 @@ describe('JSON files', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toBe(`the config file c.json is not valid JSON: syntax error at line ${line}, column ${column}; fix it`);
+    expect(message).toBe(`the config file c.json is not valid JSON: syntax error at line ${line}, column ${column}`);
   });
 
   test('the offset finder agrees with JSON.parse on what is valid', () => {
@@ -205,10 +205,13 @@ describe('credentials as text, as containers and secret stores hand them over', 
 
   test('bigquery.credentials_json: the key file as text, handed to the client', async () => {
     const json = JSON.stringify({ type: 'service_account', client_email: 'loader@p.iam.gserviceaccount.com', private_key: key });
-    const { config } = parseLoaderConfig(bigquery({ credentials_json: json }));
-    // The client library reads the credentials it was given (no request: nothing is signed yet).
-    const client = new BigQuery(bigQueryClientOptions(config.bigquery as BigQuerySettings));
-    expect((await client.authClient.getCredentials()).client_email).toBe('loader@p.iam.gserviceaccount.com');
+    // As a Windows editor saves it (a byte order mark first) or as it is.
+    for (const text of [json, `\uFEFF${json}`]) {
+      const { config } = parseLoaderConfig(bigquery({ credentials_json: text }));
+      // The client library reads the credentials it was given (no request: nothing is signed yet).
+      const client = new BigQuery(bigQueryClientOptions(config.bigquery as BigQuerySettings));
+      expect((await client.authClient.getCredentials()).client_email).toBe('loader@p.iam.gserviceaccount.com');
+    }
     expect(() => parseLoaderConfig(bigquery({ credentials_json: '{"type": "service_account", "private_key": "-----BEGIN' }))).toThrow(
       /^config field 'bigquery\.credentials_json' is not valid JSON: syntax error at line 1, column 55; fix it in the config$/,
     );
@@ -282,7 +285,11 @@ describe('what a fresh-eyes review found after the first round', () => {
       "config field 'api_token' must be a token without spaces or line breaks (a trailing newline from a secret file?); fix it in the config",
     );
     expect(message(() => parseTapConfig({ 'api-token': token, account_id: '1' }))).toBe(
-      "config field 'api_token' is required (the config has 'api-token': a typo?); fix it in the config",
+      "config field 'api_token' is required (config has 'api-token': a typo?); fix it in the config",
+    );
+    // A correct sibling setting that happens to be close is not called a typo.
+    expect(message(() => parseTapConfig({ api_token: token, account_type: 'advertiser' }))).toBe(
+      "config field 'account_id' is required; fix it in the config",
     );
   });
 
