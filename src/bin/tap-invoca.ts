@@ -4,4 +4,7 @@ import { run } from '../cli/tap.js';
 import { stderrSink } from '../log.js';
 import { runWithSignals } from './signals.js';
 
-runWithSignals((signal, useRedactor) => run(hideBin(process.argv), { stdout: process.stdout, stderr: stderrSink, signal, useRedactor }));
+runWithSignals({
+  bin: 'tap-invoca',
+  main: (signal, useRedactor) => run(hideBin(process.argv), { stdout: process.stdout, stderr: stderrSink, signal, useRedactor }),
+});
