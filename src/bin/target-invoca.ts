@@ -6,5 +6,6 @@ import { runWithSignals } from './signals.js';
 
 runWithSignals({
   bin: 'target-invoca',
-  main: (signal, useRedactor) => run(hideBin(process.argv), { stdin: process.stdin, stdout: process.stdout, stderr: stderrSink, signal, useRedactor }),
+  main: (signal, useRedactor) =>
+    run(hideBin(process.argv), { stdin: process.stdin, stdout: process.stdout, stderr: stderrSink, signal, useRedactor }),
 });

@@ -1,6 +1,7 @@
 import type { InferredOptionTypes, Options } from 'yargs';
 import { UsageError } from '../errors.js';
 import { parseFaults, type FaultSpec } from '../simulator/faults.js';
+import { helpAndVersionOptions } from './parser.js';
 
 export const simulatorOptions = {
   port: { type: 'number', default: 0, describe: 'Port on 127.0.0.1 (0 picks a free one)' },
@@ -23,7 +24,7 @@ export const simulatorOptions = {
     describe: 'Mix rows that do not look like the docs into the feed (missing fields, odd types, SQL in column names)',
   },
   faults: { type: 'string', describe: 'JSON fault list, e.g. [{"kind":"status","status":429,"retryAfter":"1"}]' },
-  help: { type: 'boolean', alias: 'h', describe: 'Show this help' },
+  ...helpAndVersionOptions,
 } as const satisfies Record<string, Options>;
 
 /** The simulator's argv: every flag with a default is there. */

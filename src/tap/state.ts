@@ -81,8 +81,9 @@ export function parseState(raw: unknown, source = 'the state file'): TapBookmark
     const bookmarks = value['bookmarks'];
     const streams = isObject(bookmarks) ? Object.keys(bookmarks).filter((key) => key !== STREAM) : [];
     if (streams.length > 0) {
+      const ours = isObject(bookmarks) && STREAM in bookmarks ? ` beside '${STREAM}'` : `, not for '${STREAM}'`;
       throw new StateError(
-        `${source} has bookmarks for ${keyList(streams)}, not for '${STREAM}': it is not a tap-invoca state; expected ${EXPECTED_SHAPE}`,
+        `${source} has bookmarks for ${keyList(streams)}${ours}: it is not a tap-invoca state (one stream); expected ${EXPECTED_SHAPE}`,
       );
     }
   }

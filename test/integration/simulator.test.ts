@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, test } from '@jest/globals';
 import { Feed } from '../../src/simulator/feed.js';
+import { PACKAGE_VERSION } from '../../src/paths.js';
 import { simulator, TEST_ACCOUNT, TEST_TOKEN } from '../helpers/simulator.js';
+import { runProcess } from '../helpers/tools.js';
 
 const feed = new Feed({
   seed: 3,
@@ -169,6 +171,14 @@ describe('the simulator over HTTP', () => {
     child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(2);
-    expect(stderr).toBe('invoca-simulator: --utc-offset must look like -07:00\n');
+    expect(stderr).toBe('CRITICAL invoca-simulator: --utc-offset must look like -07:00 [ERR_USAGE]\n');
+  });
+
+  test('the CLI answers --version and --help like the other bins', async () => {
+    const version = await runProcess(process.execPath, ['dist/src/bin/invoca-simulator.js', '--version']);
+    expect([version.code, version.stdout]).toEqual([0, `invoca-simulator ${PACKAGE_VERSION}\n`]);
+    const help = await runProcess(process.execPath, ['dist/src/bin/invoca-simulator.js', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--version +Print the version/);
   });
 });

@@ -80,6 +80,11 @@ const STATES: readonly [string, string, RegExp][] = [
     /has bookmarks for the key 'calls', not for 'transactions'/,
   ],
   [
+    'another stream beside ours',
+    '{"bookmarks": {"transactions": {"replication_key_value": "X-1"}, "calls": {}}}',
+    /has bookmarks for the key 'calls' beside 'transactions': it is not a tap-invoca state \(one stream\)/,
+  ],
+  [
     'an unknown bookmark key',
     '{"bookmarks": {"transactions": {"cursor": "X-1"}}}',
     /state field 'bookmarks\.transactions\.cursor' is not a setting of 'bookmarks\.transactions'/,
