@@ -117,6 +117,20 @@ export async function openBigQuery(
         throw new WarehouseError(`BigQuery failed to read table ${table}: ${message(error)}`, { cause: error });
       }
     },
+    async findTable(table, datasetId = settings.dataset) {
+      // BigQuery's dataset and table names are case-sensitive: the name as given.
+      try {
+        const [metadata] = await client.dataset(datasetId).table(table).getMetadata();
+        const fields = (metadata as { schema?: { fields?: { name: string }[] } }).schema?.fields ?? [];
+        return {
+          sql: `${dialect.quoteStored(settings.project_id)}.${dialect.quoteStored(datasetId)}.${dialect.quoteStored(table)}`,
+          columns: new Set(fields.map((field) => field.name)),
+        };
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 404) return undefined;
+        throw new WarehouseError(`BigQuery failed to read table ${datasetId}.${table}: ${message(error)}`, { cause: error });
+      }
+    },
     execute: run,
     stageName() {
       stageTable = `_invoca_stage_${runId}_${++stageCount}`;

@@ -93,6 +93,21 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       const names = reader.getRowObjectsJS().map((row) => String(row['column_name']));
       return names.length === 0 ? undefined : new Set(names);
     },
+    async findTable(table, schema = settings.schema) {
+      // DuckDB resolves names in any case: so does this lookup.
+      const reader = await connection.runAndReadAll(
+        'SELECT table_schema, table_name, column_name FROM information_schema.columns ' +
+          'WHERE lower(table_schema) = lower($1) AND lower(table_name) = lower($2) ORDER BY ordinal_position',
+        [schema, table],
+      );
+      const rows = reader.getRowObjectsJS();
+      const first = rows[0];
+      if (!first) return undefined;
+      return {
+        sql: `${dialect.quoteStored(String(first['table_schema']))}.${dialect.quoteStored(String(first['table_name']))}`,
+        columns: new Set(rows.map((row) => String(row['column_name']))),
+      };
+    },
     execute: run,
     stageName: () => dialect.quote(DUCKDB_STAGE),
     async stage(plan: MergePlan, rows: readonly StagedRow[]) {

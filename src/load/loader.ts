@@ -14,6 +14,8 @@ import {
   createLockTable,
   createTable,
   dropStage,
+  rerootCorrections,
+  rerootPendingFromSource,
   RETIRED_COPY,
   takeLock,
   TABLES,
@@ -21,12 +23,16 @@ import {
   type OutputTable,
 } from './plan.js';
 import {
+  airbyteDataColumn,
   createFirsts,
   createMergeState,
   createNewRows,
   createSourceTransactions,
+  insertSourceTransactions,
   mapSourceColumns,
+  MAX_RAW_KEYS,
   MERGE_STATE_TABLE,
+  rawTableSource,
   readWatermark,
   sequenceColumn,
   writeWatermark,
@@ -54,6 +60,12 @@ export interface BatchResult {
 
 /** Below this many rows a batch that runs out of memory is not split further: the error stands. */
 const MIN_SPLIT_ROWS = 500;
+
+function outputTableError(sourceTable: string): ConfigError {
+  return new ConfigError(
+    `config field 'source_table' names '${sourceTable}', an output table of target-invoca; name the table another loader wrote (an Airbyte destination's final table is in the connection's own schema: schema.transactions)`,
+  );
+}
 
 export class Loader {
   readonly #warehouse: Warehouse;
@@ -182,60 +194,24 @@ export class Loader {
   }
 
   /**
-   * `target-invoca merge`: merges the rows another target loaded into `sourceTable` since the
-   * last merge (see merge-source.ts). Writes only transactions_current, calls and the watermark.
+   * `target-invoca merge`: merges the rows another loader wrote into `sourceTable` since the last
+   * merge (see merge-source.ts) into all three tables. The source is a table of columns (a Singer
+   * target's, or an Airbyte destination's final table) or an Airbyte raw table (`_airbyte_data`).
    */
   async mergeFromSource(sourceTable: string): Promise<{ newTransactions: number }> {
     const warehouse = this.#warehouse;
     const { dialect } = warehouse;
-    // `table` (in the configured schema) or `schema.table` (DuckDB, PostgreSQL).
-    const [sourceSchema, sourceName] = sourceTable.includes('.')
-      ? (sourceTable.split('.', 2) as [string, string])
-      : [undefined, sourceTable];
-    if (sourceSchema === undefined && [...Object.values(TABLES), MERGE_STATE_TABLE].includes(sourceName as never)) {
-      throw new ConfigError(
-        `config field 'source_table' names '${sourceTable}', an output table of target-invoca; name the raw table another target loaded`,
-      );
-    }
-    const sourceColumns = await warehouse.columns(sourceName, sourceSchema);
-    if (!sourceColumns)
-      throw new ConfigError(
-        `config field 'source_table': there is no table '${sourceTable}'${sourceSchema ? '' : ' in the configured schema'}`,
-      );
-    const sequence = sequenceColumn(sourceColumns);
-    if (!sequence) {
-      throw new ConfigError(
-        `config field 'source_table': '${sourceTable}' has no _invoca_sequence column (was it loaded from tap-invoca?)`,
-      );
-    }
-    let columns: SourceColumn[];
-    try {
-      columns = mapSourceColumns([...sourceColumns], dialect);
-    } catch (error) {
-      throw new ConfigError(`config field 'source_table': ${error instanceof Error ? error.message : String(error)}`);
-    }
-    // BigQuery keeps temporary tables only inside one script: there the merge runs as one.
-    const scripted = warehouse.runScript !== undefined;
-    const plan: MergePlan = {
-      dialect,
-      columns,
-      stage: scripted ? dialect.quote('_invoca_new_rows') : warehouse.stageName(),
-      transactions: dialect.quote('_invoca_source_transactions'),
-    };
-    const source: SourcePlan = {
-      plan,
-      firsts: dialect.quote('_invoca_source_firsts'),
-      columns,
-      sequence,
-      source: sourceSchema ? `${dialect.quote(sourceSchema)}.${dialect.quote(sourceName)}` : dialect.table(sourceName),
-    };
-    await this.ensureTables(plan, ['current', 'calls']);
+    const source = await this.#sourcePlan(sourceTable);
+    const { plan } = source;
+    await this.ensureTables(plan);
     await warehouse.execute(createMergeState(dialect));
     const [state] = await warehouse.query(readWatermark(dialect, sourceTable));
     const watermark = state?.['watermark'] === null || state?.['watermark'] === undefined ? -1 : Number(state['watermark']);
     const prepare = [createNewRows(source, watermark), createFirsts(source), createSourceTransactions(source)];
     const steps: MergeStep[] = [
       { name: 'lock', sql: takeLock(dialect) },
+      { name: 'insert', sql: insertSourceTransactions(source) },
+      { name: 'reroot', sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPendingFromSource(plan) },
       ...callsSteps(plan),
       ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ name: 'watermark', sql }) as const),
     ];
@@ -262,6 +238,79 @@ export class Loader {
     } finally {
       await dropAll();
     }
+  }
+
+  /** The source table of `target-invoca merge`, found and read: its columns mapped, or its records' fields. */
+  async #sourcePlan(sourceTable: string): Promise<SourcePlan> {
+    const warehouse = this.#warehouse;
+    const { dialect } = warehouse;
+    const parts = sourceTable.split('.');
+    if (parts.length > 2 || parts.some((part) => part.trim() === '')) {
+      throw new ConfigError(
+        `config field 'source_table' must be a table name or schema.table (a dataset on BigQuery), not '${sourceTable.slice(0, 200)}'`,
+      );
+    }
+    const [sourceSchema, sourceName] = parts.length === 2 ? (parts as [string, string]) : [undefined, parts[0] ?? ''];
+    // The output tables are written in the configured schema: a source there by one of their names
+    // would be written into (an Airbyte final table `transactions` in the loader's own schema).
+    const outputNames: string[] = [...Object.values(TABLES), MERGE_STATE_TABLE];
+    const outputName = outputNames.includes(sourceName.toLowerCase());
+    if (sourceSchema === undefined && outputName) throw outputTableError(sourceTable);
+    const found = await warehouse.findTable(sourceName, sourceSchema);
+    if (!found)
+      throw new ConfigError(
+        `config field 'source_table': there is no table '${sourceTable}'${sourceSchema ? '' : ' in the configured schema (name another schema as schema.table)'}`,
+      );
+    const isOutput = outputName && (await warehouse.findTable(sourceName.toLowerCase()))?.sql === found.sql;
+    if (isOutput || [...found.columns].some((name) => name.toLowerCase() === '_invoca_version')) throw outputTableError(sourceTable);
+    const dataColumn = airbyteDataColumn(found.columns);
+    const names = {
+      stage: warehouse.runScript !== undefined ? dialect.quote('_invoca_new_rows') : warehouse.stageName(),
+      transactions: dialect.quote('_invoca_source_transactions'),
+      firsts: dialect.quote('_invoca_source_firsts'),
+    };
+    if (dataColumn) {
+      const keys = (
+        await warehouse.query(dialect.jsonKeys(dialect.storedJson(`r.${dialect.quoteStored(dataColumn)}`), `${found.sql} AS r`))
+      )
+        .map((row) => String(Object.values(row)[0]))
+        .sort();
+      if (keys.length > MAX_RAW_KEYS) {
+        throw new ConfigError(
+          `config field 'source_table': the records in '${sourceTable}' have ${keys.length} fields, more than ${MAX_RAW_KEYS}: not an Invoca feed`,
+        );
+      }
+      if (!keys.includes('transaction_id') || !keys.includes('_invoca_sequence')) {
+        throw new ConfigError(
+          `config field 'source_table': the records in '${sourceTable}' (${dataColumn}) have no transaction_id and _invoca_sequence (were they read by source-invoca?)`,
+        );
+      }
+      const raw = rawTableSource(dialect, found.sql, dataColumn, keys);
+      return {
+        plan: { dialect, columns: raw.columns, stage: names.stage, transactions: names.transactions },
+        firsts: names.firsts,
+        ...raw,
+      };
+    }
+    const sequence = sequenceColumn(found.columns);
+    if (!sequence) {
+      throw new ConfigError(
+        `config field 'source_table': '${sourceTable}' has no _invoca_sequence column (was it loaded from tap-invoca?)`,
+      );
+    }
+    let columns: SourceColumn[];
+    try {
+      columns = mapSourceColumns([...found.columns], dialect);
+    } catch (error) {
+      throw new ConfigError(`config field 'source_table': ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return {
+      plan: { dialect, columns, stage: names.stage, transactions: names.transactions },
+      firsts: names.firsts,
+      columns,
+      sequence,
+      source: found.sql,
+    };
   }
 
   /** Creates the output tables, or adds the plan's new columns to them (DDL, outside any transaction). */

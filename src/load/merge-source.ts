@@ -18,7 +18,7 @@
 import { BASE_SCHEMA } from '../stream/schema.js';
 import { isCorrectionSql, versionSql } from '../stream/version.js';
 import { columnKind, columnNameOf, columnOfField, MERGE_FIELDS, type DataColumn } from './columns.js';
-import type { MergePlan } from './plan.js';
+import { TABLES, transactionColumnNames, type MergePlan } from './plan.js';
 import type { ColumnKind, Dialect } from './sql/dialect.js';
 
 export const MERGE_STATE_TABLE = '_invoca_merge_state';
@@ -65,9 +65,51 @@ export interface SourcePlan {
   /** The first delivery of each transaction, typed: a temporary table. */
   firsts: string;
   columns: SourceColumn[];
+  /** The source table, or a query over it (a raw table's records as columns). */
   source: string;
   /** The source's `_invoca_sequence` column, as the warehouse stores it. */
   sequence: string;
+  /** The source's column holding the whole record as the raw JSON type (a raw table); else the row is made one. */
+  record?: string;
+}
+
+/** More top-level keys than this in a raw table's records is not an Invoca feed. */
+export const MAX_RAW_KEYS = 5_000;
+
+/**
+ * The column of an Airbyte raw table (`airbyte_internal.<namespace>_raw__stream_transactions`)
+ * that holds the record, when the table is one: `_airbyte_data` and no typed `transaction_id`.
+ */
+export function airbyteDataColumn(columns: Iterable<string>): string | undefined {
+  const names = [...columns];
+  if (names.some((name) => name.toLowerCase() === 'transaction_id')) return undefined;
+  return names.find((name) => name.toLowerCase() === '_airbyte_data');
+}
+
+/**
+ * A raw table's records as a table of columns: each field of the records (`keys`, from
+ * `dialect.jsonKeys`) typed as the tap types it, the sequence, and the record itself. Columns are
+ * named by position: a field's name may be longer than the engine allows or need quoting.
+ */
+export function rawTableSource(
+  dialect: Dialect,
+  table: string,
+  dataColumn: string,
+  keys: readonly string[],
+): Pick<SourcePlan, 'source' | 'columns' | 'sequence' | 'record'> {
+  const raw = dialect.storedJson(`r.${dialect.quoteStored(dataColumn)}`);
+  const columns = mapSourceColumns(keys, dialect).map((column, index) => ({ ...column, source: `_invoca_field_${index}` }));
+  const select = [
+    ...columns.map((column) => `${dialect.extract(raw, column.field, column.kind)} AS ${dialect.quoteStored(column.source)}`),
+    `${dialect.extract(raw, '_invoca_sequence', 'integer')} AS ${dialect.quoteStored('_invoca_sequence')}`,
+    `${raw} AS ${dialect.quoteStored('_invoca_record')}`,
+  ];
+  return {
+    source: `(SELECT ${select.join(', ')} FROM ${table} AS r)`,
+    columns,
+    sequence: '_invoca_sequence',
+    record: '_invoca_record',
+  };
 }
 
 /** The source's `_invoca_sequence` column as stored (a Snowflake target upper-cases it), if it has one. */
@@ -82,7 +124,7 @@ export function createFirsts(source: SourcePlan): string {
   const select = [
     ...source.columns.map((column) => `${dialect.cast(`s.${dialect.quoteStored(column.source)}`, column.kind)} AS ${q(column.column)}`),
     `s.${dialect.quoteStored(source.sequence)} AS ${q('_invoca_sequence')}`,
-    `${dialect.rowToJson('s')} AS ${q('_invoca_raw')}`,
+    `${source.record ? `s.${dialect.quoteStored(source.record)}` : dialect.rowToJson('s')} AS ${q('_invoca_raw')}`,
   ];
   const names = [...source.columns.map((column) => column.column), '_invoca_sequence', '_invoca_raw'];
   const id = columnOfField(source.columns, 'transaction_id')?.source ?? 'transaction_id';
@@ -143,6 +185,23 @@ export function createNewRows(source: SourcePlan, watermark: number): string {
     `CREATE TEMPORARY TABLE ${source.plan.stage} AS SELECT s.${id} AS ${q('transaction_id')}, ` +
     `MAX(s.${sequence}) AS ${q('_invoca_sequence')} FROM ${source.source} AS s ` +
     `WHERE s.${sequence} > ${Math.trunc(watermark)} AND s.${id} IS NOT NULL GROUP BY s.${id}`
+  );
+}
+
+/**
+ * INSERT INTO transactions: the new transactions (those in the stage) that it does not hold yet,
+ * from the source's transactions, with their root, version and record.
+ */
+export function insertSourceTransactions(source: SourcePlan): string {
+  const { plan } = source;
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const transactions = dialect.table(TABLES.transactions);
+  const id = q(columnNameOf(plan.columns, 'transaction_id'));
+  const names = transactionColumnNames(plan).map(q);
+  return (
+    `INSERT INTO ${transactions} (${names.join(', ')}) SELECT ${names.map((name) => `t.${name}`).join(', ')} ` +
+    `FROM ${plan.transactions} AS t WHERE NOT EXISTS (SELECT 1 FROM ${transactions} AS e WHERE e.${id} = t.${id})`
   );
 }
 

@@ -99,6 +99,11 @@ function allColumnNames(plan: MergePlan, table: OutputTable): string[] {
   return [...plan.columns.map((column) => column.column), ...systemColumns(table).map((column) => column.name)];
 }
 
+/** The columns of `transactions`, in order: the data columns, then the loader's. */
+export function transactionColumnNames(plan: MergePlan): string[] {
+  return allColumnNames(plan, 'transactions');
+}
+
 export function createTable(plan: MergePlan, table: OutputTable): string {
   const { dialect } = plan;
   const definitions = [
@@ -224,6 +229,18 @@ export function rerootPending(plan: MergePlan): string {
   return (
     `EXISTS (SELECT 1 FROM ${dialect.table(TABLES.transactions)} AS t ` +
     `WHERE t.${q('root_transaction_id')} IN (SELECT s.${q('transaction_id')} FROM ${plan.stage} AS s WHERE ${isCorrectionSql(corrects)}))`
+  );
+}
+
+/**
+ * Step 2's condition for `target-invoca merge`, whose stage holds ids only: a transaction rooted
+ * at a new one that is itself rooted elsewhere.
+ */
+export function rerootPendingFromSource(plan: MergePlan): string {
+  const q = plan.dialect.quote;
+  return (
+    `EXISTS (SELECT 1 FROM ${plan.dialect.table(TABLES.transactions)} AS t ` +
+    `WHERE t.${q('root_transaction_id')} IN (SELECT a.${q('arrived_id')} FROM (${arrivedRoots(plan)}) AS a))`
   );
 }
 

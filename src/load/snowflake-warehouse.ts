@@ -16,9 +16,10 @@ import { ConfigError, errorCode, WarehouseError } from '../errors.js';
 import { snowflakeAuthProblem } from '../config/loader-config.js';
 import { createStage, type MergePlan } from './plan.js';
 import { privilegeHint } from './sql/snowflake-grants.js';
-import type { Dialect } from './sql/dialect.js';
+import { doubleQuote, type Dialect } from './sql/dialect.js';
 import {
   columnsQuery,
+  findTableQuery,
   createSchema,
   schemaExists,
   sessionSetup,
@@ -28,10 +29,11 @@ import {
   snowflakeLiteral,
   snowflakeStageInsert,
   snowflakeStageStatements,
+  snowflakeName,
   storedName,
   useSchema,
 } from './sql/snowflake.js';
-import { runSequentially, type StagedRow, type Warehouse } from './warehouse.js';
+import { runSequentially, type FoundTable, type StagedRow, type Warehouse } from './warehouse.js';
 
 export interface SnowflakeSettings {
   account: string;
@@ -127,6 +129,10 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
       const { rows } = await execute(columnsQuery(settings.database), [storedName(schema), storedName(table)]);
       return rows.length === 0 ? undefined : new Set(rows.map((row) => String(row['COLUMN_NAME'])));
     },
+    async findTable(table, schema = settings.schema) {
+      const { rows } = await execute(findTableQuery(settings.database), [schema, table]);
+      return foundTable(rows, settings.database, schema, table);
+    },
     execute: run,
     stageName: () => dialect.quote(SNOWFLAKE_STAGE),
     async stage(plan: MergePlan, rows: readonly StagedRow[]) {
@@ -176,6 +182,37 @@ async function putAndCopy(
     await run(`REMOVE '${location}'`).catch(() => 0);
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+/**
+ * The table among the case-insensitive matches: the one spelled as given, else as Snowflake stores
+ * an unquoted name (upper case), else the only one; two that differ only in case and match neither
+ * way are ambiguous.
+ */
+export function foundTable(
+  rows: readonly Record<string, unknown>[],
+  database: string,
+  schema: string,
+  table: string,
+): FoundTable | undefined {
+  const tables = new Map<string, { schema: string; name: string; columns: Set<string> }>();
+  for (const row of rows) {
+    const key = `${String(row['TABLE_SCHEMA'])}.${String(row['TABLE_NAME'])}`;
+    const entry = tables.get(key) ?? { schema: String(row['TABLE_SCHEMA']), name: String(row['TABLE_NAME']), columns: new Set<string>() };
+    entry.columns.add(String(row['COLUMN_NAME']));
+    tables.set(key, entry);
+  }
+  const candidates = [...tables.values()];
+  const chosen =
+    candidates.find((entry) => entry.schema === schema && entry.name === table) ??
+    candidates.find((entry) => entry.schema === storedName(schema) && entry.name === storedName(table)) ??
+    (candidates.length === 1 ? candidates[0] : undefined);
+  if (!chosen && candidates.length > 1) {
+    throw new ConfigError(
+      `config field 'source_table': ${candidates.map((entry) => `"${entry.schema}"."${entry.name}"`).join(' and ')} differ only in case; name one as it is stored`,
+    );
+  }
+  return chosen && { sql: `${snowflakeName(database)}.${doubleQuote(chosen.schema)}.${doubleQuote(chosen.name)}`, columns: chosen.columns };
 }
 
 function message(error: unknown): string {

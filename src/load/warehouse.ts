@@ -97,10 +97,23 @@ export interface StageWriter {
  * What the loader needs from a warehouse client. Each engine implements it over its own driver;
  * the SQL comes from plan.ts, so a client only moves statements and rows.
  */
+export interface FoundTable {
+  /** The table's qualified name, quoted as stored. */
+  sql: string;
+  columns: Set<string>;
+}
+
 export interface Warehouse {
   readonly dialect: Dialect;
   /** The column names of a table (of the configured schema, or of `schema`), or undefined when it does not exist. */
   columns(table: string, schema?: string): Promise<Set<string> | undefined>;
+  /**
+   * A table another loader wrote (`target-invoca merge`), in the configured schema or in `schema`:
+   * its qualified name as SQL and its column names as stored, or undefined when there is none.
+   * Where the engine folds unquoted names (Snowflake), a name is found in any case, since
+   * loaders store some upper case (Airbyte's final tables) and some lower (its raw tables).
+   */
+  findTable(name: string, schema?: string): Promise<FoundTable | undefined>;
   /** Runs one statement without bound values; returns the rows it changed (0 when the engine does not say). */
   execute(sql: string): Promise<number>;
   /** The stage table name for the plan, as SQL. */

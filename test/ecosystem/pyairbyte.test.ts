@@ -58,15 +58,22 @@ async function pyairbyteSync(config: string): Promise<SyncResult> {
   return JSON.parse(last) as SyncResult;
 }
 
-/** The merged tables' content, order-free: root -> current id, call -> legs, payin, id. */
-async function merged(warehouse: Warehouse): Promise<{ current: string[]; calls: string[] }> {
+/**
+ * The merged tables' content, order-free: id -> root, root -> current id, call -> legs, payin, id.
+ * (Not the versions: each run numbers its deliveries, and these are two runs.)
+ */
+async function merged(warehouse: Warehouse): Promise<{ history: string[]; current: string[]; calls: string[] }> {
+  const history = await warehouse.query(
+    `SELECT transaction_id || ' ' || root_transaction_id AS v FROM ${warehouse.dialect.table('transactions')} ORDER BY 1`,
+  );
   const current = await warehouse.query(
     `SELECT root_transaction_id || ' ' || transaction_id AS v FROM ${warehouse.dialect.table('transactions_current')} ORDER BY 1`,
   );
   const calls = await warehouse.query(
     `SELECT complete_call_id || ' ' || call_leg_count || ' ' || CAST(advertiser_payin_localized AS VARCHAR) || ' ' || transaction_id AS v FROM ${warehouse.dialect.table('calls')} ORDER BY 1`,
   );
-  return { current: current.map((row) => String(row['v'])), calls: calls.map((row) => String(row['v'])) };
+  const values = (rows: Record<string, unknown>[]): string[] => rows.map((row) => String(row['v']));
+  return { history: values(history), current: values(current), calls: values(calls) };
 }
 
 test('PyAirbyte: check, discover, a full and an incremental read into its cache; target-invoca merge over its final table equals a direct load', async () => {
@@ -115,5 +122,6 @@ test('PyAirbyte: check, discover, a full and an incremental read into its cache;
     }),
   );
   expect(fromAirbyte?.current.length).toBeGreaterThan(300);
+  expect(fromAirbyte?.history.length).toBe(460);
   expect(fromAirbyte).toEqual(fromTap);
 }, 240_000);

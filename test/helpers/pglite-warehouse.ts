@@ -23,6 +23,17 @@ export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: P
       );
       return result.rows.length === 0 ? undefined : new Set(result.rows.map((row) => row.column_name));
     },
+    async findTable(table, inSchema = schema) {
+      const result = await db.query<{ column_name: string }>(
+        'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
+        [inSchema, table],
+      );
+      if (result.rows.length === 0) return undefined;
+      return {
+        sql: `${dialect.quoteStored(inSchema)}.${dialect.quoteStored(table)}`,
+        columns: new Set(result.rows.map((row) => row.column_name)),
+      };
+    },
     async execute(sql) {
       const result = await db.query(sql);
       return result.affectedRows ?? 0;

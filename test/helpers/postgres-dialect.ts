@@ -48,6 +48,8 @@ export function postgresDialect(schema: string): Dialect {
     extractAll: extractEach(extract),
     cast: (expression, kind) => `CAST(${expression} AS ${TYPES[kind]})`,
     rowToJson: (alias) => `to_jsonb(${alias})`,
+    storedJson: (column) => `CAST(${column} AS JSONB)`,
+    jsonKeys: (raw, from) => `SELECT DISTINCT jsonb_object_keys(${raw}) AS k FROM ${from}`,
     epochMillis: (timestamp) => `CAST(floor(extract(epoch FROM ${timestamp}) * 1000) AS BIGINT)`,
     zeroPad: (integer, width) => `lpad(CAST(${integer} AS TEXT), ${width}, '0')`,
     concat: (parts) => parts.join(' || '),

@@ -191,6 +191,26 @@ describe('on goccy/bigquery-emulator', () => {
     expect(await inEu.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
 
+  test("target-invoca merge finds its source in another dataset (an Airbyte destination's final table) by the client's own lookup", async () => {
+    const client = new BigQuery({ projectId: emulator.project, apiEndpoint: emulator.endpoint, authClient: staticAuth() });
+    const [dataset] = await client.createDataset('airbyte_ns');
+    await dataset.createTable('transactions', {
+      schema: [
+        { name: '_airbyte_raw_id', type: 'STRING' },
+        { name: 'transaction_id', type: 'STRING' },
+        { name: '_invoca_sequence', type: 'INT64' },
+      ],
+    });
+    const found = await warehouse.findTable('transactions', 'airbyte_ns');
+    expect(found).toEqual({
+      sql: `\`${emulator.project}\`.\`airbyte_ns\`.\`transactions\``,
+      columns: new Set(['_airbyte_raw_id', 'transaction_id', '_invoca_sequence']),
+    });
+    expect(await warehouse.query(`SELECT COUNT(*) AS n FROM ${found?.sql ?? ''}`)).toEqual([{ n: 0 }]);
+    expect(await warehouse.findTable('transactions', 'no_such_dataset')).toBeUndefined();
+    expect(await warehouse.findTable('no_such_table')).toBeUndefined();
+  });
+
   test("the simulator's feed, in two runs with late corrections: equal to the model", async () => {
     // A dataset of its own: the emulator ignores ALTER TABLE ADD COLUMN (the columns this feed adds
     // to the first test's tables); adding columns is proven on DuckDB and PostgreSQL (merge.test.ts).

@@ -61,7 +61,7 @@ async function loadLikeAnotherTarget(warehouse: Warehouse, records: TestRecord[]
 const { call, fix, again } = recordMaker((id) => ({ 'Purchase Made': `p-${id}` }));
 
 describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) => {
-  test('merges what another target loaded, incrementally, writing only current, calls and the watermark', async () => {
+  test('merges what another target loaded, incrementally, into all three tables and the watermark', async () => {
     const warehouse = await engines[engine]();
     open = warehouse;
     const loader = new Loader(warehouse, createMemoryLogger());
@@ -73,16 +73,21 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     oracle.load(first);
     expect(await loader.mergeFromSource('raw_transactions')).toEqual({ newTransactions: 4 });
     const check = async (): Promise<void> => {
-      const got = await actual({
-        ...warehouse,
-        query: (sql) => warehouse.query(sql.replace(/FROM \S+"transactions"(?!_)/, `FROM ${warehouse.dialect.table('raw_transactions')}`)),
-      });
+      const got = await actual(warehouse);
       const want = oracle.expected();
       expect(got.current).toEqual(want.current);
       expect(got.calls).toEqual(want.calls);
+      expect(got.transactions).toBe(want.transactions);
+      // Each transaction once in the history, with the root of its lineage (a re-rooting applied).
+      const q = warehouse.dialect.quote;
+      const roots = await warehouse.query(
+        `SELECT ${q('transaction_id')} AS id, ${q('root_transaction_id')} AS r FROM ${warehouse.dialect.table('transactions')}`,
+      );
+      expect(Object.fromEntries(roots.map((row) => [row['id'], row['r']]))).toEqual(
+        Object.fromEntries(roots.map((row) => [row['id'], oracle.root(String(row['id']))])),
+      );
     };
     await check();
-    expect(await warehouse.columns('transactions')).toBeUndefined();
 
     // Later: a late correction of a leg, a correction before its original, and re-deliveries.
     const b = call('B', 'CALL-B', '3.00');
@@ -112,6 +117,8 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     const loader = new Loader(warehouse, createMemoryLogger());
     await expect(loader.mergeFromSource('calls')).rejects.toThrow("config field 'source_table' names 'calls', an output table");
     await expect(loader.mergeFromSource('nope')).rejects.toThrow("there is no table 'nope'");
+    await expect(loader.mergeFromSource('a.b.c')).rejects.toThrow("config field 'source_table' must be a table name or schema.table");
+    await expect(loader.mergeFromSource('.x')).rejects.toThrow("config field 'source_table' must be a table name or schema.table");
     await warehouse.execute(`CREATE TABLE ${warehouse.dialect.table('other')} (transaction_id TEXT)`);
     await expect(loader.mergeFromSource('other')).rejects.toThrow('has no _invoca_sequence column');
   });
@@ -141,7 +148,7 @@ test('target-invoca merge --config runs it from the CLI; without source_table it
   expect(missing.at(-1)).toContain("config field 'source_table' is required for target-invoca merge");
 });
 
-test('DuckDB: a table shaped like an Airbyte destination writes from `source-invoca read` (typed columns and _airbyte_*): the merge skips _airbyte_* and equals a direct load', async () => {
+test("DuckDB: what an Airbyte destination writes from `source-invoca read`, its final table in the connection's schema and its raw table in airbyte_internal: each merges into all three tables, equal to a direct load", async () => {
   const sim = await simulator({ rows: 600, seed: 11 });
   const directory = await tempDir();
   try {
@@ -174,43 +181,91 @@ test('DuckDB: a table shaped like an Airbyte destination writes from `source-inv
       .map((line) => JSON.parse(line) as { type: string; record?: { data: TestRecord; emitted_at: number } })
       .flatMap((message) => (message.type === 'RECORD' && message.record ? [message.record] : []));
     expect(records.length).toBeGreaterThan(500);
-    // What an Airbyte destination (Destinations V2) writes: the record's fields as typed columns, and its own four.
-    const rows = records.map((record, index) => ({
-      ...record.data,
+    // What an Airbyte destination (Destinations V2) writes: the final table, the record's fields as
+    // typed columns and its own four; and the raw table, the record whole in _airbyte_data.
+    const airbyteColumns = (index: number, emittedAt: number) => ({
       _airbyte_raw_id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
-      _airbyte_extracted_at: new Date(record.emitted_at).toISOString(),
+      _airbyte_extracted_at: new Date(emittedAt).toISOString(),
       _airbyte_meta: { changes: [], sync_id: 1 },
       _airbyte_generation_id: 0,
-    }));
-    const file = join(directory, 'airbyte.jsonl');
-    await writeFile(file, rows.map((row) => JSON.stringify(row)).join('\n'));
+    });
+    const finalFile = join(directory, 'final.jsonl');
+    await writeFile(
+      finalFile,
+      records.map((record, index) => JSON.stringify({ ...record.data, ...airbyteColumns(index, record.emitted_at) })).join('\n'),
+    );
+    const rawFile = join(directory, 'raw.jsonl');
+    await writeFile(
+      rawFile,
+      records
+        .map((record, index) =>
+          JSON.stringify({
+            ...airbyteColumns(index, record.emitted_at),
+            _airbyte_data: record.data,
+            _airbyte_loaded_at: null,
+          }),
+        )
+        .join('\n'),
+    );
 
-    const merged = await openDuckDb({ path: ':memory:', schema: 'main' });
-    const direct = await openDuckDb({ path: ':memory:', schema: 'main' });
-    try {
-      await merged.execute(`CREATE TABLE main.airbyte_transactions AS SELECT * FROM read_json_auto('${file}', sample_size = -1)`);
-      expect(await merged.columns('airbyte_transactions')).toEqual(expect.objectContaining({ size: expect.any(Number) }));
-      const result = await new Loader(merged, createMemoryLogger()).mergeFromSource('airbyte_transactions');
-      expect(result.newTransactions).toBe(new Set(records.map((record) => record.data.transaction_id)).size);
-      const custom = [...new Set(records.flatMap((record) => Object.keys(record.data)))].filter((field) => !new StreamSchema().has(field));
-      await new Loader(direct, createMemoryLogger()).loadBatch(
-        new StreamSchema(custom).toJSON(),
-        staged(records.map((record) => record.data)),
+    const direct = await openDuckDb({ path: ':memory:', schema: 'invoca' });
+    const custom = [...new Set(records.flatMap((record) => Object.keys(record.data)))].filter((field) => !new StreamSchema().has(field));
+    await new Loader(direct, createMemoryLogger()).loadBatch(
+      new StreamSchema(custom).toJSON(),
+      staged(records.map((record) => record.data)),
+    );
+    const directTables = await actual(direct);
+    const history = (warehouse: Warehouse) =>
+      warehouse.query(
+        `SELECT transaction_id, root_transaction_id, _invoca_version, CAST(advertiser_payin_localized AS VARCHAR) AS payin FROM ${warehouse.dialect.table('transactions')} ORDER BY transaction_id`,
       );
-      // transactions_current and calls as a direct load has them (the merge writes no `transactions`).
-      const mergedTables = await actual({
-        ...merged,
-        query: (sql) => merged.query(sql.replace(/FROM \S+"transactions"(?!_)/, `FROM ${merged.dialect.table('airbyte_transactions')}`)),
-      });
-      const directTables = await actual(direct);
-      expect(mergedTables.current).toEqual(directTables.current);
-      expect(mergedTables.calls).toEqual(directTables.calls);
-      expect(mergedTables.calls.size).toBeGreaterThan(100);
-      for (const table of ['transactions_current', 'calls']) {
-        expect([...((await merged.columns(table)) ?? [])].filter((name) => name.startsWith('_airbyte_'))).toEqual([]);
+    const directHistory = await history(direct);
+    const transactionCount = new Set(records.map((record) => record.data.transaction_id)).size;
+    try {
+      for (const [layout, create, sourceTable] of [
+        [
+          'final table',
+          `CREATE SCHEMA airbyte_ns; CREATE TABLE airbyte_ns.transactions AS SELECT * FROM read_json_auto('${finalFile}', sample_size = -1)`,
+          'airbyte_ns.transactions',
+        ],
+        [
+          'raw table',
+          `CREATE SCHEMA airbyte_internal; CREATE TABLE airbyte_internal.airbyte_ns_raw__stream_transactions (_airbyte_raw_id VARCHAR, _airbyte_data JSON, _airbyte_extracted_at TIMESTAMPTZ, _airbyte_loaded_at TIMESTAMPTZ, _airbyte_meta JSON, _airbyte_generation_id BIGINT); ` +
+            `INSERT INTO airbyte_internal.airbyte_ns_raw__stream_transactions SELECT _airbyte_raw_id, _airbyte_data, _airbyte_extracted_at, _airbyte_loaded_at, _airbyte_meta, _airbyte_generation_id FROM read_json('${rawFile}', columns = {_airbyte_raw_id: 'VARCHAR', _airbyte_data: 'JSON', _airbyte_extracted_at: 'TIMESTAMPTZ', _airbyte_loaded_at: 'TIMESTAMPTZ', _airbyte_meta: 'JSON', _airbyte_generation_id: 'BIGINT'})`,
+          'airbyte_internal.airbyte_ns_raw__stream_transactions',
+        ],
+      ] as const) {
+        const merged = await openDuckDb({ path: ':memory:', schema: 'invoca' });
+        try {
+          for (const statement of create.split('; ')) await merged.execute(statement);
+          const loader = new Loader(merged, createMemoryLogger());
+          expect([layout, (await loader.mergeFromSource(sourceTable)).newTransactions]).toEqual([layout, transactionCount]);
+          const mergedTables = await actual(merged);
+          expect(mergedTables.current).toEqual(directTables.current);
+          expect(mergedTables.calls).toEqual(directTables.calls);
+          expect(mergedTables.transactions).toBe(transactionCount);
+          expect(mergedTables.calls.size).toBeGreaterThan(100);
+          expect(await history(merged)).toEqual(directHistory);
+          for (const table of ['transactions', 'transactions_current', 'calls']) {
+            expect([...((await merged.columns(table)) ?? [])].filter((name) => name.startsWith('_airbyte_'))).toEqual([]);
+          }
+          // Run again: nothing new.
+          expect((await loader.mergeFromSource(sourceTable)).newTransactions).toBe(0);
+        } finally {
+          await merged.close();
+        }
+      }
+      // The final table named without its schema, where the loader writes its own `transactions`: refused, never written into.
+      const same = await openDuckDb({ path: ':memory:', schema: 'main' });
+      try {
+        await same.execute(`CREATE TABLE main.transactions AS SELECT * FROM read_json_auto('${finalFile}', sample_size = -1)`);
+        await expect(new Loader(same, createMemoryLogger()).mergeFromSource('main.transactions')).rejects.toThrow(
+          "names 'main.transactions', an output table of target-invoca",
+        );
+      } finally {
+        await same.close();
       }
     } finally {
-      await merged.close();
       await direct.close();
     }
   } finally {

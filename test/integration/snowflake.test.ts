@@ -12,6 +12,7 @@ import { describeSql } from '../../src/load/describe.js';
 import { batchSteps as loaderSteps, createStage, createTable, dropStage, type MergePlan } from '../../src/load/plan.js';
 import { Loader } from '../../src/load/loader.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
+import { foundTable } from '../../src/load/snowflake-warehouse.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/stream/schema.js';
@@ -203,68 +204,151 @@ test('the hostile names: what target-invoca sql prints runs on fakesnow, and eve
   }
 }, 120_000);
 
-test('target-invoca merge over a table a Snowflake target wrote (upper-case names, _SDC_* columns) runs on fakesnow and merges', async () => {
-  // The Loader's statements are recorded by a stand-in warehouse (a mock: no engine speaks the
-  // Node driver's protocol offline), then run on fakesnow in that order, against a source table
-  // shaped as MeltanoLabs' target-snowflake writes it.
-  const sfDialect = snowflakeDialect('analytics', 'invoca');
-  const source = [
-    'TRANSACTION_ID',
-    'TRANSACTION_TYPE',
-    'COMPLETE_CALL_ID',
-    'CORRECTS_TRANSACTION_ID',
-    'CORRECTED_AT_UTC',
-    'ADVERTISER_PAYIN_LOCALIZED',
-    '_SDC_EXTRACTED_AT',
-    '_INVOCA_SEQUENCE',
-  ];
-  const statements: string[] = [];
-  const created = new Set<string>();
-  const standIn: Warehouse = {
-    dialect: sfDialect,
-    columns: async (table) => (table === 'raw_transactions' ? new Set(source) : created.has(table) ? new Set(['created']) : undefined),
-    execute: async (sql) => {
-      statements.push(sql);
-      const table = /^CREATE TABLE IF NOT EXISTS "[^"]+"\."[^"]+"\."([^"]+)"/.exec(sql)?.[1];
-      if (table) created.add(table.toLowerCase());
-      return 0;
-    },
-    stageName: () => sfDialect.quote('_INVOCA_STAGE'),
-    stage: async () => undefined,
-    runInTransaction: async (steps) => {
-      statements.push(...steps.map((step) => step.sql));
-      return [];
-    },
-    query: async (sql) => {
-      statements.push(sql);
-      return [];
-    },
-    close: async () => undefined,
-  };
-  await new Loader(standIn, createMemoryLogger()).mergeFromSource('raw_transactions');
-  expect(statements.some((sql) => sql.includes('"_INVOCA_SEQUENCE"'))).toBe(true);
-  expect(statements.some((sql) => sql.includes('"_invoca_sequence"'))).toBe(false);
+const SOURCE_FIELDS = [
+  'TRANSACTION_ID',
+  'TRANSACTION_TYPE',
+  'COMPLETE_CALL_ID',
+  'CORRECTS_TRANSACTION_ID',
+  'CORRECTED_AT_UTC',
+  'ADVERTISER_PAYIN_LOCALIZED',
+];
+const SOURCE_LAYOUTS = {
+  // As MeltanoLabs' target-snowflake writes it: upper-case names, _SDC_* columns, in the loader's schema.
+  "a Singer target's table (upper-case names, _SDC_* columns)": {
+    sourceTable: 'raw_transactions',
+    schema: 'INVOCA',
+    table: 'RAW_TRANSACTIONS',
+    columns: [...SOURCE_FIELDS, '_SDC_EXTRACTED_AT', '_INVOCA_SEQUENCE'],
+    create:
+      'CREATE TABLE ANALYTICS.INVOCA.RAW_TRANSACTIONS (TRANSACTION_ID VARCHAR, TRANSACTION_TYPE VARCHAR, COMPLETE_CALL_ID VARCHAR, CORRECTS_TRANSACTION_ID VARCHAR, ' +
+      'CORRECTED_AT_UTC VARCHAR, ADVERTISER_PAYIN_LOCALIZED FLOAT, _SDC_EXTRACTED_AT TIMESTAMP_NTZ, _INVOCA_SEQUENCE NUMBER(38, 0))',
+    insert: (rows: SourceRow[]) =>
+      `INSERT INTO ANALYTICS.INVOCA.RAW_TRANSACTIONS VALUES ${rows
+        .map(
+          (r) =>
+            `('${r.id}', 'Call', 'CALL-A', '${r.corrects}', ${r.correctedAt ? `'${r.correctedAt}'` : 'NULL'}, ${r.payin}, CURRENT_TIMESTAMP(), ${r.sequence})`,
+        )
+        .join(', ')}`,
+  },
+  // Airbyte's Snowflake destination: the final table upper case, in the connection's schema, named after the stream.
+  "an Airbyte destination's final table in the connection's schema": {
+    sourceTable: 'airbyte_ns.transactions',
+    schema: 'AIRBYTE_NS',
+    table: 'TRANSACTIONS',
+    columns: ['_AIRBYTE_RAW_ID', '_AIRBYTE_EXTRACTED_AT', '_AIRBYTE_META', '_AIRBYTE_GENERATION_ID', ...SOURCE_FIELDS, '_INVOCA_SEQUENCE'],
+    create:
+      'CREATE TABLE ANALYTICS.AIRBYTE_NS.TRANSACTIONS (_AIRBYTE_RAW_ID VARCHAR, _AIRBYTE_EXTRACTED_AT TIMESTAMP_TZ, _AIRBYTE_META VARIANT, _AIRBYTE_GENERATION_ID NUMBER(38, 0), ' +
+      'TRANSACTION_ID VARCHAR, TRANSACTION_TYPE VARCHAR, COMPLETE_CALL_ID VARCHAR, CORRECTS_TRANSACTION_ID VARCHAR, CORRECTED_AT_UTC TIMESTAMP_TZ, ADVERTISER_PAYIN_LOCALIZED NUMBER(38, 9), _INVOCA_SEQUENCE NUMBER(38, 0))',
+    insert: (rows: SourceRow[]) =>
+      `INSERT INTO ANALYTICS.AIRBYTE_NS.TRANSACTIONS (_AIRBYTE_RAW_ID, _AIRBYTE_EXTRACTED_AT, _AIRBYTE_GENERATION_ID, TRANSACTION_ID, TRANSACTION_TYPE, COMPLETE_CALL_ID, CORRECTS_TRANSACTION_ID, CORRECTED_AT_UTC, ADVERTISER_PAYIN_LOCALIZED, _INVOCA_SEQUENCE) VALUES ${rows
+        .map(
+          (r) =>
+            `('raw-${r.id}', CURRENT_TIMESTAMP(), 0, '${r.id}', 'Call', 'CALL-A', '${r.corrects}', ${r.correctedAt ? `'${r.correctedAt}'` : 'NULL'}, ${r.payin}, ${r.sequence})`,
+        )
+        .join(', ')}`,
+  },
+  // Airbyte's raw table: lower case and quoted (case-sensitive), the record whole in a VARIANT.
+  "an Airbyte destination's raw table (lower-case quoted names, the record in a VARIANT)": {
+    sourceTable: 'airbyte_internal.airbyte_ns_raw__stream_transactions',
+    schema: 'airbyte_internal',
+    table: 'airbyte_ns_raw__stream_transactions',
+    columns: ['_airbyte_raw_id', '_airbyte_data', '_airbyte_extracted_at', '_airbyte_loaded_at', '_airbyte_meta', '_airbyte_generation_id'],
+    create:
+      'CREATE TABLE ANALYTICS."airbyte_internal"."airbyte_ns_raw__stream_transactions" ("_airbyte_raw_id" VARCHAR, "_airbyte_data" VARIANT, ' +
+      '"_airbyte_extracted_at" TIMESTAMP_TZ, "_airbyte_loaded_at" TIMESTAMP_TZ, "_airbyte_meta" VARIANT, "_airbyte_generation_id" NUMBER(38, 0))',
+    insert: (rows: SourceRow[]) =>
+      `INSERT INTO ANALYTICS."airbyte_internal"."airbyte_ns_raw__stream_transactions" ("_airbyte_raw_id", "_airbyte_data", "_airbyte_extracted_at", "_airbyte_generation_id") ${rows
+        .map(
+          (r) =>
+            `SELECT 'raw-${r.id}', PARSE_JSON('${JSON.stringify({ transaction_id: r.id, transaction_type: 'Call', complete_call_id: 'CALL-A', corrects_transaction_id: r.corrects, corrected_at_utc: r.correctedAt || null, advertiser_payin_localized: r.payin, _invoca_sequence: r.sequence })}'), CURRENT_TIMESTAMP(), 0`,
+        )
+        .join(' UNION ALL ')}`,
+  },
+} as const;
 
-  const row = (id: string, corrects: string, correctedAt: string, payin: number, sequence: number): string =>
-    `('${id}', 'Call', 'CALL-A', '${corrects}', ${correctedAt ? `'${correctedAt}'` : 'NULL'}, ${payin}, CURRENT_TIMESTAMP(), ${sequence})`;
-  const steps: Step[] = [
-    { sql: 'CREATE SCHEMA IF NOT EXISTS ANALYTICS.INVOCA' },
-    {
-      sql:
-        'CREATE TABLE ANALYTICS.INVOCA.RAW_TRANSACTIONS (TRANSACTION_ID VARCHAR, TRANSACTION_TYPE VARCHAR, COMPLETE_CALL_ID VARCHAR, CORRECTS_TRANSACTION_ID VARCHAR, ' +
-        'CORRECTED_AT_UTC VARCHAR, ADVERTISER_PAYIN_LOCALIZED FLOAT, _SDC_EXTRACTED_AT TIMESTAMP_NTZ, _INVOCA_SEQUENCE NUMBER(38, 0))',
-    },
-    {
-      sql: `INSERT INTO ANALYTICS.INVOCA.RAW_TRANSACTIONS VALUES ${row('A', '', '', 10.5, 1)}, ${row('A1', 'A', '2026-01-02T00:00:00Z', 8.25, 2)}`,
-    },
-    ...statements.map((sql) => ({ sql, ...(/^SELECT/.test(sql) ? { fetch: true } : {}) })),
-    { sql: 'SELECT ROOT_TRANSACTION_ID AS R, TRANSACTION_ID AS ID FROM ANALYTICS.INVOCA.TRANSACTIONS_CURRENT', fetch: true },
-    {
-      sql: 'SELECT COMPLETE_CALL_ID AS C, CALL_LEG_COUNT AS LEGS, ADVERTISER_PAYIN_LOCALIZED AS PAYIN FROM ANALYTICS.INVOCA.CALLS',
-      fetch: true,
-    },
-  ];
-  const results = (await fakesnow(await tempDir(), steps)) as Record<string, unknown>[][];
-  expect(results.at(-2)).toEqual([{ R: 'A', ID: 'A1' }]);
-  expect(results.at(-1)).toEqual([{ C: 'CALL-A', LEGS: 1, PAYIN: '8.250000000' }]);
-}, 120_000);
+interface SourceRow {
+  id: string;
+  corrects: string;
+  correctedAt: string;
+  payin: number;
+  sequence: number;
+}
+
+test.each(Object.keys(SOURCE_LAYOUTS) as (keyof typeof SOURCE_LAYOUTS)[])(
+  'target-invoca merge over %s runs on fakesnow and merges into all three tables',
+  async (layoutName) => {
+    // The Loader's statements are recorded by a stand-in warehouse (a mock: no engine speaks the
+    // Node driver's protocol offline), then run on fakesnow in that order, against the source
+    // table as that loader writes it. The stand-in finds the table as Snowflake's
+    // INFORMATION_SCHEMA would list it (foundTable, the warehouse's own choice among its rows).
+    const layout = SOURCE_LAYOUTS[layoutName];
+    const sfDialect = snowflakeDialect('analytics', 'invoca');
+    const statements: string[] = [];
+    const created = new Set<string>();
+    const keys = SOURCE_FIELDS.map((field) => field.toLowerCase());
+    const standIn: Warehouse = {
+      dialect: sfDialect,
+      columns: async (table) => (created.has(table) ? new Set(['created']) : undefined),
+      // What findTableQuery returns (the rows whose names match in any case), and the warehouse's choice among them.
+      findTable: async (table, schema = 'INVOCA') =>
+        schema.toUpperCase() === layout.schema.toUpperCase() && table.toUpperCase() === layout.table.toUpperCase()
+          ? foundTable(
+              layout.columns.map((column) => ({ TABLE_SCHEMA: layout.schema, TABLE_NAME: layout.table, COLUMN_NAME: column })),
+              'analytics',
+              schema,
+              table,
+            )
+          : undefined,
+      execute: async (sql) => {
+        statements.push(sql);
+        const table = /^CREATE TABLE IF NOT EXISTS "[^"]+"\."[^"]+"\."([^"]+)"/.exec(sql)?.[1];
+        if (table) created.add(table.toLowerCase());
+        return 0;
+      },
+      stageName: () => sfDialect.quote('_INVOCA_STAGE'),
+      stage: async () => undefined,
+      runInTransaction: async (steps) => {
+        statements.push(...steps.map((step) => step.sql));
+        return [];
+      },
+      query: async (sql) => {
+        statements.push(sql);
+        return /FLATTEN/.test(sql) ? [...keys, '_invoca_sequence'].map((k) => ({ k })) : [];
+      },
+      close: async () => undefined,
+    };
+    await new Loader(standIn, createMemoryLogger()).mergeFromSource(layout.sourceTable);
+    expect(statements.some((sql) => sql.includes('"_invoca_sequence"'))).toBe(layout.schema === 'airbyte_internal');
+
+    const rows: SourceRow[] = [
+      { id: 'A', corrects: '', correctedAt: '', payin: 10.5, sequence: 1 },
+      { id: 'A1', corrects: 'A', correctedAt: '2026-01-02T00:00:00Z', payin: 8.25, sequence: 2 },
+    ];
+    const steps: Step[] = [
+      { sql: `CREATE SCHEMA IF NOT EXISTS ANALYTICS.${layout.schema === 'airbyte_internal' ? '"airbyte_internal"' : layout.schema}` },
+      { sql: 'CREATE SCHEMA IF NOT EXISTS ANALYTICS.INVOCA' },
+      { sql: layout.create },
+      { sql: layout.insert(rows) },
+      ...statements.map((sql) => ({ sql, ...(/^SELECT/.test(sql) ? { fetch: true } : {}) })),
+      { sql: 'SELECT ROOT_TRANSACTION_ID AS R, TRANSACTION_ID AS ID FROM ANALYTICS.INVOCA.TRANSACTIONS_CURRENT', fetch: true },
+      {
+        sql: 'SELECT COMPLETE_CALL_ID AS C, CALL_LEG_COUNT AS LEGS, ADVERTISER_PAYIN_LOCALIZED AS PAYIN FROM ANALYTICS.INVOCA.CALLS',
+        fetch: true,
+      },
+      { sql: 'SELECT TRANSACTION_ID AS ID, ROOT_TRANSACTION_ID AS R FROM ANALYTICS.INVOCA.TRANSACTIONS ORDER BY 1', fetch: true },
+    ];
+    const results = (await fakesnow(await tempDir(), steps)) as Record<string, unknown>[][];
+    if (layout.schema === 'airbyte_internal') {
+      // The keys query, run on fakesnow: the fields of the records.
+      const keyQuery = steps.findIndex((step) => /FLATTEN/.test(step.sql));
+      expect((results[keyQuery] ?? []).map((row) => Object.values(row)[0]).sort()).toEqual([...keys, '_invoca_sequence'].sort());
+    }
+    expect(results.at(-3)).toEqual([{ R: 'A', ID: 'A1' }]);
+    expect(results.at(-2)).toEqual([{ C: 'CALL-A', LEGS: 1, PAYIN: '8.250000000' }]);
+    expect(results.at(-1)).toEqual([
+      { ID: 'A', R: 'A' },
+      { ID: 'A1', R: 'A' },
+    ]);
+  },
+  120_000,
+);

@@ -211,121 +211,151 @@ test("target-invoca sql is what the loader runs: DuckDB's own query log of a fir
   }
 });
 
-test('target-invoca merge on BigQuery runs as one script (temporary tables live only in one), which GoogleSQL accepts', async () => {
-  // No engine runs it offline: the emulator cannot run a MERGE over a subquery. So a stand-in
-  // warehouse (a mock, for that reason) records what the Loader sends, and GoogleSQL checks it
-  // against the source table as a BigQuery Singer target writes it (typed columns, `_sdc_*`).
-  const dialect = bigqueryDialect('my-project', 'invoca');
-  const source = [
-    'transaction_id',
-    'corrects_transaction_id',
-    'corrected_at_utc',
-    'complete_call_id',
-    'transaction_type',
-    'advertiser_payin_localized',
-    'customer_s_name',
-    '_sdc_extracted_at',
-    '_invoca_sequence',
-  ];
-  const sent: string[] = [];
-  const scripts: string[][] = [];
-  const created = new Set<string>();
-  const standIn: Warehouse = {
-    dialect,
-    columns: async (table) => (table === 'raw_transactions' ? new Set(source) : created.has(table) ? new Set(['created']) : undefined),
-    execute: async (sql) => {
-      sent.push(sql);
-      const table = /^CREATE TABLE IF NOT EXISTS `[^`]+`\.`[^`]+`\.`([^`]+)`/.exec(sql)?.[1];
-      if (table) created.add(table);
-      return 0;
-    },
-    stageName: () => dialect.table('_invoca_stage_x'),
-    stage: async () => undefined,
-    runInTransaction: async () => [],
-    runScript: async (statements) => {
-      scripts.push([...statements]);
-      return [{ n: 3 }];
-    },
-    query: async () => [],
-    close: async () => undefined,
-  };
-  expect(await new Loader(standIn, createMemoryLogger()).mergeFromSource('raw_transactions')).toEqual({ newTransactions: 3 });
-  expect(sent.filter((sql) => /TEMPORARY/.test(sql))).toEqual([]);
-  expect(scripts).toHaveLength(1);
-  const script = scripts[0] ?? [];
-  // A script's DECLAREs come first (the call-date bounds that prune `calls`), then its temporary tables.
-  const declared = script.filter((sql) => sql.startsWith('DECLARE '));
-  expect(script.slice(0, declared.length)).toEqual(dialect.callDates?.declare);
-  expect(script.slice(declared.length, declared.length + 3).every((sql) => sql.startsWith('CREATE TEMPORARY TABLE `_invoca_'))).toBe(true);
+test.each([
+  ["a Singer target's table in the loader's dataset", 'raw_transactions'],
+  ["an Airbyte destination's final table in the connection's dataset", 'airbyte_ns.transactions'],
+  ["an Airbyte destination's raw table (the record as a JSON STRING)", 'airbyte_internal.airbyte_ns_raw__stream_transactions'],
+] as const)(
+  'target-invoca merge on BigQuery from %s runs as one script (temporary tables live only in one), which GoogleSQL accepts',
+  async (_layout, sourceTable) => {
+    // No engine runs it offline: the emulator cannot run a MERGE over a subquery. So a stand-in
+    // warehouse (a mock, for that reason) records what the Loader sends, and GoogleSQL checks it
+    // against the source table as the other loader writes it.
+    const dialect = bigqueryDialect('my-project', 'invoca');
+    const fields = [
+      'transaction_id',
+      'corrects_transaction_id',
+      'corrected_at_utc',
+      'complete_call_id',
+      'transaction_type',
+      'advertiser_payin_localized',
+      'customer_s_name',
+    ];
+    const [datasetName, tableName] = sourceTable.includes('.') ? (sourceTable.split('.') as [string, string]) : ['invoca', sourceTable];
+    const isRaw = datasetName === 'airbyte_internal';
+    const loaderColumns =
+      sourceTable === 'raw_transactions'
+        ? ['_sdc_extracted_at']
+        : ['_airbyte_raw_id', '_airbyte_extracted_at', '_airbyte_meta', '_airbyte_generation_id'];
+    const source = isRaw
+      ? ['_airbyte_raw_id', '_airbyte_data', '_airbyte_extracted_at', '_airbyte_loaded_at', '_airbyte_meta', '_airbyte_generation_id']
+      : [...fields, ...loaderColumns, '_invoca_sequence'];
+    const sourceSql = `${dialect.quoteStored('my-project')}.${dialect.quoteStored(datasetName)}.${dialect.quoteStored(tableName)}`;
+    const sent: string[] = [];
+    const queried: string[] = [];
+    const scripts: string[][] = [];
+    const created = new Set<string>();
+    const standIn: Warehouse = {
+      dialect,
+      columns: async (table) => (created.has(table) ? new Set(['created']) : undefined),
+      findTable: async (table, dataset = 'invoca') =>
+        table === tableName && dataset === datasetName ? { sql: sourceSql, columns: new Set(source) } : undefined,
+      execute: async (sql) => {
+        sent.push(sql);
+        const table = /^CREATE TABLE IF NOT EXISTS `[^`]+`\.`[^`]+`\.`([^`]+)`/.exec(sql)?.[1];
+        if (table) created.add(table);
+        return 0;
+      },
+      stageName: () => dialect.table('_invoca_stage_x'),
+      stage: async () => undefined,
+      runInTransaction: async () => [],
+      runScript: async (statements) => {
+        scripts.push([...statements]);
+        return [{ n: 3 }];
+      },
+      // The keys of a raw table's records, as BigQuery would list them.
+      query: async (sql) => {
+        queried.push(sql);
+        return /JSON_KEYS/.test(sql) ? [...fields, '_invoca_sequence'].map((k) => ({ k })) : [];
+      },
+      close: async () => undefined,
+    };
+    expect(await new Loader(standIn, createMemoryLogger()).mergeFromSource(sourceTable)).toEqual({ newTransactions: 3 });
+    expect(sent.filter((sql) => /TEMPORARY/.test(sql))).toEqual([]);
+    expect(scripts).toHaveLength(1);
+    const script = scripts[0] ?? [];
+    // A script's DECLAREs come first (the call-date bounds that prune `calls`), then its temporary tables.
+    const declared = script.filter((sql) => sql.startsWith('DECLARE '));
+    expect(script.slice(0, declared.length)).toEqual(dialect.callDates?.declare);
+    expect(script.slice(declared.length, declared.length + 3).every((sql) => sql.startsWith('CREATE TEMPORARY TABLE `_invoca_'))).toBe(
+      true,
+    );
+    expect(script.some((sql) => sql.includes('INSERT INTO `my-project`.`invoca`.`transactions`'))).toBe(true);
 
-  const columns = mapSourceColumns(source, dialect);
-  const plan = { dialect, columns, stage: dialect.quote('_invoca_new_rows') };
-  const typeOf = (kind: ColumnKind | 'raw'): string => (kind === 'raw' ? 'JSON' : dialect.type(kind));
-  const sourceTypes: Record<string, string> = {
-    advertiser_payin_localized: 'FLOAT64',
-    _sdc_extracted_at: 'TIMESTAMP',
-    _invoca_sequence: 'INT64',
-  };
-  const tables = [
-    {
-      name: 'raw_transactions',
-      path: ['my-project', 'invoca', 'raw_transactions'],
-      columns: source.map((name) => ({ name, type: sourceTypes[name] ?? 'STRING' })),
-    },
-    ...outputTables(plan, ['my-project', 'invoca'], ['current', 'calls']),
-    {
-      name: '_invoca_lock',
-      path: ['my-project', 'invoca', '_invoca_lock'],
-      columns: [
-        { name: 'holder', type: 'STRING' },
-        { name: 'locked_at', type: 'TIMESTAMP' },
-      ],
-    },
-    {
-      name: '_invoca_merge_state',
-      path: ['my-project', 'invoca', '_invoca_merge_state'],
-      columns: [
-        { name: 'source_table', type: 'STRING' },
-        { name: 'max_sequence', type: 'INT64' },
-        { name: 'merged_at', type: 'TIMESTAMP' },
-      ],
-    },
-    // The script's temporary tables, as it creates them.
-    {
-      name: '_invoca_new_rows',
-      path: ['_invoca_new_rows'],
-      columns: [
-        { name: 'transaction_id', type: 'STRING' },
-        { name: '_invoca_sequence', type: 'INT64' },
-      ],
-    },
-    {
-      name: '_invoca_source_firsts',
-      path: ['_invoca_source_firsts'],
-      columns: [
-        ...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })),
-        { name: '_invoca_sequence', type: 'INT64' },
-        { name: '_invoca_raw', type: 'JSON' },
-      ],
-    },
-    {
-      name: '_invoca_source_transactions',
-      path: ['_invoca_source_transactions'],
-      columns: [
-        ...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })),
-        ...systemColumns('transactions').map((column) => ({ name: column.name, type: typeOf(column.kind) })),
-      ],
-    },
-  ];
-  const { code, report } = await runChecker(GOOGLESQL_CHECK, [], {
-    engine: 'bigquery',
-    tables,
-    setup: [],
-    batch: [`${script.join(';\n')};`],
-  });
-  expect(report.errors).toEqual([]);
-  expect(code).toBe(0);
-}, 120_000);
+    const columns = mapSourceColumns(isRaw ? [...fields, '_invoca_sequence'] : source, dialect);
+    const plan = { dialect, columns, stage: dialect.quote('_invoca_new_rows') };
+    const typeOf = (kind: ColumnKind | 'raw'): string => (kind === 'raw' ? 'JSON' : dialect.type(kind));
+    const sourceTypes: Record<string, string> = {
+      advertiser_payin_localized: 'FLOAT64',
+      _sdc_extracted_at: 'TIMESTAMP',
+      _airbyte_extracted_at: 'TIMESTAMP',
+      _airbyte_loaded_at: 'TIMESTAMP',
+      _airbyte_meta: 'JSON',
+      _airbyte_generation_id: 'INT64',
+      _invoca_sequence: 'INT64',
+    };
+    const tables = [
+      {
+        name: tableName,
+        path: ['my-project', datasetName, tableName],
+        columns: source.map((name) => ({ name, type: sourceTypes[name] ?? 'STRING' })),
+      },
+      ...outputTables(plan, ['my-project', 'invoca'], ['transactions', 'current', 'calls']),
+      {
+        name: '_invoca_lock',
+        path: ['my-project', 'invoca', '_invoca_lock'],
+        columns: [
+          { name: 'holder', type: 'STRING' },
+          { name: 'locked_at', type: 'TIMESTAMP' },
+        ],
+      },
+      {
+        name: '_invoca_merge_state',
+        path: ['my-project', 'invoca', '_invoca_merge_state'],
+        columns: [
+          { name: 'source_table', type: 'STRING' },
+          { name: 'max_sequence', type: 'INT64' },
+          { name: 'merged_at', type: 'TIMESTAMP' },
+        ],
+      },
+      // The script's temporary tables, as it creates them.
+      {
+        name: '_invoca_new_rows',
+        path: ['_invoca_new_rows'],
+        columns: [
+          { name: 'transaction_id', type: 'STRING' },
+          { name: '_invoca_sequence', type: 'INT64' },
+        ],
+      },
+      {
+        name: '_invoca_source_firsts',
+        path: ['_invoca_source_firsts'],
+        columns: [
+          ...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })),
+          { name: '_invoca_sequence', type: 'INT64' },
+          { name: '_invoca_raw', type: 'JSON' },
+        ],
+      },
+      {
+        name: '_invoca_source_transactions',
+        path: ['_invoca_source_transactions'],
+        columns: [
+          ...columns.map((column) => ({ name: column.column, type: typeOf(column.kind) })),
+          ...systemColumns('transactions').map((column) => ({ name: column.name, type: typeOf(column.kind) })),
+        ],
+      },
+    ];
+    const { code, report } = await runChecker(GOOGLESQL_CHECK, [], {
+      engine: 'bigquery',
+      tables,
+      setup: queried,
+      batch: [`${script.join(';\n')};`],
+    });
+    expect(report.errors).toEqual([]);
+    expect(code).toBe(0);
+  },
+  120_000,
+);
 
 test.each(['duckdb', 'bigquery', 'snowflake'] as const)(
   'target-invoca sql --format json on %s: no credentials, no connection, the description of the shipped catalog',

@@ -91,6 +91,9 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     extractAll: extractEach(extract),
     cast: (expression, kind) => (kind === 'json' ? `TO_JSON(${expression})` : `SAFE_CAST(${expression} AS ${TYPES[kind]})`),
     rowToJson: (alias) => `TO_JSON(${alias})`,
+    // Airbyte's BigQuery raw tables keep the record as a JSON STRING.
+    storedJson: (column) => `PARSE_JSON(${column}, wide_number_mode => 'round')`,
+    jsonKeys: (raw, from) => `SELECT DISTINCT k FROM ${from} CROSS JOIN UNNEST(JSON_KEYS(${raw}, 1)) AS k`,
     epochMillis: (timestamp) => `UNIX_MILLIS(${timestamp})`,
     zeroPad: (integer, width) => `LPAD(CAST(${integer} AS STRING), ${width}, '0')`,
     concat: (parts) => `CONCAT(${parts.join(', ')})`,

@@ -96,6 +96,13 @@ export interface Dialect {
   cast(expression: string, kind: ColumnKind): string;
   /** A whole row of `alias` as the raw JSON type. */
   rowToJson(alias: string): string;
+  /**
+   * A record another loader stored whole (an Airbyte raw table's `_airbyte_data`: JSON on DuckDB,
+   * a JSON STRING on BigQuery, VARIANT on Snowflake) as the raw JSON type.
+   */
+  storedJson(columnExpression: string): string;
+  /** A query of the distinct top-level keys of the JSON objects `rawExpression` over `from`, one column `k`. */
+  jsonKeys(rawExpression: string, from: string): string;
   /** Milliseconds since the epoch of a timestamp expression, as an integer. */
   epochMillis(timestampExpression: string): string;
   /** An integer expression as a string left-padded with zeros to `width`. */

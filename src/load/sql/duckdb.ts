@@ -110,6 +110,8 @@ export function duckdbDialect(schema: string, options: { compressRaw: boolean } 
     extractAll: duckdbExtractAll,
     cast: (expression, kind) => `TRY_CAST(${expression} AS ${TYPES[kind]})`,
     rowToJson: (alias) => `CAST(to_json(${alias}) AS JSON)`,
+    storedJson: (column) => `CAST(${column} AS JSON)`,
+    jsonKeys: (raw, from) => `SELECT DISTINCT unnest(json_keys(${raw})) AS k FROM ${from}`,
     epochMillis: (timestamp) => `epoch_ms(${timestamp})`,
     zeroPad: (integer, width) => `lpad(CAST(${integer} AS VARCHAR), ${width}, '0')`,
     concat: (parts) => parts.join(' || '),

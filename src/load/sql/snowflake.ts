@@ -80,6 +80,17 @@ export function useSchema(database: string, schema: string): string {
 }
 
 /** The columns of a table, by its stored schema and name (bind both). */
+/**
+ * The columns of a table found in any case (binds: schema, table): Airbyte keeps its raw tables in
+ * lower case ("airbyte_internal"."..._raw__stream_...") and its final tables in upper case.
+ */
+export function findTableQuery(database: string): string {
+  return (
+    `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM ${snowflakeName(database)}.INFORMATION_SCHEMA.COLUMNS ` +
+    'WHERE UPPER(TABLE_SCHEMA) = UPPER(?) AND UPPER(TABLE_NAME) = UPPER(?) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION'
+  );
+}
+
 export function columnsQuery(database: string): string {
   return `SELECT COLUMN_NAME FROM ${snowflakeName(database)}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`;
 }
@@ -115,6 +126,9 @@ export function snowflakeDialect(database: string, schema: string): Dialect {
     extractAll: extractEach(extract),
     cast: (expression, kind) => (kind === 'json' ? `TO_VARIANT(${expression})` : `TRY_CAST(TO_VARCHAR(${expression}) AS ${TYPES[kind]})`),
     rowToJson: (alias) => `OBJECT_CONSTRUCT(${alias}.*)`,
+    // Airbyte's Snowflake raw tables keep the record as VARIANT: it is read as it is.
+    storedJson: (column) => column,
+    jsonKeys: (raw, from) => `SELECT DISTINCT f.KEY AS "k" FROM ${from}, LATERAL FLATTEN(INPUT => ${raw}) AS f`,
     epochMillis: (timestamp) => `DATE_PART(EPOCH_MILLISECOND, ${timestamp})`,
     zeroPad: (integer, width) => `LPAD(TO_VARCHAR(${integer}), ${width}, '0')`,
     concat: (parts) => parts.join(' || '),
