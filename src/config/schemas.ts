@@ -328,7 +328,8 @@ export const LOADER_CONFIG_SCHEMA = {
     source_table: {
       type: 'string',
       minLength: 1,
-      description: 'target-invoca merge only: the raw table another Singer target loaded.',
+      description:
+        'target-invoca merge only: the table another loader wrote (a Singer target, an Airbyte destination final or raw table), as table or schema.table.',
     },
   },
 } as const satisfies Schema;
