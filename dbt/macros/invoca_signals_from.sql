@@ -22,7 +22,8 @@ select
     t.root_transaction_id,
     json_value(item, '$.name') as signal_name,
     json_value(item, '$.source') as signal_source,
-    to_json_string(json_query(item, '$.value')) as signal_value
+    -- A scalar as its text (no JSON quotes), anything else as JSON text, as on the other engines.
+    coalesce(json_value(item, '$.value'), to_json_string(json_query(item, '$.value'))) as signal_value
 from {{ relation }} as t, unnest(json_query_array(t.custom_data)) as item
 where json_value(item, '$.data_type') = 'Signal'
 {% endmacro %}

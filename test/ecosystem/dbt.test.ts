@@ -1,20 +1,35 @@
 /**
  * The dbt project in dbt/ on real dbt (PyPI, in .venv-dbt): `dbt build` (models and their tests)
  * with dbt-duckdb on tables target-invoca loaded from the simulator, again after new rows with
- * late corrections (the incremental model must still equal transactions_current), and
- * `dbt parse` for the BigQuery and Snowflake targets.
+ * late corrections (the incremental model must still equal transactions_current), and a
+ * re-rooting between two runs; and `dbt compile` for BigQuery and Snowflake, every compiled model,
+ * hook and data test checked by that warehouse's front end: GoogleSQL's analyzer for BigQuery,
+ * sqlglot (parse, and every column resolved) for Snowflake, against the tables
+ * `target-invoca sql` describes and the models before it.
  */
+import { cp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { parseLoaderConfig } from '../../src/config/loader-config.js';
+import { describeSql, type SqlDescription } from '../../src/load/describe.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
+import { Loader } from '../../src/load/loader.js';
+import { StreamSchema } from '../../src/stream/schema.js';
+import { createMemoryLogger } from '../helpers/logger.js';
+import { staged } from '../helpers/merge-oracle.js';
+import { recordMaker } from '../helpers/records.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { pipeTap } from '../helpers/pipe.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, tapConfig, tempDir } from '../helpers/tap.js';
 import { runProcess, requireTools } from '../helpers/tools.js';
+import { EMULATOR_BIN, startEmulator, staticAuth } from '../helpers/bigquery-emulator.js';
+import { BigQuery } from '@google-cloud/bigquery';
 
 const DBT = resolve('.venv-dbt/bin/dbt');
-requireTools([DBT], 'the dbt tests');
+const GOOGLESQL_CHECK = '.tools/bin/googlesql-check';
+const PYTHON = '.venv/bin/python';
+requireTools([DBT, GOOGLESQL_CHECK, PYTHON, EMULATOR_BIN], 'the dbt tests');
 
 describe('dbt', () => {
   let sim: RunningSimulator;
@@ -22,6 +37,10 @@ describe('dbt', () => {
   let database: string;
 
   async function dbt(...args: string[]): Promise<string> {
+    return dbtOn(database, ...args);
+  }
+
+  async function dbtOn(path: string, ...args: string[]): Promise<string> {
     const result = await runProcess(
       DBT,
       [
@@ -36,7 +55,7 @@ describe('dbt', () => {
         join(directory, 'logs'),
       ],
       {
-        env: { ...process.env, DBT_DUCKDB_PATH: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
+        env: { ...process.env, DBT_DUCKDB_PATH: path, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
       },
     );
     const text = result.stdout + result.stderr;
@@ -114,11 +133,194 @@ describe('dbt', () => {
     await check();
   }, 300_000);
 
-  test.each(['bigquery', 'snowflake'])(
-    'dbt parse --target %s',
-    async (target) => {
-      await dbt('parse', '--target', target);
-    },
-    120_000,
-  );
+  test('a lineage re-rooted between two runs: the incremental model drops its provisional root, as transactions_current does', async () => {
+    const rerootDatabase = join(directory, 'reroot.duckdb');
+    const { call, fix } = recordMaker();
+    const original = call('A', 'CALL-R', '10.00');
+    const first = fix(original, 'C1', '2026-01-02T00:00:00Z', '9.00');
+    const second = fix(first, 'C2', '2026-01-03T00:00:00Z', '8.00');
+    const load = async (records: ReturnType<typeof call>[]): Promise<void> => {
+      const warehouse = await openDuckDb({ path: rerootDatabase, schema: 'main' });
+      try {
+        await new Loader(warehouse, createMemoryLogger()).loadBatch(new StreamSchema().toJSON(), staged(records));
+      } finally {
+        await warehouse.close();
+      }
+    };
+    const latest = async (): Promise<unknown[]> => {
+      const warehouse = await openDuckDb({ path: rerootDatabase, schema: 'main' });
+      try {
+        return await warehouse.query(
+          `SELECT (SELECT string_agg(root_transaction_id || '>' || transaction_id, ',' ORDER BY root_transaction_id) FROM invoca_transactions_latest) AS model,
+                  (SELECT string_agg(root_transaction_id || '>' || transaction_id, ',' ORDER BY root_transaction_id) FROM transactions_current) AS current`,
+        );
+      } finally {
+        await warehouse.close();
+      }
+    };
+    // The correction of a correction comes first: keyed by its provisional root C1.
+    await load([second]);
+    await dbtOn(rerootDatabase, 'build', '--select', 'invoca_transactions_latest');
+    expect(await latest()).toEqual([{ model: 'C1>C2', current: 'C1>C2' }]);
+    // C1 and A arrive: the lineage is A's, and C1 is no one's root any more.
+    await load([original, first]);
+    await dbtOn(rerootDatabase, 'build', '--select', 'invoca_transactions_latest');
+    expect(await latest()).toEqual([{ model: 'A>C2', current: 'A>C2' }]);
+  }, 120_000);
+
+  /** Compiles the project for a target in a copy of dbt/ (is_incremental() as asked, the pre-hook's DELETE as an analysis); the compiled SQL by file. */
+  async function compile(target: 'bigquery' | 'snowflake', incremental: boolean): Promise<Map<string, string>> {
+    const project = join(directory, `compile-${target}-${incremental}`);
+    await cp('dbt', project, { recursive: true });
+    // Only in this copy: dbt asks the warehouse whether the model's table exists; no warehouse is
+    // reachable, so the root project's is_incremental() (which takes precedence over dbt's) answers.
+    await writeFile(
+      join(project, 'macros', 'zz_compile_check.sql'),
+      "{% macro is_incremental() %}{{ return(var('invoca_compile_incremental', false)) }}{% endmacro %}\n",
+    );
+    await mkdir(join(project, 'analyses'), { recursive: true });
+    await writeFile(
+      join(project, 'analyses', 'invoca_delete_rerooted.sql'),
+      "{{ invoca_delete_rerooted(ref('invoca_transactions_latest')) }}\n",
+    );
+    // Credentials that need no network: compile with --no-introspect opens no connection.
+    await writeFile(
+      join(project, 'profiles.yml'),
+      [
+        'tap_invoca:',
+        '  target: bigquery',
+        '  outputs:',
+        '    bigquery: {type: bigquery, method: oauth-secrets, token: not-a-token, project: my-project, dataset: invoca, threads: 1}',
+        '    snowflake: {type: snowflake, account: nowhere, user: nobody, password: not-a-password, database: ANALYTICS, schema: INVOCA, threads: 1}',
+        '',
+      ].join('\n'),
+    );
+    const targetPath = join(project, 'target');
+    const result = await runProcess(
+      DBT,
+      [
+        'compile',
+        '--target',
+        target,
+        '--no-introspect',
+        '--no-populate-cache',
+        '--vars',
+        `{invoca_compile_incremental: ${incremental}}`,
+        '--project-dir',
+        project,
+        '--profiles-dir',
+        project,
+        '--target-path',
+        targetPath,
+        '--log-path',
+        join(project, 'logs'),
+      ],
+      { env: { ...process.env, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' } },
+    );
+    if (result.code !== 0)
+      throw new Error(`dbt compile --target ${target} exited ${result.code}:\n${(result.stdout + result.stderr).slice(-3000)}`);
+    const manifest = JSON.parse(await readFile(join(targetPath, 'manifest.json'), 'utf8')) as {
+      nodes: Record<string, { resource_type: string; name: string; compiled_code?: string }>;
+    };
+    return new Map(
+      Object.values(manifest.nodes)
+        .filter((node) => node.compiled_code !== undefined)
+        .map((node) => [`${node.resource_type}:${node.name}`, node.compiled_code ?? '']),
+    );
+  }
+
+  /** The models in dependency order, then the incremental model's own run and its hook, then every data test. */
+  function checkList(plain: Map<string, string>, incremental: Map<string, string>, path: (name: string) => string[]) {
+    const models = ['stg_invoca_events', 'invoca_calls', 'invoca_daily', 'invoca_signals', 'invoca_transactions_latest'];
+    const sql = (compiled: Map<string, string>, key: string): string => {
+      const text = compiled.get(key);
+      if (text === undefined) throw new Error(`dbt compiled no ${key}`);
+      return text;
+    };
+    return [
+      ...models.map((name) => ({ path: path(name), sql: sql(plain, `model:${name}`) })),
+      { path: path('invoca_transactions_latest_incremental_run'), sql: sql(incremental, 'model:invoca_transactions_latest') },
+      { path: [], sql: sql(incremental, 'analysis:invoca_delete_rerooted') },
+      ...[...plain].filter(([key]) => key.startsWith('test:')).map(([, text]) => ({ path: [], sql: text })),
+    ];
+  }
+
+  const described = (config: Record<string, unknown>): SqlDescription => {
+    const catalog = { transactions: new StreamSchema().toJSON() };
+    return describeSql(parseLoaderConfig(config).config, catalog.transactions);
+  };
+
+  test("dbt compile --target bigquery: every compiled model, hook and test passes GoogleSQL's analyzer against the loader's tables", async () => {
+    const [plain, incremental] = [await compile('bigquery', false), await compile('bigquery', true)];
+    const tables = described({ engine: 'bigquery', bigquery: { project_id: 'my-project', dataset: 'invoca' } }).tables;
+    const models = checkList(plain, incremental, (name) => ['my-project', 'invoca', name]);
+    expect(models.length).toBeGreaterThan(20);
+    const result = await runProcess(GOOGLESQL_CHECK, [], {
+      input: JSON.stringify({ engine: 'bigquery', tables, setup: [], batch: [], models }),
+    });
+    const report = JSON.parse(result.stdout || '{}') as { statements: number; errors: unknown[] };
+    expect(report.errors).toEqual([]);
+    expect([result.code, report.statements]).toEqual([0, models.length]);
+
+    // The compiled signals model run on the BigQuery emulator: a signal's value is a scalar's text,
+    // as on DuckDB and Snowflake (not its JSON, with quotes), and an object's value its JSON text.
+    const emulator = await startEmulator('my-project', 'invoca');
+    try {
+      const client = new BigQuery({ projectId: emulator.project, apiEndpoint: emulator.endpoint, authClient: staticAuth() });
+      const signal = (name: string, value: unknown) => ({ name, data_type: 'Signal', source: 'Machine', value });
+      await client.query(
+        'CREATE TABLE `my-project.invoca.transactions_current` AS SELECT * FROM UNNEST([STRUCT(' +
+          `'CALL-1' AS complete_call_id, 'T-1' AS transaction_id, 'T-1' AS root_transaction_id, ` +
+          `PARSE_JSON('${JSON.stringify([signal('Quote', 'abc'), signal('Sale', true), signal('Items', { n: 2 }), { name: 'Coupon', data_type: 'Marketing Data', value: 'x' }])}') AS custom_data)])`,
+      );
+      const [rows] = await client.query(
+        `SELECT signal_name, signal_value FROM (${plain.get('model:invoca_signals') ?? ''}) ORDER BY signal_name`,
+      );
+      expect(rows).toEqual([
+        { signal_name: 'Items', signal_value: '{"n":2}' },
+        { signal_name: 'Quote', signal_value: 'abc' },
+        { signal_name: 'Sale', signal_value: 'true' },
+      ]);
+    } finally {
+      await emulator.stop();
+    }
+  }, 300_000);
+
+  test("dbt compile --target snowflake: every compiled model, hook and test parses in sqlglot and resolves every column against the loader's tables", async () => {
+    const [plain, incremental] = [await compile('snowflake', false), await compile('snowflake', true)];
+    const tables = described({
+      engine: 'snowflake',
+      snowflake: { account: 'nowhere', user: 'u', password: 'p', database: 'ANALYTICS', schema: 'INVOCA' },
+    }).tables.map((table) => ({ path: table.path, columns: table.columns }));
+    const models = checkList(plain, incremental, (name) => ['ANALYTICS', 'INVOCA', name]);
+    const result = await runProcess(PYTHON, ['test/sql/sqlglot_models.py'], {
+      input: JSON.stringify({ dialect: 'snowflake', tables, models }),
+    });
+    const report = JSON.parse(result.stdout || '{}') as { statements: number; errors: unknown[] };
+    expect(report.errors).toEqual([]);
+    expect([result.code, report.statements]).toEqual([0, models.length]);
+  }, 300_000);
+
+  test('the checkers fail a model the warehouse would reject: an unknown column', async () => {
+    const broken = [{ path: ['my-project', 'invoca', 'bad'], sql: 'select no_such_column from `my-project`.`invoca`.`calls`' }];
+    const tables = described({ engine: 'bigquery', bigquery: { project_id: 'my-project', dataset: 'invoca' } }).tables;
+    const google = await runProcess(GOOGLESQL_CHECK, [], {
+      input: JSON.stringify({ engine: 'bigquery', tables, setup: [], batch: [], models: broken }),
+    });
+    expect(google.code).toBe(1);
+    expect(google.stdout).toContain('no_such_column');
+    const snowflakeTables = described({
+      engine: 'snowflake',
+      snowflake: { account: 'nowhere', user: 'u', password: 'p', database: 'ANALYTICS', schema: 'INVOCA' },
+    }).tables.map((table) => ({ path: table.path, columns: table.columns }));
+    const sqlglot = await runProcess(PYTHON, ['test/sql/sqlglot_models.py'], {
+      input: JSON.stringify({
+        dialect: 'snowflake',
+        tables: snowflakeTables,
+        models: [{ path: ['ANALYTICS', 'INVOCA', 'bad'], sql: 'select no_such_column from ANALYTICS.INVOCA.calls' }],
+      }),
+    });
+    expect(sqlglot.code).toBe(1);
+    expect(sqlglot.stdout).toMatch(/no_such_column/i);
+  }, 120_000);
 });

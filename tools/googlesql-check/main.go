@@ -7,7 +7,10 @@
 //	 "setup": ["sql", ...], "batch": ["sql or script", ...]}
 //
 // Every statement and script of setup and batch is parsed as a script, then each statement in it
-// is analyzed against a catalog of those tables. Output on stdout: one JSON document
+// is analyzed against a catalog of those tables. An optional "models": [{"path": [...], "sql"}]
+// (compiled dbt models, in dependency order) are analyzed as queries after them, and each one's
+// output columns, typed as GoogleSQL resolved them, become a table at its path for the models
+// after it; an entry without a path (a hook's DELETE) is analyzed only. Output on stdout: one JSON document
 // {"statements": N, "errors": [{"list", "index", "statement", "error"}]}; exit 1 when any failed.
 package main
 
@@ -31,11 +34,17 @@ type table struct {
 	Columns []column `json:"columns"`
 }
 
+type model struct {
+	Path []string `json:"path"`
+	SQL  string   `json:"sql"`
+}
+
 type document struct {
 	Engine string   `json:"engine"`
 	Tables []table  `json:"tables"`
 	Setup  []string `json:"setup"`
 	Batch  []string `json:"batch"`
+	Models []model  `json:"models"`
 }
 
 type failure struct {
@@ -75,6 +84,12 @@ func main() {
 			}
 		}
 	}
+	for index, item := range input.Models {
+		if err := checker.addModel(item); err != nil {
+			result.Errors = append(result.Errors, failure{List: "models", Index: index, Statement: item.SQL, Error: err.Error()})
+		}
+		result.Statements++
+	}
 	out, _ := json.Marshal(result)
 	fmt.Println(string(out))
 	if len(result.Errors) > 0 {
@@ -88,7 +103,9 @@ func fail(format string, args ...any) {
 }
 
 type checker struct {
-	catalog  *googlesql.SimpleCatalog
+	catalog *googlesql.SimpleCatalog
+	// The catalogs of each path prefix (project, project.dataset), to add a model's table to.
+	catalogs map[string]*googlesql.SimpleCatalog
 	analyzer *googlesql.AnalyzerOptions
 	parser   *googlesql.ParserOptions
 	types    *googlesql.TypeFactory
@@ -121,7 +138,8 @@ func newChecker(tables []table) (*checker, error) {
 	if err := catalog.AddBuiltinFunctionsAndTypes(&googlesql.BuiltinFunctionOptions{LanguageOptions: language}); err != nil {
 		return nil, err
 	}
-	if err := addTables(catalog, types, tables); err != nil {
+	catalogs := map[string]*googlesql.SimpleCatalog{}
+	if err := addTables(catalog, types, tables, catalogs); err != nil {
 		return nil, err
 	}
 	analyzer, err := googlesql.NewAnalyzerOptions2()
@@ -138,12 +156,12 @@ func newChecker(tables []table) (*checker, error) {
 	if err := parser.SetLanguageOptions(language); err != nil {
 		return nil, err
 	}
-	return &checker{catalog: catalog, analyzer: analyzer, parser: parser, types: types}, nil
+	return &checker{catalog: catalog, catalogs: catalogs, analyzer: analyzer, parser: parser, types: types}, nil
 }
 
 // addTables registers each table under nested catalogs for its path (project, dataset, table),
-// built bottom-up: a catalog handed to its parent is owned by it.
-func addTables(root *googlesql.SimpleCatalog, types *googlesql.TypeFactory, tables []table) error {
+// and keeps each nested catalog by its path prefix in catalogs.
+func addTables(root *googlesql.SimpleCatalog, types *googlesql.TypeFactory, tables []table, catalogs map[string]*googlesql.SimpleCatalog) error {
 	type node struct {
 		children map[string]*node
 		order    []string
@@ -163,8 +181,8 @@ func addTables(root *googlesql.SimpleCatalog, types *googlesql.TypeFactory, tabl
 		}
 		at.table = &tables[i]
 	}
-	var fill func(catalog *googlesql.SimpleCatalog, at *node) error
-	fill = func(catalog *googlesql.SimpleCatalog, at *node) error {
+	var fill func(catalog *googlesql.SimpleCatalog, at *node, prefix string) error
+	fill = func(catalog *googlesql.SimpleCatalog, at *node, prefix string) error {
 		for _, name := range at.order {
 			child := at.children[name]
 			if child.table != nil {
@@ -181,16 +199,80 @@ func addTables(root *googlesql.SimpleCatalog, types *googlesql.TypeFactory, tabl
 			if err != nil {
 				return err
 			}
-			if err := fill(sub, child); err != nil {
+			catalogs[prefix+name] = sub
+			if err := fill(sub, child, prefix+name+"."); err != nil {
 				return err
 			}
-			if err := catalog.AddOwnedCatalog(sub); err != nil {
+			// Not owned: the Go handle stays valid (catalogs), so a model's table can be added later.
+			if err := catalog.AddCatalog(sub); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return fill(root, tree)
+	return fill(root, tree, "")
+}
+
+// addModel analyzes a model's compiled SQL as a query and registers its output columns, with
+// the types GoogleSQL resolved, as a table at the model's path.
+func (c *checker) addModel(item model) error {
+	if len(item.Path) == 0 {
+		_, err := c.check(item.SQL)
+		return err
+	}
+	if len(item.Path) < 2 {
+		return fmt.Errorf("model path %v: needs a dataset and a name", item.Path)
+	}
+	parent, ok := c.catalogs[strings.Join(item.Path[:len(item.Path)-1], ".")]
+	if !ok {
+		return fmt.Errorf("model path %v: no table is in its dataset", item.Path)
+	}
+	output, err := googlesql.AnalyzeStatement(item.SQL, c.analyzer, c.catalog, c.types)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	statement, err := output.ResolvedStatement()
+	if err != nil {
+		return fmt.Errorf("resolved statement: %w", err)
+	}
+	query, ok := statement.(*googlesql.ResolvedQueryStmt)
+	if !ok {
+		return fmt.Errorf("a model must be a query")
+	}
+	columns, err := query.OutputColumnList()
+	if err != nil {
+		return fmt.Errorf("output columns: %w", err)
+	}
+	name := item.Path[len(item.Path)-1]
+	built, err := googlesql.NewSimpleTable(name, 0)
+	if err != nil {
+		return err
+	}
+	for _, output := range columns {
+		columnName, err := output.Name()
+		if err != nil {
+			return fmt.Errorf("column name: %w", err)
+		}
+		resolved, err := output.Column()
+		if err != nil {
+			return fmt.Errorf("column: %w", err)
+		}
+		columnType, err := resolved.Type()
+		if err != nil {
+			return fmt.Errorf("column type: %w", err)
+		}
+		definition, err := googlesql.NewSimpleColumn(name, columnName, columnType, false, true)
+		if err != nil {
+			return err
+		}
+		if err := built.AddColumn2(definition, false); err != nil {
+			return fmt.Errorf("column %s: %w", columnName, err)
+		}
+	}
+	if err := parent.AddOwnedTable(built); err != nil {
+		return fmt.Errorf("adding table %s: %w", strings.Join(item.Path, "."), err)
+	}
+	return nil
 }
 
 func newTable(name string, columns []column, types *googlesql.TypeFactory) (*googlesql.SimpleTable, error) {

@@ -1,13 +1,17 @@
 {#
-  An incremental model that respects corrections. dbt's merge does not deduplicate and would let
-  a late-arriving older version (a backfill) overwrite a newer one, so each run recomputes the
-  whole lineage of every root touched since the last run and keeps its highest _invoca_version.
+  The latest version of each lineage (an original and its corrections), built incrementally for
+  models downstream. The loader has already picked each lineage's latest version into
+  transactions_current, so each run takes only the lineages it merged since the last run (by
+  _invoca_merged_at) and never reads the history; dbt's merge (or delete+insert) replaces them by
+  root. Before that, the pre-hook deletes the rows of provisional roots that a late original
+  re-rooted into another lineage, as the loader does in transactions_current.
 #}
 {{
     config(
         materialized='incremental',
         unique_key='root_transaction_id',
         incremental_strategy=('delete+insert' if target.type == 'duckdb' else 'merge'),
+        pre_hook="{{ invoca_delete_rerooted(this) }}",
     )
 }}
 
@@ -20,13 +24,8 @@ select
     advertiser_payin_localized,
     start_time,
     _invoca_version,
-    _invoca_loaded_at
-from {{ source('invoca', 'transactions') }}
-where 1 = 1
+    _invoca_merged_at
+from {{ source('invoca', 'transactions_current') }}
 {% if is_incremental() %}
-    and root_transaction_id in (
-        select root_transaction_id from {{ source('invoca', 'transactions') }}
-        where _invoca_loaded_at >= (select max(_invoca_loaded_at) from {{ this }})
-    )
+where _invoca_merged_at >= (select {{ invoca_merged_since(this) }} from {{ this }})
 {% endif %}
-qualify row_number() over (partition by root_transaction_id order by _invoca_version desc) = 1
