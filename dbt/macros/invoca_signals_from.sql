@@ -22,8 +22,14 @@ select
     t.root_transaction_id,
     json_value(item, '$.name') as signal_name,
     json_value(item, '$.source') as signal_source,
-    -- A scalar as its text (no JSON quotes), anything else as JSON text, as on the other engines.
-    coalesce(json_value(item, '$.value'), to_json_string(json_query(item, '$.value'))) as signal_value
+    -- As on the other engines: a scalar as its text (a string without JSON quotes), a JSON null
+    -- as NULL, an object or an array as its JSON text.
+    -- (json_value is a scalar's text, and NULL for a JSON null, an object or an array.)
+    case
+        when json_value(item, '$.value') is not null then json_value(item, '$.value')
+        when to_json_string(json_query(item, '$.value')) = 'null' then null
+        else to_json_string(json_query(item, '$.value'))
+    end as signal_value
 from {{ relation }} as t, unnest(json_query_array(t.custom_data)) as item
 where json_value(item, '$.data_type') = 'Signal'
 {% endmacro %}

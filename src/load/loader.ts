@@ -63,7 +63,7 @@ const MIN_SPLIT_ROWS = 500;
 
 function outputTableError(sourceTable: string): ConfigError {
   return new ConfigError(
-    `config field 'source_table' names '${sourceTable}', an output table of target-invoca; name the table another loader wrote (an Airbyte destination's final table is in the connection's own schema: schema.transactions)`,
+    `config field 'source_table' names '${sourceTable}', an output table of target-invoca; name the table another loader wrote, in a schema of its own (an Airbyte connection that writes into target-invoca's schema needs another namespace)`,
   );
 }
 
@@ -202,17 +202,24 @@ export class Loader {
     const warehouse = this.#warehouse;
     const { dialect } = warehouse;
     const source = await this.#sourcePlan(sourceTable);
+    if (!source) {
+      this.#logger.info(`${sourceTable} has no records yet: nothing to merge`);
+      return { newTransactions: 0 };
+    }
     const { plan } = source;
     await this.ensureTables(plan);
     await warehouse.execute(createMergeState(dialect));
     const [state] = await warehouse.query(readWatermark(dialect, sourceTable));
     const watermark = state?.['watermark'] === null || state?.['watermark'] === undefined ? -1 : Number(state['watermark']);
     const prepare = [createNewRows(source, watermark), createFirsts(source), createSourceTransactions(source)];
+    // The lineages and calls are merged from `transactions` once it holds the new rows, re-rooted
+    // whatever the length of their chains (the snapshot follows two links only).
+    const fromHistory: MergePlan = { dialect, columns: plan.columns, stage: plan.stage };
     const steps: MergeStep[] = [
       { name: 'lock', sql: takeLock(dialect) },
       { name: 'insert', sql: insertSourceTransactions(source) },
       { name: 'reroot', sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPendingFromSource(plan) },
-      ...callsSteps(plan),
+      ...callsSteps(fromHistory),
       ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ name: 'watermark', sql }) as const),
     ];
     const countNew = `SELECT COUNT(*) AS ${dialect.quote('n')} FROM ${plan.stage}`;
@@ -240,8 +247,11 @@ export class Loader {
     }
   }
 
-  /** The source table of `target-invoca merge`, found and read: its columns mapped, or its records' fields. */
-  async #sourcePlan(sourceTable: string): Promise<SourcePlan> {
+  /**
+   * The source table of `target-invoca merge`, found and read: its columns mapped, or its records'
+   * fields; undefined for a raw table without records yet (its fields are not known).
+   */
+  async #sourcePlan(sourceTable: string): Promise<SourcePlan | undefined> {
     const warehouse = this.#warehouse;
     const { dialect } = warehouse;
     const parts = sourceTable.split('.');
@@ -261,7 +271,7 @@ export class Loader {
       throw new ConfigError(
         `config field 'source_table': there is no table '${sourceTable}'${sourceSchema ? '' : ' in the configured schema (name another schema as schema.table)'}`,
       );
-    const isOutput = outputName && (await warehouse.findTable(sourceName.toLowerCase()))?.sql === found.sql;
+    const isOutput = outputName && found.sql === dialect.table(sourceName.toLowerCase());
     if (isOutput || [...found.columns].some((name) => name.toLowerCase() === '_invoca_version')) throw outputTableError(sourceTable);
     const dataColumn = airbyteDataColumn(found.columns);
     const names = {
@@ -280,9 +290,10 @@ export class Loader {
           `config field 'source_table': the records in '${sourceTable}' have ${keys.length} fields, more than ${MAX_RAW_KEYS}: not an Invoca feed`,
         );
       }
+      if (keys.length === 0) return undefined;
       if (!keys.includes('transaction_id') || !keys.includes('_invoca_sequence')) {
         throw new ConfigError(
-          `config field 'source_table': the records in '${sourceTable}' (${dataColumn}) have no transaction_id and _invoca_sequence (were they read by source-invoca?)`,
+          `config field 'source_table': the records in '${sourceTable}' (${dataColumn}) have no transaction_id or no _invoca_sequence (were they read by source-invoca?)`,
         );
       }
       const raw = rawTableSource(dialect, found.sql, dataColumn, keys);

@@ -189,8 +189,10 @@ export function createNewRows(source: SourcePlan, watermark: number): string {
 }
 
 /**
- * INSERT INTO transactions: the new transactions (those in the stage) that it does not hold yet,
- * from the source's transactions, with their root, version and record.
+ * INSERT INTO transactions: every transaction of the source it does not hold yet (the new ones,
+ * and any that reached the source with a sequence below the watermark), with its root (two links
+ * of its chain: the re-rooting step after it follows the rest), version and record, stamped with
+ * the time of the merge's own transaction.
  */
 export function insertSourceTransactions(source: SourcePlan): string {
   const { plan } = source;
@@ -198,9 +200,10 @@ export function insertSourceTransactions(source: SourcePlan): string {
   const q = dialect.quote;
   const transactions = dialect.table(TABLES.transactions);
   const id = q(columnNameOf(plan.columns, 'transaction_id'));
-  const names = transactionColumnNames(plan).map(q);
+  const names = transactionColumnNames(plan);
+  const values = names.map((name) => (name === '_invoca_loaded_at' ? dialect.now : `t.${q(name)}`));
   return (
-    `INSERT INTO ${transactions} (${names.join(', ')}) SELECT ${names.map((name) => `t.${name}`).join(', ')} ` +
+    `INSERT INTO ${transactions} (${names.map(q).join(', ')}) SELECT ${values.join(', ')} ` +
     `FROM ${plan.transactions} AS t WHERE NOT EXISTS (SELECT 1 FROM ${transactions} AS e WHERE e.${id} = t.${id})`
   );
 }

@@ -130,7 +130,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
       return rows.length === 0 ? undefined : new Set(rows.map((row) => String(row['COLUMN_NAME'])));
     },
     async findTable(table, schema = settings.schema) {
-      const { rows } = await execute(findTableQuery(settings.database), [schema, table]);
+      const { rows } = await execute(findTableQuery(settings.database), [schema, schema.toUpperCase(), table, table.toUpperCase()]);
       return foundTable(rows, settings.database, schema, table);
     },
     execute: run,

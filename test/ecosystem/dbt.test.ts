@@ -262,8 +262,9 @@ describe('dbt', () => {
     expect(report.errors).toEqual([]);
     expect([result.code, report.statements]).toEqual([0, models.length]);
 
-    // The compiled signals model run on the BigQuery emulator: a signal's value is a scalar's text,
-    // as on DuckDB and Snowflake (not its JSON, with quotes), and an object's value its JSON text.
+    // The compiled signals model run on the BigQuery emulator: a signal's value is a string's text,
+    // as on DuckDB and Snowflake (not its JSON, with quotes), NULL for a JSON null, and any other
+    // value's JSON text.
     const emulator = await startEmulator('my-project', 'invoca');
     try {
       const client = new BigQuery({ projectId: emulator.project, apiEndpoint: emulator.endpoint, authClient: staticAuth() });
@@ -271,15 +272,17 @@ describe('dbt', () => {
       await client.query(
         'CREATE TABLE `my-project.invoca.transactions_current` AS SELECT * FROM UNNEST([STRUCT(' +
           `'CALL-1' AS complete_call_id, 'T-1' AS transaction_id, 'T-1' AS root_transaction_id, ` +
-          `PARSE_JSON('${JSON.stringify([signal('Quote', 'abc'), signal('Sale', true), signal('Items', { n: 2 }), { name: 'Coupon', data_type: 'Marketing Data', value: 'x' }])}') AS custom_data)])`,
+          `PARSE_JSON('${JSON.stringify([signal('Quote', 'abc'), signal('Sale', true), signal('Items', { n: 2 }), signal('Score', 7), signal('Empty', null), { name: 'Coupon', data_type: 'Marketing Data', value: 'x' }])}') AS custom_data)])`,
       );
       const [rows] = await client.query(
         `SELECT signal_name, signal_value FROM (${plain.get('model:invoca_signals') ?? ''}) ORDER BY signal_name`,
       );
       expect(rows).toEqual([
+        { signal_name: 'Empty', signal_value: null },
         { signal_name: 'Items', signal_value: '{"n":2}' },
         { signal_name: 'Quote', signal_value: 'abc' },
         { signal_name: 'Sale', signal_value: 'true' },
+        { signal_name: 'Score', signal_value: '7' },
       ]);
     } finally {
       await emulator.stop();
@@ -301,14 +304,18 @@ describe('dbt', () => {
     expect([result.code, report.statements]).toEqual([0, models.length]);
   }, 300_000);
 
-  test('the checkers fail a model the warehouse would reject: an unknown column', async () => {
-    const broken = [{ path: ['my-project', 'invoca', 'bad'], sql: 'select no_such_column from `my-project`.`invoca`.`calls`' }];
+  test('the checkers fail a model the warehouse would reject: an unknown column; on BigQuery an output column without a name', async () => {
+    const broken = [
+      { path: ['my-project', 'invoca', 'bad'], sql: 'select no_such_column from `my-project`.`invoca`.`calls`' },
+      { path: ['my-project', 'invoca', 'unnamed'], sql: 'select upper(complete_call_id) from `my-project`.`invoca`.`calls`' },
+    ];
     const tables = described({ engine: 'bigquery', bigquery: { project_id: 'my-project', dataset: 'invoca' } }).tables;
     const google = await runProcess(GOOGLESQL_CHECK, [], {
       input: JSON.stringify({ engine: 'bigquery', tables, setup: [], batch: [], models: broken }),
     });
     expect(google.code).toBe(1);
     expect(google.stdout).toContain('no_such_column');
+    expect(google.stdout).toContain('an output column has no name');
     const snowflakeTables = described({
       engine: 'snowflake',
       snowflake: { account: 'nowhere', user: 'u', password: 'p', database: 'ANALYTICS', schema: 'INVOCA' },

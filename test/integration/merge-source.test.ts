@@ -111,6 +111,26 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     expect(custom).toEqual([{ p: 'p-B' }]);
   });
 
+  test('a chain of three corrections in one merge, newest first: one lineage at the original in all three tables', async () => {
+    const warehouse = await engines[engine]();
+    open = warehouse;
+    const oracle = new MergeOracle();
+    const { call: original, fix: correct } = recordMaker();
+    const o = original('O', 'CALL-O', '10.00');
+    const c1 = correct(o, 'C1', '2026-01-02T00:00:00Z', '9.00');
+    const c2 = correct(c1, 'C2', '2026-01-03T00:00:00Z', '8.00');
+    const c3 = correct(c2, 'C3', '2026-01-04T00:00:00Z', '7.00');
+    const records = [c3, c2, c1, o].map((record, index) => ({ ...record, _invoca_sequence: index + 1 }));
+    await loadLikeAnotherTarget(warehouse, records);
+    oracle.load(records);
+    expect(await new Loader(warehouse, createMemoryLogger()).mergeFromSource('raw_transactions')).toEqual({ newTransactions: 4 });
+    const got = await actual(warehouse);
+    const want = oracle.expected();
+    expect(got.current).toEqual(want.current);
+    expect(got.current).toEqual(new Map([['O', 'C3']]));
+    expect(got.calls).toEqual(want.calls);
+  });
+
   test('a source table that is an output table, missing, or without _invoca_sequence is a config error', async () => {
     const warehouse = await engines[engine]();
     open = warehouse;
@@ -119,6 +139,11 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     await expect(loader.mergeFromSource('nope')).rejects.toThrow("there is no table 'nope'");
     await expect(loader.mergeFromSource('a.b.c')).rejects.toThrow("config field 'source_table' must be a table name or schema.table");
     await expect(loader.mergeFromSource('.x')).rejects.toThrow("config field 'source_table' must be a table name or schema.table");
+    // An Airbyte raw table without records yet: nothing to merge, no error.
+    await warehouse.execute(
+      `CREATE TABLE ${warehouse.dialect.table('airbyte_raw')} (_airbyte_raw_id TEXT, _airbyte_data ${warehouse.dialect.rawType})`,
+    );
+    expect(await loader.mergeFromSource('airbyte_raw')).toEqual({ newTransactions: 0 });
     await warehouse.execute(`CREATE TABLE ${warehouse.dialect.table('other')} (transaction_id TEXT)`);
     await expect(loader.mergeFromSource('other')).rejects.toThrow('has no _invoca_sequence column');
   });

@@ -106,6 +106,8 @@ type checker struct {
 	catalog *googlesql.SimpleCatalog
 	// The catalogs of each path prefix (project, project.dataset), to add a model's table to.
 	catalogs map[string]*googlesql.SimpleCatalog
+	// Every table's path, lower case: a second table of one name is an error, not a crash.
+	paths    map[string]bool
 	analyzer *googlesql.AnalyzerOptions
 	parser   *googlesql.ParserOptions
 	types    *googlesql.TypeFactory
@@ -156,7 +158,11 @@ func newChecker(tables []table) (*checker, error) {
 	if err := parser.SetLanguageOptions(language); err != nil {
 		return nil, err
 	}
-	return &checker{catalog: catalog, catalogs: catalogs, analyzer: analyzer, parser: parser, types: types}, nil
+	paths := map[string]bool{}
+	for _, item := range tables {
+		paths[strings.ToLower(strings.Join(item.Path, "."))] = true
+	}
+	return &checker{catalog: catalog, catalogs: catalogs, paths: paths, analyzer: analyzer, parser: parser, types: types}, nil
 }
 
 // addTables registers each table under nested catalogs for its path (project, dataset, table),
@@ -227,6 +233,10 @@ func (c *checker) addModel(item model) error {
 	if !ok {
 		return fmt.Errorf("model path %v: no table is in its dataset", item.Path)
 	}
+	key := strings.ToLower(strings.Join(item.Path, "."))
+	if c.paths[key] {
+		return fmt.Errorf("model path %v: a table of that name exists already", item.Path)
+	}
 	output, err := googlesql.AnalyzeStatement(item.SQL, c.analyzer, c.catalog, c.types)
 	if err != nil {
 		return fmt.Errorf("analyze: %w", err)
@@ -253,6 +263,10 @@ func (c *checker) addModel(item model) error {
 		if err != nil {
 			return fmt.Errorf("column name: %w", err)
 		}
+		// An expression without an alias: BigQuery refuses to create a table or view with it.
+		if strings.HasPrefix(columnName, "$") {
+			return fmt.Errorf("an output column has no name (%s): give it an alias", columnName)
+		}
 		resolved, err := output.Column()
 		if err != nil {
 			return fmt.Errorf("column: %w", err)
@@ -272,6 +286,7 @@ func (c *checker) addModel(item model) error {
 	if err := parent.AddOwnedTable(built); err != nil {
 		return fmt.Errorf("adding table %s: %w", strings.Join(item.Path, "."), err)
 	}
+	c.paths[key] = true
 	return nil
 }
 

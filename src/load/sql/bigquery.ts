@@ -93,7 +93,9 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     rowToJson: (alias) => `TO_JSON(${alias})`,
     // Airbyte's BigQuery raw tables keep the record as a JSON STRING.
     storedJson: (column) => `PARSE_JSON(${column}, wide_number_mode => 'round')`,
-    jsonKeys: (raw, from) => `SELECT DISTINCT k FROM ${from} CROSS JOIN UNNEST(JSON_KEYS(${raw}, 1)) AS k`,
+    // JSON_KEYS writes a key that is not a plain name as a JSON string ("Purchase Made" in quotes): unquoted here.
+    jsonKeys: (raw, from) =>
+      `SELECT DISTINCT IF(STARTS_WITH(k, '"'), JSON_VALUE(PARSE_JSON(k)), k) AS k FROM ${from} CROSS JOIN UNNEST(JSON_KEYS(${raw}, 1)) AS k`,
     epochMillis: (timestamp) => `UNIX_MILLIS(${timestamp})`,
     zeroPad: (integer, width) => `LPAD(CAST(${integer} AS STRING), ${width}, '0')`,
     concat: (parts) => `CONCAT(${parts.join(', ')})`,

@@ -81,13 +81,15 @@ export function useSchema(database: string, schema: string): string {
 
 /** The columns of a table, by its stored schema and name (bind both). */
 /**
- * The columns of a table found in any case (binds: schema, table): Airbyte keeps its raw tables in
- * lower case ("airbyte_internal"."..._raw__stream_...") and its final tables in upper case.
+ * The columns of a table spelled as given or as Snowflake stores an unquoted name, upper case
+ * (binds: the schema as given and upper-cased, the table as given and upper-cased): Airbyte keeps
+ * its raw tables in lower case ("airbyte_internal"."..._raw__stream_...") and its final tables in
+ * upper case. Equalities on the names, by which Snowflake narrows its metadata search.
  */
 export function findTableQuery(database: string): string {
   return (
     `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM ${snowflakeName(database)}.INFORMATION_SCHEMA.COLUMNS ` +
-    'WHERE UPPER(TABLE_SCHEMA) = UPPER(?) AND UPPER(TABLE_NAME) = UPPER(?) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION'
+    'WHERE TABLE_SCHEMA IN (?, ?) AND TABLE_NAME IN (?, ?) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION'
   );
 }
 
