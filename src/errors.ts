@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'ERR_API_BODY'
   | 'ERR_API_NETWORK'
   | 'ERR_API_TIMEOUT'
+  | 'ERR_FOLLOW_GAVE_UP'
   | 'ERR_WAREHOUSE'
   | 'ERR_INPUT'
   | 'ERR_OUTPUT';
@@ -119,6 +120,16 @@ export class ApiTimeoutError extends TapInvocaError {
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, { ...options, retryable: true });
+  }
+}
+
+/** `--follow` failed max_consecutive_failed_polls polls in a row: it ends, for a supervisor to restart and alert. */
+export class FollowGaveUpError extends TapInvocaError {
+  readonly code = 'ERR_FOLLOW_GAVE_UP';
+  readonly exitCode = 1;
+
+  constructor(failures: number, last: TapInvocaError) {
+    super(`${failures} polls in a row failed (max_consecutive_failed_polls): giving up; the last: ${last.message}`, { cause: last });
   }
 }
 

@@ -160,6 +160,14 @@ export const TAP_CONFIG_SCHEMA = {
       description:
         'A run with a cursor that starts sooner than this after the last poll started waits for the rest when it is at most 60 s, else makes no request and exits 0 (Invoca: poll at most every five minutes). At least 300 against invoca.net; any value against other hosts (the simulator). Also the interval of --follow.',
     },
+    max_consecutive_failed_polls: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100000,
+      title: 'Failed polls before --follow gives up',
+      description:
+        '--follow ends with exit 1 after this many polls in a row failed (each after its retries), so a supervisor restarts it and someone is told. Unset: an hour of polls at min_poll_interval_seconds (12 at 300 s). An auth or permission error ends it at once.',
+    },
   },
 } as const satisfies Schema;
 
@@ -241,6 +249,20 @@ export const LOADER_CONFIG_SCHEMA = {
           type: 'string',
           description: 'Another endpoint, e.g. an emulator on http://127.0.0.1:9050 (http only for this machine).',
         },
+        maximum_bytes_billed: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            "Each query job's maximum_bytes_billed: BigQuery refuses a statement that would bill more, and the error says what to raise. Unset: no limit (the project's own quotas apply).",
+        },
+        job_timeout_seconds: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 21600,
+          default: 3600,
+          description:
+            'Each job is cancelled by BigQuery after this long (jobTimeoutMs); the batch is rolled back and retried on the next run.',
+        },
       },
     },
     snowflake: {
@@ -309,6 +331,22 @@ export const LOADER_CONFIG_SCHEMA = {
           type: 'string',
           enum: ['http', 'https'],
           description: 'https (the default); http only with a host on this machine (127.0.0.1, ::1, localhost), such as a local emulator.',
+        },
+        statement_timeout_seconds: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 604800,
+          default: 3600,
+          description:
+            "STATEMENT_TIMEOUT_IN_SECONDS of the loader's sessions: Snowflake cancels a statement that runs longer (its default is two days).",
+        },
+        lock_timeout_seconds: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 43200,
+          default: 900,
+          description:
+            "LOCK_TIMEOUT of the loader's sessions: a batch waits this long for another loader's lock, then fails and its run is retried later (Snowflake's default is 12 hours).",
         },
       },
     },

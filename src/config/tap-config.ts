@@ -35,6 +35,8 @@ export interface TapConfig {
   minPollIntervalSeconds: number;
   /** The most one API response may hold. */
   maxResponseBytes: number;
+  /** --follow gives up after this many failed polls in a row. */
+  maxConsecutiveFailedPolls: number;
 }
 
 /** A config ready to use: its settings, the warnings to log, and the redactor for its secrets. */
@@ -91,9 +93,15 @@ function checkTapConfig(raw: unknown, redact: Redactor): { config: TapConfig; wa
       retryInitialDelayMs: checked.retry_initial_delay_seconds * 1000,
       minPollIntervalSeconds: checked.min_poll_interval_seconds,
       maxResponseBytes: checked.max_response_mb * 1024 * 1024,
+      maxConsecutiveFailedPolls: checked.max_consecutive_failed_polls ?? failedPollsInAnHour(checked.min_poll_interval_seconds),
     },
     warnings,
   };
+}
+
+/** An hour of polls at the interval (--follow polls at least a second apart). */
+export function failedPollsInAnHour(minPollIntervalSeconds: number): number {
+  return Math.ceil(3600 / Math.max(1, minPollIntervalSeconds));
 }
 
 /** The secrets of a raw (not yet validated) config, for the redactor: set before validation can fail. */

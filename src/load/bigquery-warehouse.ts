@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
+import { BigQuery, type BigQueryOptions, type Query } from '@google-cloud/bigquery';
 import { WarehouseError } from '../errors.js';
+import { PACKAGE_VERSION } from '../paths.js';
 import type { MergePlan } from './plan.js';
 import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql/bigquery.js';
 
@@ -25,6 +26,43 @@ export interface BigQuerySettings {
   /** The service account key as JSON text (parseLoaderConfig checked that it parses). */
   credentials_json?: string | undefined;
   api_endpoint?: string | undefined;
+  maximum_bytes_billed?: number | undefined;
+  job_timeout_seconds?: number | undefined;
+}
+
+/** Options of every job the loader runs: labels to find and bill it by, its timeout, and the bytes-billed cap of a query. */
+export interface JobGuards {
+  labels: Record<string, string>;
+  jobTimeoutMs: number;
+  maximumBytesBilled?: string;
+}
+
+/**
+ * The labels and limits of the loader's jobs (pure). Label values may hold lower-case letters,
+ * digits, `_` and `-` only, up to 63 characters.
+ */
+export function jobGuards(settings: BigQuerySettings, version: string, runId: string): JobGuards {
+  const label = (value: string): string =>
+    value
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, '_')
+      .slice(0, 63);
+  return {
+    labels: { app: 'target-invoca', version: label(version), run: label(runId) },
+    jobTimeoutMs: (settings.job_timeout_seconds ?? 3600) * 1000,
+    ...(settings.maximum_bytes_billed === undefined ? {} : { maximumBytesBilled: String(settings.maximum_bytes_billed) }),
+  };
+}
+
+/** What a failed job means to the user: the setting to raise when one of the guards stopped it. */
+export function jobFailure(text: string, settings: BigQuerySettings): string {
+  if (/bytesBilledLimitExceeded|exceeded limit for bytes billed/i.test(text)) {
+    return `a statement would bill more bytes than bigquery.maximum_bytes_billed (${settings.maximum_bytes_billed ?? 'unset'}) allows: raise it (BigQuery: ${text})`;
+  }
+  if (/timed out|jobTimeoutMs|job execution was cancelled/i.test(text)) {
+    return `a job ran longer than bigquery.job_timeout_seconds (${settings.job_timeout_seconds ?? 3600}) and BigQuery cancelled it; the batch was rolled back (BigQuery: ${text})`;
+  }
+  return text;
 }
 
 const STAGE_TTL_MS = 6 * 3_600_000;
@@ -67,15 +105,18 @@ export async function openBigQuery(
   // the EU cannot be queried from the default US), else BigQuery's default for a new dataset.
   let location = settings.location;
 
+  const guards = jobGuards(settings, PACKAGE_VERSION, runId);
+  const jobOptions = (sql: string): Query => ({ query: sql, ...guards, ...(location ? { location } : {}) });
+
   const run = async (sql: string): Promise<number> => {
     try {
-      const [job] = await client.createQueryJob({ query: sql, ...(location ? { location } : {}) });
+      const [job] = await client.createQueryJob(jobOptions(sql));
       await job.getQueryResults();
       const affected = job.metadata?.statistics?.query?.numDmlAffectedRows;
       return affected === undefined ? 0 : Number(affected);
     } catch (error) {
       const text = message(error);
-      throw new WarehouseError(`BigQuery failed: ${text} (in: ${sql.slice(0, 120)}...)`, {
+      throw new WarehouseError(`BigQuery failed: ${jobFailure(text, settings)} (in: ${sql.slice(0, 120)}...)`, {
         cause: error,
         retryable: CONCURRENT_DML.test(text),
       });
@@ -85,10 +126,10 @@ export async function openBigQuery(
   // A script's rows are those of its last statement.
   const query = async (sql: string): Promise<Record<string, unknown>[]> => {
     try {
-      const [rows] = await client.query({ query: sql, ...(location ? { location } : {}) });
+      const [rows] = await client.query(jobOptions(sql));
       return rows as Record<string, unknown>[];
     } catch (error) {
-      throw new WarehouseError(`BigQuery failed: ${message(error)}`, { cause: error });
+      throw new WarehouseError(`BigQuery failed: ${jobFailure(message(error), settings)}`, { cause: error });
     }
   };
 
@@ -151,6 +192,7 @@ export async function openBigQuery(
           // A crashed run leaves no stage behind for long.
           expirationTime: String(Date.now() + STAGE_TTL_MS),
         });
+        // (The client's load takes the load configuration only: no labels or timeout on this job.)
         const [job] = await table.load(file, { sourceFormat: 'NEWLINE_DELIMITED_JSON', writeDisposition: 'WRITE_APPEND' });
         const errors = (job as { status?: { errorResult?: { message?: string } } }).status?.errorResult;
         if (errors) throw new WarehouseError(`BigQuery load job into ${stageTable} failed: ${errors.message ?? 'unknown error'}`);

@@ -28,6 +28,7 @@ import {
   createSchema,
   schemaExists,
   sessionSetup,
+  snowflakeGuards,
   SNOWFLAKE_STAGE,
   SNOWFLAKE_TRANSACTION,
   snowflakeDialect,
@@ -114,7 +115,8 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
         tables: [...outputTables(plan, path), lockTable(dialect, path), stageTable(dialect, [...path, SNOWFLAKE_STAGE])],
         // CREATE SCHEMA runs only when the SELECT finds no such schema.
         setup: [
-          ...sessionSetup(),
+          // The run id is random per run: shown as 00000000, as the BigQuery stage's.
+          ...sessionSetup(snowflakeGuards(config.snowflake ?? {}, '00000000')),
           schemaExists(database),
           createSchema(database, schemaName),
           useSchema(database, schemaName),

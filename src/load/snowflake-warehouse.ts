@@ -23,6 +23,7 @@ import {
   createSchema,
   schemaExists,
   sessionSetup,
+  snowflakeGuards,
   SNOWFLAKE_STAGE,
   SNOWFLAKE_TRANSACTION,
   snowflakeDialect,
@@ -50,6 +51,8 @@ export interface SnowflakeSettings {
   host?: string | undefined;
   port?: number | undefined;
   protocol?: 'http' | 'https' | undefined;
+  statement_timeout_seconds?: number | undefined;
+  lock_timeout_seconds?: number | undefined;
 }
 
 /** Up to this many rows a batch is staged with array binds; above it with PUT + COPY. */
@@ -115,7 +118,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
     });
   const run = async (sql: string): Promise<number> => (await execute(sql)).updated;
 
-  for (const statement of sessionSetup()) await run(statement);
+  for (const statement of sessionSetup(snowflakeGuards(settings, runId))) await run(statement);
   // CREATE SCHEMA IF NOT EXISTS needs the CREATE SCHEMA privilege even when the schema exists:
   // a least-privilege role (USAGE on the schema) must be able to start, so look first.
   const schemaName = storedName(settings.schema);

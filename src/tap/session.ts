@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TapConfig } from '../config/tap-config.js';
-import { ApiNetworkError, TapInvocaError } from '../errors.js';
+import { ApiNetworkError, FollowGaveUpError, TapInvocaError } from '../errors.js';
 import { InvocaClient } from '../invoca/client.js';
 import type { Logger } from '../log.js';
 import type { Selection } from './catalog.js';
@@ -108,7 +108,9 @@ export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEv
  * line (rows, lag of the newest call). A poll that fails with a recoverable error (past
  * max_retries) is logged and tried again at the next poll; any other error ends the follow.
  * Once a poll has succeeded, base_url is proven, so a host that stops resolving is a DNS outage
- * to wait out, not a typo to report. Ends with a final STATE.
+ * to wait out, not a typo to report. After max_consecutive_failed_polls failures in a row it
+ * gives up (FollowGaveUpError, exit 1), so a supervisor restarts it and alerts. Ends with a
+ * final STATE.
  */
 export async function* followEvents(options: SessionOptions): AsyncGenerator<TapEvent> {
   const { config, logger, signal, selection } = options;
@@ -120,6 +122,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
   let bookmark = options.bookmark;
   let lastWasState = false;
   let hadGoodPoll = false;
+  let failedInARow = 0;
   try {
     for (let poll = 1; !signal?.aborted; poll++) {
       // A first sync starts at once; after it, the floor holds even while the feed is empty (no cursor).
@@ -155,12 +158,17 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
         }
         if (signal?.aborted) break;
         hadGoodPoll = true;
+        failedInARow = 0;
         const lag = newestCallMs === undefined ? '' : `, newest call started ${formatSeconds((now() - newestCallMs) / 1000)} ago`;
         logger.info(`poll ${poll}: ${rows} rows${lag}; next poll in ${interval} s`);
       } catch (error) {
         if (signal?.aborted) break;
         if (!recoverableInFollow(error, hadGoodPoll)) throw error;
-        logger.error(`poll ${poll} failed: ${error.message}; polling again in ${interval} s`);
+        failedInARow++;
+        if (failedInARow >= config.maxConsecutiveFailedPolls) throw new FollowGaveUpError(failedInARow, error);
+        logger.error(
+          `poll ${poll} failed (${failedInARow} of ${config.maxConsecutiveFailedPolls} in a row): ${error.message}; polling again in ${interval} s`,
+        );
         bookmark = { ...bookmark, lastPollStartedAt: new Date(startedMs).toISOString() };
       }
     }

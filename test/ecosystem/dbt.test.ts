@@ -16,7 +16,7 @@ import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { createMemoryLogger } from '../helpers/logger.js';
-import { staged } from '../helpers/merge-oracle.js';
+import { fromNanos, MergeOracle, staged, toNanos, type TestRecord } from '../helpers/merge-oracle.js';
 import { recordMaker } from '../helpers/records.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { pipeTap } from '../helpers/pipe.js';
@@ -133,6 +133,108 @@ describe('dbt', () => {
     await check();
   }, 300_000);
 
+  test('invoca_corrections_daily equals figures computed from the delivered records; dbt source freshness passes, then warns and errors as the loads age', async () => {
+    // The feed as delivered (each transaction's first delivery, from `transactions._invoca_raw`),
+    // through the independent model of the merge (test/helpers/merge-oracle.ts).
+    const warehouse = await openDuckDb({ path: database, schema: 'main' });
+    let rows: Record<string, unknown>[];
+    let delivered: TestRecord[];
+    try {
+      delivered = (await warehouse.query('SELECT CAST(_invoca_raw AS VARCHAR) AS raw FROM transactions')).map(
+        (row) => JSON.parse(String(row['raw'])) as TestRecord,
+      );
+      rows = await warehouse.query(
+        `SELECT CAST(call_date AS VARCHAR) AS d, corrections_received AS n, CAST(revenue_first_delivered AS VARCHAR) AS first,
+                CAST(revenue_now AS VARCHAR) AS now, CAST(revenue_moved_by_corrections AS VARCHAR) AS moved
+         FROM invoca_corrections_daily ORDER BY 1`,
+      );
+    } finally {
+      await warehouse.close();
+    }
+    const oracle = new MergeOracle();
+    oracle.load(delivered);
+    const byId = new Map(delivered.map((record) => [record.transaction_id, record]));
+    const dayOf = (record: TestRecord): string =>
+      String(record['start_date_local'] ?? String(record['start_time']).slice(0, 10)).slice(0, 10);
+    const isCorrection = (record: TestRecord): boolean =>
+      typeof record['corrects_transaction_id'] === 'string' && record['corrects_transaction_id'] !== '';
+    const days = new Map<string, { n: number; first: bigint; now: bigint }>();
+    const day = (date: string) => {
+      const entry = days.get(date) ?? { n: 0, first: 0n, now: 0n };
+      days.set(date, entry);
+      return entry;
+    };
+    for (const record of delivered) {
+      if (isCorrection(record)) day(dayOf(record)).n++;
+      else if (record['transaction_type'] === 'Call') day(dayOf(record)).first += toNanos(record['advertiser_payin_localized'] ?? '0');
+    }
+    for (const call of oracle.expected().calls.values()) {
+      const latest = byId.get(call.transactionId);
+      if (latest) day(dayOf(latest)).now += toNanos(call.payin ?? '0');
+    }
+    const want = [...days]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([d, figures]) => ({
+        d,
+        n: String(figures.n),
+        first: fromNanos(figures.first),
+        now: fromNanos(figures.now),
+        moved: fromNanos(figures.now - figures.first),
+      }));
+    const got = rows.map((row) => ({
+      d: String(row['d']),
+      n: String(row['n']),
+      first: fromNanos(toNanos(row['first'])),
+      now: fromNanos(toNanos(row['now'])),
+      moved: fromNanos(toNanos(row['moved'])),
+    }));
+    expect(got).toEqual(want);
+    expect(want.some((figures) => figures.moved !== '0')).toBe(true);
+
+    // Freshness, by shifting the load times back (not by waiting): 30 minutes warns, 2 hours errors.
+    const freshness = async (): Promise<{ code: number | null; statuses: string[] }> => {
+      const result = await runProcess(
+        DBT,
+        [
+          'source',
+          'freshness',
+          '--project-dir',
+          'dbt',
+          '--profiles-dir',
+          'dbt',
+          '--target-path',
+          join(directory, 'target'),
+          '--log-path',
+          join(directory, 'logs'),
+        ],
+        { env: { ...process.env, DBT_DUCKDB_PATH: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' } },
+      );
+      // One line per source: "1 of 3 PASS freshness of invoca.calls", WARN, or ERROR STALE.
+      const statuses = [...(result.stdout + result.stderr).matchAll(/\d+ of 3 (PASS|WARN|ERROR STALE) freshness of invoca\.(\w+)/g)]
+        .map((match) => `${match[2]} ${match[1]}`)
+        .sort();
+      return { code: result.code, statuses };
+    };
+    const all = (status: string): string[] => ['calls', 'transactions', 'transactions_current'].map((table) => `${table} ${status}`);
+    const shift = async (minutes: number): Promise<void> => {
+      const shifted = await openDuckDb({ path: database, schema: 'main' });
+      try {
+        await shifted.execute(`UPDATE transactions SET _invoca_loaded_at = _invoca_loaded_at - INTERVAL '${minutes} minutes'`);
+        for (const table of ['transactions_current', 'calls']) {
+          await shifted.execute(`UPDATE ${table} SET _invoca_merged_at = _invoca_merged_at - INTERVAL '${minutes} minutes'`);
+        }
+      } finally {
+        await shifted.close();
+      }
+    };
+    expect(await freshness()).toEqual({ code: 0, statuses: all('PASS') });
+    await shift(30);
+    expect(await freshness()).toEqual({ code: 0, statuses: all('WARN') });
+    await shift(90);
+    expect(await freshness()).toEqual({ code: 1, statuses: all('ERROR STALE') });
+    await shift(-120);
+  }, 300_000);
+
   test('a lineage re-rooted between two runs: the incremental model drops its provisional root, as transactions_current does', async () => {
     const rerootDatabase = join(directory, 'reroot.duckdb');
     const { call, fix } = recordMaker();
@@ -231,7 +333,14 @@ describe('dbt', () => {
 
   /** The models in dependency order, then the incremental model's own run and its hook, then every data test. */
   function checkList(plain: Map<string, string>, incremental: Map<string, string>, path: (name: string) => string[]) {
-    const models = ['stg_invoca_events', 'invoca_calls', 'invoca_daily', 'invoca_signals', 'invoca_transactions_latest'];
+    const models = [
+      'stg_invoca_events',
+      'invoca_calls',
+      'invoca_daily',
+      'invoca_signals',
+      'invoca_transactions_latest',
+      'invoca_corrections_daily',
+    ];
     const sql = (compiled: Map<string, string>, key: string): string => {
       const text = compiled.get(key);
       if (text === undefined) throw new Error(`dbt compiled no ${key}`);

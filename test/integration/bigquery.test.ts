@@ -16,7 +16,7 @@
  *   is proven on DuckDB and PostgreSQL (merge.test.ts); the script's shape is unit-tested below.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
+import { jobFailure, jobGuards, openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { batchSteps, callDatesQuery, type MergePlan } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
@@ -52,6 +52,22 @@ test('a step with a condition runs in the script only when it holds (checked onc
       'COMMIT TRANSACTION',
     ].join(';\n')};`,
   );
+});
+
+test('a job stopped by a guard names the setting to raise', () => {
+  const settings = { project_id: 'p', dataset: 'd', maximum_bytes_billed: 1_000_000, job_timeout_seconds: 60 };
+  // BigQuery's own words for each (no emulator enforces either: the texts are as BigQuery sends them).
+  expect(jobFailure('Query exceeded limit for bytes billed: 1000000. 10485760 or higher required.', settings)).toBe(
+    'a statement would bill more bytes than bigquery.maximum_bytes_billed (1000000) allows: raise it (BigQuery: Query exceeded limit for bytes billed: 1000000. 10485760 or higher required.)',
+  );
+  expect(jobFailure('Job execution was cancelled: Job timed out after 1 min 0 sec', settings)).toMatch(
+    /^a job ran longer than bigquery.job_timeout_seconds \(60\) and BigQuery cancelled it; the batch was rolled back/,
+  );
+  expect(jobFailure('Table not found: x', settings)).toBe('Table not found: x');
+  expect(jobGuards({ project_id: 'p', dataset: 'd' }, '0.1.0', 'ab12CD')).toEqual({
+    labels: { app: 'target-invoca', version: '0_1_0', run: 'ab12cd' },
+    jobTimeoutMs: 3_600_000,
+  });
 });
 
 describe('on goccy/bigquery-emulator', () => {
@@ -189,6 +205,33 @@ describe('on goccy/bigquery-emulator', () => {
     );
     expect(logger.lines).toContain(`INFO BigQuery dataset ${emulator.project}.invoca_eu is in EU: its jobs run there`);
     expect(await inEu.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  test('every query job carries the labels, the job timeout and the bytes-billed cap of the settings', async () => {
+    const guarded = await openBigQuery(
+      {
+        project_id: emulator.project,
+        dataset: 'invoca',
+        api_endpoint: emulator.endpoint,
+        maximum_bytes_billed: 10_000_000_000,
+        job_timeout_seconds: 600,
+      },
+      { authClient: staticAuth() },
+    );
+    await guarded.execute('SELECT 42 AS guarded_probe');
+    const client = new BigQuery({ projectId: emulator.project, apiEndpoint: emulator.endpoint, authClient: staticAuth() });
+    const [jobs] = await client.getJobs({ allUsers: true });
+    const configurations = await Promise.all(
+      jobs.map(async (job) => (await job.getMetadata())[0] as { configuration?: Record<string, unknown> }),
+    );
+    const probe = configurations
+      .map((metadata) => metadata.configuration ?? {})
+      .find((configuration) => JSON.stringify(configuration).includes('guarded_probe'));
+    expect(probe).toMatchObject({
+      labels: { app: 'target-invoca', version: expect.any(String), run: expect.stringMatching(/^[0-9a-f]{8}$/) },
+      jobTimeoutMs: '600000',
+      query: { maximumBytesBilled: '10000000000' },
+    });
   });
 
   test("target-invoca merge finds its source in another dataset (an Airbyte destination's final table) by the client's own lookup", async () => {

@@ -156,13 +156,39 @@ test('--follow: a poll that fails past max_retries is logged and the next poll g
   });
   expect(code).toBe(0);
   expect(stderr).toContainEqual(
-    expect.stringMatching(/^ERROR poll 2 failed: Invoca answered HTTP 503 .*gave up after 1 retry.*; polling again in 1 s$/),
+    expect.stringMatching(
+      /^ERROR poll 2 failed \(1 of 3600 in a row\): Invoca answered HTTP 503 .*gave up after 1 retry.*; polling again in 1 s$/,
+    ),
   );
   expect(stderr).toContainEqual(expect.stringMatching(/^INFO poll 1: 100 rows/));
 
   const denied = await runTap(['--config', await jsonFile(tapConfig(sim, { api_token: 'not-the-token' })), '--follow']);
   expect(denied.code).toBe(1);
   expect(denied.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([expect.stringMatching(/HTTP 401/)]);
+});
+
+test('--follow gives up with exit 1 after max_consecutive_failed_polls failed polls in a row, each counted in its line', async () => {
+  sim = await simulator({ rows: 50 });
+  // The first poll succeeds; every request after it fails.
+  sim.setFaults([{ kind: 'status', status: 503, after: 1, times: 1000 }]);
+  const result = await runTap([
+    '--config',
+    await jsonFile(tapConfig(sim, { max_retries: 0, max_consecutive_failed_polls: 3 })),
+    '--follow',
+  ]);
+  expect(result.code).toBe(1);
+  expect(result.stderr.filter((line) => line.startsWith('ERROR poll'))).toEqual([
+    expect.stringMatching(/^ERROR poll 2 failed \(1 of 3 in a row\): Invoca answered HTTP 503/),
+    expect.stringMatching(/^ERROR poll 3 failed \(2 of 3 in a row\): /),
+  ]);
+  expect(result.stderr.filter((line) => line.startsWith('CRITICAL'))).toEqual([
+    expect.stringMatching(
+      /^CRITICAL tap-invoca: 3 polls in a row failed \(max_consecutive_failed_polls\): giving up; the last: Invoca answered HTTP 503.* \[ERR_FOLLOW_GAVE_UP\]$/,
+    ),
+  ]);
+  // The state of the first poll was written before the failures: the next run resumes there.
+  expect(result.records).toHaveLength(50);
+  expect(bookmarkOf(lastState(result)).replication_key_value).toBe(sim.feed.transactionId(49));
 });
 
 test('--follow: once a poll has succeeded, a host that stops resolving (a DNS outage) is waited out; before that it is a base_url typo and ends the run', async () => {
@@ -183,13 +209,15 @@ test('--follow: once a poll has succeeded, a host that stops resolving (a DNS ou
           restoreDns = failDnsLookups();
           sim?.dropIdleConnections();
         }
-        if (/^ERROR poll 2 failed: /.test(line)) restoreDns();
+        if (/^ERROR poll 2 failed /.test(line)) restoreDns();
         if (/^INFO poll 3: /.test(line)) controller.abort();
       },
       signal: controller.signal,
     });
     expect(code).toBe(0);
-    expect(stderr).toContainEqual(expect.stringMatching(/^ERROR poll 2 failed: .*ENOTFOUND.*; polling again in 1 s$/));
+    expect(stderr).toContainEqual(
+      expect.stringMatching(/^ERROR poll 2 failed \(1 of \d+ in a row\): .*ENOTFOUND.*; polling again in 1 s$/),
+    );
 
     // The same outage on the first poll: nothing has proven base_url, so it is reported as a typo.
     restoreDns = failDnsLookups();

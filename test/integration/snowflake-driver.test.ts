@@ -55,7 +55,11 @@ test('password login, session settings pinned, an existing schema not created ag
   expect(recorder.logins[0]).toMatchObject({ LOGIN_NAME: 'LOADER', PASSWORD, ACCOUNT_NAME: 'acme' });
   const sql = recorder.queries.map((query) => query.sqlText);
   const first = (pattern: RegExp): number => sql.findIndex((text) => pattern.test(text));
-  expect(sql[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', .*QUOTED_IDENTIFIERS_IGNORE_CASE = FALSE$/);
+  // The session's guards: no statement runs for Snowflake's default two days, no lock wait for its
+  // 12 hours, and every query is tagged with the loader and this run.
+  expect(sql[0]).toMatch(
+    /^ALTER SESSION SET TIMEZONE = 'UTC', .*QUOTED_IDENTIFIERS_IGNORE_CASE = FALSE, STATEMENT_TIMEOUT_IN_SECONDS = 3600, LOCK_TIMEOUT = 900, QUERY_TAG = '\{"app":"target-invoca","version":"[^"]+","run":"[0-9a-f]{8}"\}'$/,
+  );
   expect(sql[1]).toBe('SELECT COUNT(*) AS "N" FROM "ANALYTICS".INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ?');
   expect(recorder.queries[1]?.bindings?.['1']?.value).toBe('INVOCA');
   // A least-privilege role has USAGE on the schema, not CREATE SCHEMA: nothing asks for it.

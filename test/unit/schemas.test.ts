@@ -22,7 +22,8 @@ test('the secrets to redact are the values the schemas mark secret, at any depth
 
 test('BigQuery without a location setting: none is filled in (jobs run where the dataset is)', () => {
   const { config } = parseLoaderConfig({ engine: 'bigquery', bigquery: { project_id: 'p', dataset: 'd' } });
-  expect(config.bigquery).toEqual({ project_id: 'p', dataset: 'd' });
+  expect(config.bigquery).toEqual({ project_id: 'p', dataset: 'd', job_timeout_seconds: 3600 });
+  expect(config.bigquery).not.toHaveProperty('location');
 });
 
 test('fault specs: the messages name the fault and its field', async () => {

@@ -1,3 +1,4 @@
+import { PACKAGE_VERSION } from '../../paths.js';
 import { doubleQuote, extractEach, fitName, qualifyFirstPerKey, type ColumnKind, type Dialect } from './dialect.js';
 
 const TYPES: Readonly<Record<ColumnKind, string>> = {
@@ -35,16 +36,39 @@ export function storedName(name: string): string {
   return SIMPLE_NAME.test(name) ? name.toUpperCase() : name;
 }
 
+export interface SessionGuards {
+  statementTimeoutSeconds: number;
+  lockTimeoutSeconds: number;
+  /** QUERY_TAG: the loader, its version and run, to find its queries in QUERY_HISTORY. */
+  queryTag: string;
+}
+
 /**
- * The session settings the generated SQL relies on, set on every connection so that an
- * account's or user's defaults cannot change a result: UTC (TIMESTAMP_NTZ columns hold UTC),
- * ISO timestamps read with AUTO, and quoted names matched by case.
+ * The session settings set on every connection: those the generated SQL relies on, so that an
+ * account's or user's defaults cannot change a result (UTC, as TIMESTAMP_NTZ columns hold UTC;
+ * ISO timestamps read with AUTO; quoted names matched by case), and the guards of an unattended
+ * loader: a statement timeout, a lock timeout (a hung loader holding the lock row must not block
+ * the next for Snowflake's default 12 hours) and a query tag.
  */
-export function sessionSetup(): string[] {
+export function sessionSetup(guards: SessionGuards): string[] {
   return [
     "ALTER SESSION SET TIMEZONE = 'UTC', TIMESTAMP_INPUT_FORMAT = 'AUTO', TIMESTAMP_TYPE_MAPPING = 'TIMESTAMP_NTZ', " +
-      'QUOTED_IDENTIFIERS_IGNORE_CASE = FALSE',
+      'QUOTED_IDENTIFIERS_IGNORE_CASE = FALSE, ' +
+      `STATEMENT_TIMEOUT_IN_SECONDS = ${Math.trunc(guards.statementTimeoutSeconds)}, LOCK_TIMEOUT = ${Math.trunc(guards.lockTimeoutSeconds)}, ` +
+      `QUERY_TAG = ${snowflakeLiteral(guards.queryTag)}`,
   ];
+}
+
+/** The session guards of a config (the schema's defaults where it has none); the QUERY_TAG is JSON naming the loader, its version and its run. */
+export function snowflakeGuards(
+  settings: { statement_timeout_seconds?: number | undefined; lock_timeout_seconds?: number | undefined },
+  runId: string,
+): SessionGuards {
+  return {
+    statementTimeoutSeconds: settings.statement_timeout_seconds ?? 3600,
+    lockTimeoutSeconds: settings.lock_timeout_seconds ?? 900,
+    queryTag: JSON.stringify({ app: 'target-invoca', version: PACKAGE_VERSION, run: runId }),
+  };
 }
 
 /** The stage: a temporary table of this session, filled with binds or PUT + COPY. */
