@@ -14,6 +14,8 @@ import { buildCatalog, selectionFromCatalog, type Selection } from '../tap/catal
 import { discover, followEvents, SELECT_ALL, syncEvents } from '../tap/session.js';
 import { parseState } from '../tap/state.js';
 import { cliParser, helpOrVersion } from './parser.js';
+import { TapMetrics } from '../metrics/tap-metrics.js';
+import { startMetricsServer } from '../metrics/server.js';
 import { reportFatal } from './report.js';
 import { check, tapOptions, type TapArgv } from './tap-args.js';
 
@@ -82,13 +84,23 @@ export async function run(args: string[], io: TapIo): Promise<number> {
     }
 
     const isTest = mode.kind === 'test';
+    const follow = mode.kind === 'sync' && mode.follow;
+    if (config.metricsPort !== undefined && !follow) logger.warn('metrics_port is served by --follow only: this run serves no metrics');
+    const metrics = follow && config.metricsPort !== undefined ? new TapMetrics(config.healthMaxAgeSeconds, redact) : undefined;
+    const server =
+      metrics && (await startMetricsServer({ port: config.metricsPort ?? 0, registry: metrics.registry, health: metrics.health }));
+    if (server) logger.info(`serving /metrics and /healthz on port ${server.port}`);
     let records = 0;
-    const session = { config, logger, signal: io.signal, selection, bookmark, maxRecords: isTest ? 1 : undefined };
-    const events = mode.kind === 'sync' && mode.follow ? followEvents(session) : syncEvents(session);
-    for await (const event of events) {
-      if (isTest && event.type === 'state') continue;
-      if (event.type === 'records') records += event.records.length;
-      await writer.write(encodeSinger(event, new Date().toISOString()));
+    try {
+      const session = { config, logger, signal: io.signal, selection, bookmark, maxRecords: isTest ? 1 : undefined, metrics };
+      const events = follow ? followEvents(session) : syncEvents(session);
+      for await (const event of events) {
+        if (isTest && event.type === 'state') continue;
+        if (event.type === 'records') records += event.records.length;
+        await writer.write(encodeSinger(event, new Date().toISOString()));
+      }
+    } finally {
+      await server?.close();
     }
     if (isTest) logger.info(`connection test passed: read ${records} record${records === 1 ? '' : 's'}`);
     return 0;

@@ -16,6 +16,8 @@ import { createLogger, type LineSink } from '../log.js';
 import { packagePath } from '../paths.js';
 import { StreamWriter } from '../protocol/writer.js';
 import { cliParser, helpOrVersion } from './parser.js';
+import { startMetricsServer } from '../metrics/server.js';
+import { TargetMetrics } from '../metrics/target-metrics.js';
 import { reportFatal } from './report.js';
 import { check, targetOptions, type TargetArgv } from './target-args.js';
 import { STREAM } from '../stream/contract.js';
@@ -71,17 +73,29 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
         logger.info(`merged ${result.newTransactions} new transactions from ${config.source_table}`);
         return 0;
       }
-      const summary = await runTarget(io.stdin, {
-        loader: new Loader(warehouse, logger),
-        logger,
-        batchSizeRows: config.batch_size_rows,
-        batchMaxSeconds: config.batch_max_seconds,
-        emitState: (line) => writer.write(`${line}\n`),
-        signal: io.signal,
-      });
-      logger.info(
-        `done: ${summary.records} records, ${summary.inserted} new transactions, ${summary.batches} batches, ${summary.statesEmitted} states`,
-      );
+      const metrics =
+        config.metrics_port === undefined
+          ? undefined
+          : new TargetMetrics(config.health_max_age_seconds ?? Math.max(900, 3 * config.batch_max_seconds), redact);
+      const server =
+        metrics && (await startMetricsServer({ port: config.metrics_port ?? 0, registry: metrics.registry, health: metrics.health }));
+      if (server) logger.info(`serving /metrics and /healthz on port ${server.port}`);
+      try {
+        const summary = await runTarget(io.stdin, {
+          loader: new Loader(warehouse, logger),
+          logger,
+          batchSizeRows: config.batch_size_rows,
+          batchMaxSeconds: config.batch_max_seconds,
+          emitState: (line) => writer.write(`${line}\n`),
+          signal: io.signal,
+          metrics,
+        });
+        logger.info(
+          `done: ${summary.records} records, ${summary.inserted} new transactions, ${summary.batches} batches, ${summary.statesEmitted} states`,
+        );
+      } finally {
+        await server?.close();
+      }
     } finally {
       await warehouse.close();
     }

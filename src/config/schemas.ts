@@ -160,6 +160,20 @@ export const TAP_CONFIG_SCHEMA = {
       description:
         'A run with a cursor that starts sooner than this after the last poll started waits for the rest when it is at most 60 s, else makes no request and exits 0 (Invoca: poll at most every five minutes). At least 300 against invoca.net; any value against other hosts (the simulator). Also the interval of --follow.',
     },
+    metrics_port: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 65535,
+      title: 'Metrics port',
+      description:
+        'tap-invoca --follow serves Prometheus metrics at /metrics and a health check at /healthz on this port (all interfaces). Unset: none.',
+    },
+    health_max_age_seconds: {
+      type: 'integer',
+      minimum: 1,
+      title: 'Health max age (s)',
+      description: '/healthz answers 503 when the last successful poll is older than this. Unset: three poll intervals, at least 900.',
+    },
     max_consecutive_failed_polls: {
       type: 'integer',
       minimum: 1,
@@ -362,6 +376,18 @@ export const LOADER_CONFIG_SCHEMA = {
       default: 60,
       description:
         'A batch is committed at the latest this long after its first row arrived, even when no more input comes (a timer), and its state echoed.',
+    },
+    metrics_port: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 65535,
+      description:
+        'target-invoca serves Prometheus metrics at /metrics and a health check at /healthz on this port (all interfaces). Unset: none.',
+    },
+    health_max_age_seconds: {
+      type: 'integer',
+      minimum: 1,
+      description: '/healthz answers 503 when the last commit is older than this. Unset: three batch_max_seconds, at least 900.',
     },
     source_table: {
       type: 'string',

@@ -37,6 +37,10 @@ export interface TapConfig {
   maxResponseBytes: number;
   /** --follow gives up after this many failed polls in a row. */
   maxConsecutiveFailedPolls: number;
+  /** Where --follow serves /metrics and /healthz (undefined: nowhere). */
+  metricsPort: number | undefined;
+  /** /healthz is 503 once the last successful poll is older than this. */
+  healthMaxAgeSeconds: number;
 }
 
 /** A config ready to use: its settings, the warnings to log, and the redactor for its secrets. */
@@ -94,6 +98,8 @@ function checkTapConfig(raw: unknown, redact: Redactor): { config: TapConfig; wa
       minPollIntervalSeconds: checked.min_poll_interval_seconds,
       maxResponseBytes: checked.max_response_mb * 1024 * 1024,
       maxConsecutiveFailedPolls: checked.max_consecutive_failed_polls ?? failedPollsInAnHour(checked.min_poll_interval_seconds),
+      metricsPort: checked.metrics_port,
+      healthMaxAgeSeconds: checked.health_max_age_seconds ?? Math.max(900, 3 * checked.min_poll_interval_seconds),
     },
     warnings,
   };

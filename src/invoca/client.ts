@@ -36,6 +36,16 @@ export interface InvocaClientOptions {
   signal?: AbortSignal | undefined;
   /** Source of jitter; Math.random unless a test wants fixed delays. */
   random?: () => number;
+  /** Told of every request and retry (the metrics of `--follow`). */
+  observer?: RequestObserver | undefined;
+}
+
+/** What the client reports as it works: each request's duration and outcome, each retry. */
+export interface RequestObserver {
+  /** `outcome`: the HTTP status, or the error's code for a request that got no answer. */
+  request(seconds: number, outcome: string): void;
+  /** `reason`: the HTTP status or the error's code; `delaySeconds`: the wait before the retry. */
+  retry(reason: string, delaySeconds: number): void;
 }
 
 export interface PageRequest {
@@ -131,6 +141,7 @@ export class InvocaClient {
           throw error;
         }
         const delayMs = this.#retryDelayMs(error, attempt);
+        this.#options.observer?.retry(error instanceof ApiStatusError ? String(error.status) : error.code, delayMs / 1000);
         logger.warn(`${error.message}; retry ${attempt + 1}/${maxRetries} in ${(delayMs / 1000).toFixed(2)}s`);
         await sleep(delayMs, undefined, this.#options.signal ? { signal: this.#options.signal } : {});
       }
@@ -171,6 +182,8 @@ export class InvocaClient {
     const timeout = AbortSignal.timeout(requestTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     this.#requests++;
+    const startedMs = performance.now();
+    let outcome = 'ERR_UNKNOWN';
     try {
       const response = await request(url, {
         method: 'GET',
@@ -182,6 +195,7 @@ export class InvocaClient {
         headers: { authorization: apiToken, accept: 'application/json', 'user-agent': 'tap-invoca' },
       });
       const contentType = header(response.headers['content-type']);
+      outcome = String(response.statusCode);
       if (response.statusCode !== 200) {
         const retryAfter = parseRetryAfterSeconds(header(response.headers['retry-after']), Date.now());
         throw statusError(description, response.statusCode, await readPrefix(response.body, ERROR_BODY_BYTES), retryAfter, this.#redact);
@@ -193,9 +207,16 @@ export class InvocaClient {
       const { text, bytes } = await readBounded(response.body, this.#options.maxResponseBytes, description);
       return { rows: parseRows(description, text, contentType, this.#redact), bytes };
     } catch (error) {
-      if (error instanceof TapInvocaError) throw error;
+      if (error instanceof TapInvocaError) {
+        if (outcome === 'ERR_UNKNOWN' || outcome === '200') outcome = error.code;
+        throw error;
+      }
       if (signal?.aborted) throw signal.reason ?? error;
-      throw transportError(error, description, timeout.aborted, requestTimeoutMs);
+      const typed = transportError(error, description, timeout.aborted, requestTimeoutMs);
+      outcome = typed.code;
+      throw typed;
+    } finally {
+      this.#options.observer?.request((performance.now() - startedMs) / 1000, outcome);
     }
   }
 

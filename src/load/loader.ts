@@ -56,6 +56,9 @@ export interface BatchResult {
   /** Undefined where the engine does not report counts (a BigQuery script). */
   inserted: number | undefined;
   rerooted: number | undefined;
+  /** Rows written into transactions_current and calls (new or changed), where the engine reports counts. */
+  current: number | undefined;
+  calls: number | undefined;
 }
 
 /** Below this many rows a batch that runs out of memory is not split further: the error stands. */
@@ -159,11 +162,22 @@ export class Loader {
       const steps = batchSteps(plan);
       const changed = await warehouse.runInTransaction(steps);
       // Engines that report no counts (a BigQuery script) return none: undefined.
-      const rowsOf = (name: MergeStepName): number | undefined =>
+      const rowsOf = (name: MergeStepName, writes = false): number | undefined =>
         changed.length === 0
           ? undefined
-          : steps.reduce((total, step, index) => total + (step.name === name ? (changed[index] ?? 0) : 0), 0);
-      return { staged: rows, inserted: rowsOf('insert'), rerooted: rowsOf('reroot') };
+          : steps.reduce(
+              // A step's writes: its MERGE, or its INSERT where the engine replaces rows (not the DELETE before it).
+              (total, step, index) =>
+                total + (step.name === name && (!writes || /^(MERGE|INSERT) INTO /.test(step.sql)) ? (changed[index] ?? 0) : 0),
+              0,
+            );
+      return {
+        staged: rows,
+        inserted: rowsOf('insert'),
+        rerooted: rowsOf('reroot'),
+        current: rowsOf('current', true),
+        calls: rowsOf('calls', true),
+      };
     } catch (error) {
       if (!(error instanceof WarehouseError) || !error.outOfMemory || rows < 2 * MIN_SPLIT_ROWS) throw error;
       const { dialect } = plan;
@@ -187,9 +201,9 @@ export class Loader {
         this.#rowLimit = half;
         this.#logger.warn(`batches of at most ${half} rows from now on in this run (they fit the memory limit)`);
       }
-      const sum = (key: 'inserted' | 'rerooted'): number | undefined =>
+      const sum = (key: 'inserted' | 'rerooted' | 'current' | 'calls'): number | undefined =>
         results.some((result) => result[key] === undefined) ? undefined : results.reduce((total, result) => total + (result[key] ?? 0), 0);
-      return { staged: rows, inserted: sum('inserted'), rerooted: sum('rerooted') };
+      return { staged: rows, inserted: sum('inserted'), rerooted: sum('rerooted'), current: sum('current'), calls: sum('calls') };
     }
   }
 

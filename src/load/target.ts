@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RECORD_LINE_PREFIX, STREAM } from '../stream/contract.js';
 import { SequenceClock } from '../stream/sequence.js';
-import type { Batch, Loader } from './loader.js';
+import type { Batch, BatchResult, Loader } from './loader.js';
 
 export interface TargetOptions {
   loader: Loader;
@@ -21,6 +21,16 @@ export interface TargetOptions {
   emitState: (line: string) => Promise<void>;
   signal?: AbortSignal | undefined;
   nowMs?: () => number;
+  /** Told of each commit and of the rows waiting (the metrics). */
+  metrics?: CommitObserver | undefined;
+}
+
+/** What the target reports as it goes. */
+export interface CommitObserver {
+  committed(result: BatchResult, seconds: number, atMs: number): void;
+  /** The reason, an error's message (redacted by the observer). */
+  commitFailed(message: string): void;
+  pending(rows: number): void;
 }
 
 export interface TargetSummary {
@@ -94,13 +104,17 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
       const committing = batch;
       batch = undefined;
       let result: Awaited<ReturnType<Batch['commit']>>;
+      const commitStartedMs = now();
       try {
         result = await committing.commit();
       } catch (error) {
         failed = true;
         hasPendingState = false;
+        options.metrics?.commitFailed(error instanceof Error ? error.message : String(error));
         throw error;
       }
+      options.metrics?.committed(result, (now() - commitStartedMs) / 1000, now());
+      options.metrics?.pending(pendingRows());
       summary.batches++;
       summary.inserted += result.inserted ?? 0;
       const seconds = Math.max(0.001, (now() - startedMs) / 1000);
@@ -186,6 +200,7 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
         }
         batch.add({ transactionId: id, sequence: sequence as number, raw: recordText(line, message) ?? recordJson(fields, id, logger) });
         summary.records++;
+        options.metrics?.pending(batch.rows);
         if (batch.rows >= Math.min(options.batchSizeRows, loader.batchRowLimit ?? Number.POSITIVE_INFINITY)) await flush();
         break;
       }

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TapConfig } from '../config/tap-config.js';
 import { ApiNetworkError, FollowGaveUpError, TapInvocaError } from '../errors.js';
-import { InvocaClient } from '../invoca/client.js';
+import { InvocaClient, type RequestObserver } from '../invoca/client.js';
 import type { Logger } from '../log.js';
 import type { Selection } from './catalog.js';
 import { discoverSchema } from './discover.js';
@@ -21,6 +21,7 @@ export function newClient(
   logger: Logger,
   signal: AbortSignal | undefined,
   deselected: readonly string[] = [],
+  observer?: RequestObserver,
 ): InvocaClient {
   return new InvocaClient({
     baseUrl: config.baseUrl,
@@ -39,6 +40,7 @@ export function newClient(
     retryInitialDelayMs: config.retryInitialDelayMs,
     logger,
     signal,
+    observer,
   });
 }
 
@@ -60,6 +62,8 @@ export interface SessionOptions {
   bookmark: TapBookmark;
   maxRecords?: number | undefined;
   nowMs?: () => number;
+  /** Told of each poll and request of `--follow` (its metrics). */
+  metrics?: (PollObserver & RequestObserver) | undefined;
 }
 
 /** The catalog's custom columns are known up front: no SCHEMA change at the first record. */
@@ -113,9 +117,9 @@ export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEv
  * final STATE.
  */
 export async function* followEvents(options: SessionOptions): AsyncGenerator<TapEvent> {
-  const { config, logger, signal, selection } = options;
+  const { config, logger, signal, selection, metrics } = options;
   const now = options.nowMs ?? Date.now;
-  const client = newClient(config, logger, signal, [...selection.deselectedFields]);
+  const client = newClient(config, logger, signal, [...selection.deselectedFields], metrics);
   const schema = initialSchema(selection);
   // At least a second between polls, even against the simulator with 0.
   const interval = Math.max(1, config.minPollIntervalSeconds);
@@ -147,6 +151,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
         for await (const event of events) {
           if (event.type === 'records') {
             rows += event.records.length;
+            metrics?.records(event.records);
             for (const record of event.records) {
               const started = typeof record['start_time'] === 'string' ? Date.parse(record['start_time']) : Number.NaN;
               if (!Number.isNaN(started) && (newestCallMs === undefined || started > newestCallMs)) newestCallMs = started;
@@ -159,10 +164,12 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
         if (signal?.aborted) break;
         hadGoodPoll = true;
         failedInARow = 0;
+        metrics?.pollSucceeded(now());
         const lag = newestCallMs === undefined ? '' : `, newest call started ${formatSeconds((now() - newestCallMs) / 1000)} ago`;
         logger.info(`poll ${poll}: ${rows} rows${lag}; next poll in ${interval} s`);
       } catch (error) {
         if (signal?.aborted) break;
+        metrics?.pollFailed(error instanceof Error ? error.message : String(error));
         if (!recoverableInFollow(error, hadGoodPoll)) throw error;
         failedInARow++;
         if (failedInARow >= config.maxConsecutiveFailedPolls) throw new FollowGaveUpError(failedInARow, error);
@@ -176,6 +183,14 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
     await client.close();
   }
   if (!lastWasState) yield { type: 'state', value: stateValue(bookmark), recordCount: 0, bookmark };
+}
+
+/** What a follow session reports as it goes (the metrics of `--follow`). */
+export interface PollObserver {
+  records(records: readonly Record<string, unknown>[]): void;
+  pollSucceeded(atMs: number): void;
+  /** The reason, already redacted (an error's message). */
+  pollFailed(message: string): void;
 }
 
 /** Whether a failed poll of `--follow` is tried again at the next poll rather than ending it. */

@@ -7,7 +7,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { afterEach, expect, test } from '@jest/globals';
 import { run as runTapCli } from '../../src/cli/tap.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
@@ -17,6 +16,7 @@ import { createMemoryLogger } from '../helpers/logger.js';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { failDnsLookups } from '../helpers/dns.js';
+import { lineWatcher } from '../helpers/lines.js';
 import { simulator } from '../helpers/simulator.js';
 import { bookmarkOf, jsonFile, lastState, runTap, tapConfig, tempDir } from '../helpers/tap.js';
 
@@ -230,40 +230,6 @@ test('--follow: once a poll has succeeded, a host that stops resolving (a DNS ou
     restoreDns();
   }
 });
-
-/**
- * Lines of a child's stream, as they come; `until` resolves at the first line that matches, and
- * rejects when `ended` (a child's exit) settles first, so a test never waits for ever.
- */
-function lineWatcher(
-  stream: NodeJS.ReadableStream,
-  ended: Promise<unknown>,
-): { lines: string[]; until: (pattern: RegExp) => Promise<string> } {
-  const lines: string[] = [];
-  const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const gone = ended.then(() =>
-    Promise.reject(new Error(`a process ended before a line matched; last lines: ${lines.slice(-5).join(' | ')}`)),
-  );
-  gone.catch(() => undefined);
-  createInterface({ input: stream }).on('line', (line) => {
-    lines.push(line);
-    for (const waiter of [...waiting]) {
-      if (waiter.pattern.test(line)) {
-        waiting.splice(waiting.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  return {
-    lines,
-    until: (pattern) => {
-      const seen = lines.find((line) => pattern.test(line));
-      return seen !== undefined
-        ? Promise.resolve(seen)
-        : Promise.race([new Promise<string>((resolve) => waiting.push({ pattern, resolve })), gone]);
-    },
-  };
-}
 
 test('tap-invoca --follow | target-invoca lands rows appended while it runs, polls at least the interval apart, and ends on SIGTERM with everything committed', async () => {
   sim = await simulator({ rows: 200 });
