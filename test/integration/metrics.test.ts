@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, expect, test } from '@jest/globals';
@@ -143,6 +144,14 @@ test('tap-invoca --follow | target-invoca serve /metrics that follow the feed an
     status: 'ok',
     reason: expect.stringMatching(/^the last successful poll was \d+ s ago$/),
   });
+
+  // Every metric the shipped alert rules name is one these two processes serve.
+  const served = new Set([...(await scrape(tapPort)).keys(), ...(await scrape(targetPort)).keys()].map((sample) => sample.split('{')[0]));
+  const rules = await readFile('ops/prometheus-alerts.yml', 'utf8');
+  const expressions = [...rules.matchAll(/^\s+expr: (.+)$/gm)].map((match) => match[1] ?? '');
+  expect(expressions.length).toBeGreaterThanOrEqual(8);
+  const named = new Set(expressions.flatMap((expr) => [...expr.matchAll(/\b(?:tap|target)_invoca_\w+/g)].map((match) => match[0])));
+  expect([...named].filter((name) => !served.has(name))).toEqual([]);
 
   tap.kill('SIGTERM');
   await exits;
