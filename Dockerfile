@@ -43,7 +43,7 @@ COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist/src ./dist/src
 COPY schemas ./schemas
 COPY catalog.json ./catalog.json
-COPY docker/entrypoint.sh docker/follow.sh ./docker/
+COPY docker/entrypoint.sh docker/follow.sh docker/healthcheck.mjs ./docker/
 RUN ln -s /app/dist/src/bin/tap-invoca.js /usr/local/bin/tap-invoca \
  && ln -s /app/dist/src/bin/target-invoca.js /usr/local/bin/target-invoca \
  && ln -s /app/dist/src/bin/source-invoca.js /usr/local/bin/source-invoca \
@@ -53,4 +53,8 @@ USER node
 # A working directory the node user can write: relative paths (duckdb.path's default
 # invoca.duckdb, a state file) land here. Mount a host folder over it to keep them.
 WORKDIR /work
+# /metrics and /healthz of tap-invoca --follow and target-invoca, when their configs set
+# metrics_port to these (README, "Operating it"); the check asks both, and passes when neither serves.
+EXPOSE 9464 9465
+HEALTHCHECK --interval=60s --timeout=15s --start-period=120s --retries=3 CMD ["node", "/app/docker/healthcheck.mjs"]
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

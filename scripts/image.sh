@@ -110,6 +110,7 @@ fi
 ca=$WORK/npm-ca.pem
 mkdir -p "$WORK" && : > "$ca"
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then cp "$NODE_EXTRA_CA_CERTS" "$ca"; fi
-podman build --quiet --pull=never --build-arg "BASE_IMAGE=$base" --secret "id=npm_ca,src=$ca" -t "$IMAGE" . > /dev/null
+# The docker format keeps HEALTHCHECK (OCI images have no such field).
+podman build --quiet --format docker --pull=never --build-arg "BASE_IMAGE=$base" --secret "id=npm_ca,src=$ca" -t "$IMAGE" . > /dev/null
 size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
 step "built $IMAGE on $base: $((size / 1000000)) MB"

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, readFile, watch, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { rootCertificates } from 'node:tls';
@@ -49,6 +50,15 @@ function messages(stdout: string): Record<string, unknown>[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 test('spec: the Airbyte entrypoint answers without a config', async () => {
@@ -180,8 +190,13 @@ test('SIGTERM to a sync running in a container (the bin is PID 1, no init) ends 
 
 test('docker/follow.sh as the container: polls, lands new rows, keeps the state file, and ends cleanly on podman stop', async () => {
   const dataDir = await tempDir();
-  await writeFile(join(dataDir, 'config.json'), JSON.stringify(tapConfig(sim, { min_poll_interval_seconds: 1 })));
-  await writeFile(join(dataDir, 'loader.json'), JSON.stringify({ duckdb: { path: 'invoca.duckdb' }, batch_max_seconds: 0.3 }));
+  // Both serve /healthz (on free ports: the container shares the host's network), and the image's HEALTHCHECK asks them.
+  const [tapPort, loaderPort] = [await freePort(), await freePort()];
+  await writeFile(join(dataDir, 'config.json'), JSON.stringify(tapConfig(sim, { min_poll_interval_seconds: 1, metrics_port: tapPort })));
+  await writeFile(
+    join(dataDir, 'loader.json'),
+    JSON.stringify({ duckdb: { path: 'invoca.duckdb' }, batch_max_seconds: 0.3, metrics_port: loaderPort }),
+  );
   const name = `tap-invoca-test-${process.pid}-follow`;
   const uid = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
   // As the README says to run it: the host folder mounted at /work, as the folder's own user.
@@ -200,6 +215,8 @@ test('docker/follow.sh as the container: polls, lands new rows, keeps the state 
       `${dataDir}:/work`,
       '-w',
       '/work',
+      '-e',
+      `INVOCA_HEALTH_PORTS=${tapPort} ${loaderPort}`,
       '--entrypoint',
       '/app/docker/follow.sh',
       IMAGE,
@@ -209,7 +226,10 @@ test('docker/follow.sh as the container: polls, lands new rows, keeps the state 
     ],
     { env },
   );
-  expect([run.code, run.stderr]).toEqual([0, '']);
+  // Without systemd (these machines) podman cannot schedule the HEALTHCHECK's timer and says so;
+  // the check itself runs below on demand.
+  const noSystemd = /unable to get systemd connection/;
+  expect([run.code, run.stderr.split('\n').filter((line) => line !== '' && !noSystemd.test(line))]).toEqual([0, []]);
   const stateFile = join(dataDir, 'state.json');
   try {
     const stateHas = async (id: string): Promise<void> => {
@@ -219,6 +239,11 @@ test('docker/follow.sh as the container: polls, lands new rows, keeps the state 
       }
     };
     await stateHas(sim.feed.transactionId(299));
+    // The image's HEALTHCHECK, run now: both processes answer 200.
+    const check = await runProcess('podman', ['healthcheck', 'run', name], { env });
+    expect([check.code, check.stdout.trim()]).toEqual([0, expect.stringMatching(/^(healthy)?$/)]);
+    const checkLog = await runProcess('podman', ['inspect', name, '--format', '{{json .State.Health}}'], { env });
+    expect(checkLog.stdout).toContain(`port ${tapPort}: {\\"status\\":\\"ok\\"`);
     sim.append(25);
     await stateHas(sim.feed.transactionId(324));
     const stop = await runProcess('podman', ['stop', '--time', '30', name], { env });
