@@ -265,9 +265,11 @@ export const LOADER_CONFIG_SCHEMA = {
         },
         maximum_bytes_billed: {
           type: 'integer',
-          minimum: 1,
+          // BigQuery bills at least 10 MB per table a query reads: a lower cap fails every query.
+          minimum: 10485760,
+          mustBe: 'an integer of bytes, at least 10485760 (10 MB, the least BigQuery bills)',
           description:
-            "Each query job's maximum_bytes_billed: BigQuery refuses a statement that would bill more, and the error says what to raise. Unset: no limit (the project's own quotas apply).",
+            "Each query job's maximum_bytes_billed (a batch's merge script is one job): BigQuery refuses a job that would bill more, and the error says what to raise. At least 10485760. Unset: no limit (the project's own quotas apply).",
         },
         job_timeout_seconds: {
           type: 'integer',
@@ -360,7 +362,7 @@ export const LOADER_CONFIG_SCHEMA = {
           maximum: 43200,
           default: 900,
           description:
-            "LOCK_TIMEOUT of the loader's sessions: a batch waits this long for another loader's lock, then fails and its run is retried later (Snowflake's default is 12 hours).",
+            "LOCK_TIMEOUT of the loader's sessions: a batch waits this long for another loader's lock, then fails with exit 1 and its next run loads it (0: fail at once; Snowflake's default is 12 hours).",
         },
       },
     },

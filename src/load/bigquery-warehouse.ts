@@ -59,7 +59,7 @@ export function jobFailure(text: string, settings: BigQuerySettings): string {
   if (/bytesBilledLimitExceeded|exceeded limit for bytes billed/i.test(text)) {
     return `a statement would bill more bytes than bigquery.maximum_bytes_billed (${settings.maximum_bytes_billed ?? 'unset'}) allows: raise it (BigQuery: ${text})`;
   }
-  if (/timed out|jobTimeoutMs|job execution was cancelled/i.test(text)) {
+  if (/timed out|jobTimeoutMs/i.test(text)) {
     return `a job ran longer than bigquery.job_timeout_seconds (${settings.job_timeout_seconds ?? 3600}) and BigQuery cancelled it; the batch was rolled back (BigQuery: ${text})`;
   }
   return text;

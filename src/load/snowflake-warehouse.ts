@@ -15,7 +15,7 @@ import snowflake from 'snowflake-sdk';
 import { ConfigError, errorCode, WarehouseError } from '../errors.js';
 import { snowflakeAuthProblem } from '../config/loader-config.js';
 import { createStage, type MergePlan } from './plan.js';
-import { privilegeHint } from './sql/snowflake-grants.js';
+import { privilegeHint, timeoutHint } from './sql/snowflake-grants.js';
 import { doubleQuote, type Dialect } from './sql/dialect.js';
 import {
   columnsQuery,
@@ -107,7 +107,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
         ...(binds ? { binds: binds as snowflake.Binds } : {}),
         complete: (error, statement, rows) => {
           if (error) {
-            const hint = privilegeHint(sql, message(error), settings.role);
+            const hint = privilegeHint(sql, message(error), settings.role) || timeoutHint(message(error));
             reject(new WarehouseError(`Snowflake failed: ${message(error)} (in: ${sql.slice(0, 120)}...)${hint}`, { cause: error }));
             return;
           }

@@ -27,6 +27,7 @@ export interface TargetOptions {
 
 /** What the target reports as it goes. */
 export interface CommitObserver {
+  committing(): void;
   committed(result: BatchResult, seconds: number, atMs: number): void;
   /** The reason, an error's message (redacted by the observer). */
   commitFailed(message: string): void;
@@ -105,6 +106,7 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
       batch = undefined;
       let result: Awaited<ReturnType<Batch['commit']>>;
       const commitStartedMs = now();
+      options.metrics?.committing();
       try {
         result = await committing.commit();
       } catch (error) {

@@ -1,7 +1,11 @@
 /**
- * `/healthz`: healthy while the last success (a tap's poll, a target's commit) is at most
- * `maxAgeMs` old. A process that has not succeeded yet counts from its start, so a slow first
- * poll is not reported as a failure.
+ * `/healthz`: is the process making progress? Healthy while
+ * - the last progress (a page or a poll of the tap, a commit of the loader) is at most `maxAgeMs`
+ *   old (a process counts from its start until its first progress, so a slow start is not a
+ *   failure), or
+ * - work is under way (a commit running: the warehouse's own timeouts bound it), or
+ * - nothing waits to be done (a loader with no rows pending on a quiet feed).
+ * Else unhealthy, with the reason and the last error.
  */
 export interface HealthReport {
   ok: boolean;
@@ -13,25 +17,39 @@ export class Health {
   readonly #maxAgeMs: number;
   readonly #what: string;
   readonly #now: () => number;
-  #lastSuccessMs: number;
-  #succeededOnce = false;
+  readonly #redact: (text: string) => string;
+  readonly #nothingWaiting: () => boolean;
+  #lastProgressMs: number;
+  #progressedOnce = false;
+  #busySince: number | undefined;
   #lastError: string | undefined;
 
-  readonly #redact: (text: string) => string;
-
-  /** `what` names the success in the reason: "poll" or "commit"; `redact` hides the config's secrets in an error's message. */
-  constructor(what: string, maxAgeMs: number, redact: (text: string) => string, now: () => number = Date.now) {
+  /**
+   * `what` names the progress in the reason ("page or poll", "commit"); `redact` hides the
+   * config's secrets in an error's message; `nothingWaiting` says when idleness is health.
+   */
+  constructor(
+    what: string,
+    maxAgeMs: number,
+    options: { redact: (text: string) => string; nothingWaiting?: () => boolean; now?: () => number },
+  ) {
     this.#what = what;
-    this.#redact = redact;
     this.#maxAgeMs = maxAgeMs;
-    this.#now = now;
-    this.#lastSuccessMs = now();
+    this.#redact = options.redact;
+    this.#nothingWaiting = options.nothingWaiting ?? (() => false);
+    this.#now = options.now ?? Date.now;
+    this.#lastProgressMs = this.#now();
   }
 
-  succeeded(): void {
-    this.#lastSuccessMs = this.#now();
-    this.#succeededOnce = true;
+  progressed(): void {
+    this.#lastProgressMs = this.#now();
+    this.#progressedOnce = true;
     this.#lastError = undefined;
+  }
+
+  /** Work under way (true) or done (false): healthy while it runs. */
+  busy(running: boolean): void {
+    this.#busySince = running ? this.#now() : undefined;
   }
 
   /** A failure: remembered (its first line, redacted, then cut) for the reason. */
@@ -40,11 +58,14 @@ export class Health {
   }
 
   report(): HealthReport {
-    const ageSeconds = Math.round((this.#now() - this.#lastSuccessMs) / 1000);
-    const since = this.#succeededOnce
-      ? `the last successful ${this.#what} was ${ageSeconds} s ago`
-      : `no successful ${this.#what} in the ${ageSeconds} s since the start`;
-    if (this.#now() - this.#lastSuccessMs <= this.#maxAgeMs) return { ok: true, reason: since };
+    const now = this.#now();
+    const ageSeconds = Math.round((now - this.#lastProgressMs) / 1000);
+    const since = this.#progressedOnce
+      ? `the last ${this.#what} was ${ageSeconds} s ago`
+      : `no ${this.#what} yet in the ${ageSeconds} s since the start`;
+    if (this.#busySince !== undefined) return { ok: true, reason: `working for ${Math.round((now - this.#busySince) / 1000)} s; ${since}` };
+    if (now - this.#lastProgressMs <= this.#maxAgeMs) return { ok: true, reason: since };
+    if (this.#nothingWaiting()) return { ok: true, reason: `nothing waiting; ${since}` };
     const last = this.#lastError ? `; the last error: ${this.#lastError}` : '';
     return { ok: false, reason: `${since}, more than health_max_age_seconds (${Math.round(this.#maxAgeMs / 1000)})${last}` };
   }

@@ -48,7 +48,9 @@ export async function startMetricsServer(options: {
     server.once('error', (error) =>
       reject(new ConfigError(`config field 'metrics_port': cannot serve on port ${options.port} (${errorCode(error) ?? error.message})`)),
     );
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+    // No host: every interface, IPv6 and IPv4 where the machine has both (Node's default).
+    if (options.host === undefined) server.listen(options.port, () => resolve());
+    else server.listen(options.port, options.host, () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,

@@ -64,7 +64,7 @@ export class TapMetrics implements RequestObserver, PollObserver {
   });
 
   constructor(healthMaxAgeSeconds: number, redact: (text: string) => string, now: () => number = Date.now) {
-    this.health = new Health('poll', healthMaxAgeSeconds * 1000, redact, now);
+    this.health = new Health('successful page or poll', healthMaxAgeSeconds * 1000, { redact, now });
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -80,9 +80,11 @@ export class TapMetrics implements RequestObserver, PollObserver {
     }
   }
 
+  /** A page's records: progress, even inside a long first poll (a backfill). */
   records(records: readonly Record<string, unknown>[]): void {
+    this.health.progressed();
     for (const record of records) {
-      const type = typeof record['transaction_type'] === 'string' ? record['transaction_type'] : 'unknown';
+      const type = labelOfType(record['transaction_type']);
       this.#rows.inc({ transaction_type: type });
       const corrects = record['corrects_transaction_id'];
       if (typeof corrects === 'string' && corrects !== '') this.#corrections.inc();
@@ -97,11 +99,17 @@ export class TapMetrics implements RequestObserver, PollObserver {
   pollSucceeded(atMs: number): void {
     this.#polls.inc({ result: 'ok' });
     this.#lastPoll.set(atMs / 1000);
-    this.health.succeeded();
+    this.health.progressed();
   }
 
   pollFailed(message: string): void {
     this.#polls.inc({ result: 'failed' });
     this.health.failed(message);
   }
+}
+
+/** Invoca's transaction types as a label; anything else is `other`, so a feed cannot grow the label set. */
+const KNOWN_TYPES = new Set(['Call', 'Post Call Event', 'Signal', 'Sale', 'Reported Conversion']);
+function labelOfType(value: unknown): string {
+  return typeof value === 'string' && KNOWN_TYPES.has(value) ? value : 'other';
 }

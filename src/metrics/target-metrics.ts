@@ -45,12 +45,20 @@ export class TargetMetrics implements CommitObserver {
     registers: [this.registry],
   });
 
+  #pendingRows = 0;
+
   constructor(healthMaxAgeSeconds: number, redact: (text: string) => string, now: () => number = Date.now) {
-    this.health = new Health('commit', healthMaxAgeSeconds * 1000, redact, now);
+    // A quiet feed brings no rows: with nothing waiting, no commit for a while is health.
+    this.health = new Health('commit', healthMaxAgeSeconds * 1000, { redact, now, nothingWaiting: () => this.#pendingRows === 0 });
     collectDefaultMetrics({ register: this.registry });
   }
 
+  committing(): void {
+    this.health.busy(true);
+  }
+
   committed(result: BatchResult, seconds: number, atMs: number): void {
+    this.health.busy(false);
     this.#batches.inc({ result: 'committed' });
     this.#staged.inc(result.staged);
     for (const [table, rows] of [
@@ -62,15 +70,17 @@ export class TargetMetrics implements CommitObserver {
     }
     this.#duration.observe(seconds);
     this.#lastCommit.set(atMs / 1000);
-    this.health.succeeded();
+    this.health.progressed();
   }
 
   commitFailed(message: string): void {
+    this.health.busy(false);
     this.#batches.inc({ result: 'failed' });
     this.health.failed(message);
   }
 
   pending(rows: number): void {
+    this.#pendingRows = rows;
     this.#pending.set(rows);
   }
 }

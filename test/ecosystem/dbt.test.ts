@@ -165,8 +165,11 @@ describe('dbt', () => {
       return entry;
     };
     for (const record of delivered) {
+      const callLeg =
+        record['transaction_type'] === 'Call' && typeof record['complete_call_id'] === 'string' && record['complete_call_id'] !== '';
+      if (!callLeg) continue;
       if (isCorrection(record)) day(dayOf(record)).n++;
-      else if (record['transaction_type'] === 'Call') day(dayOf(record)).first += toNanos(record['advertiser_payin_localized'] ?? '0');
+      else day(dayOf(record)).first += toNanos(record['advertiser_payin_localized'] ?? '0');
     }
     for (const call of oracle.expected().calls.values()) {
       const latest = byId.get(call.transactionId);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { privilegeHint } from '../../src/load/sql/snowflake-grants.js';
+import { privilegeHint, timeoutHint } from '../../src/load/sql/snowflake-grants.js';
+import { Health } from '../../src/metrics/health.js';
 import { storageHasZstd } from '../../src/load/sql/duckdb.js';
 import { recordText } from '../../src/load/target.js';
 import { encodeSinger } from '../../src/protocol/singer.js';
@@ -48,4 +49,40 @@ test("Snowflake's refusal to add a column names the grant that fixes it (no engi
   );
   expect(privilegeHint('MERGE INTO "T"', refused, undefined)).toMatch(/Minimum grants for the loader", for ROLE <the loader's role>$/);
   expect(privilegeHint('ALTER TABLE "T" ADD COLUMN "X" VARCHAR', 'Object does not exist', 'R')).toBe('');
+});
+
+test("a statement one of the Snowflake session's guards stopped names the setting (no offline engine enforces them: the texts are Snowflake's)", () => {
+  expect(timeoutHint('Statement reached its statement or warehouse timeout of 3,600 second(s) and was canceled.')).toMatch(
+    /^; the statement ran longer than snowflake\.statement_timeout_seconds/,
+  );
+  expect(
+    timeoutHint("Statement '01b2' has locked table 'CALLS' ... Your statement '01b3' was aborted because the lock wait timed out."),
+  ).toMatch(/^; another loader held the lock longer than snowflake\.lock_timeout_seconds/);
+  expect(timeoutHint("SQL compilation error: Object 'X' does not exist")).toBe('');
+});
+
+test('/healthz: progress within the max age, a commit running, or nothing waiting is healthy; else 503 with the last error, redacted', () => {
+  let now = 0;
+  let waiting = 0;
+  const health = new Health('commit', 10_000, {
+    redact: (text) => text.replace('s3cret', '[REDACTED]'),
+    nothingWaiting: () => waiting === 0,
+    now: () => now,
+  });
+  now = 30_000;
+  expect(health.report()).toEqual({ ok: true, reason: 'nothing waiting; no commit yet in the 30 s since the start' });
+  waiting = 5;
+  health.failed('Snowflake failed: token s3cret\nsecond line');
+  expect(health.report()).toEqual({
+    ok: false,
+    reason:
+      'no commit yet in the 30 s since the start, more than health_max_age_seconds (10); the last error: Snowflake failed: token [REDACTED]',
+  });
+  health.busy(true);
+  now = 45_000;
+  expect(health.report()).toEqual({ ok: true, reason: 'working for 15 s; no commit yet in the 45 s since the start' });
+  health.busy(false);
+  health.progressed();
+  now = 50_000;
+  expect(health.report()).toEqual({ ok: true, reason: 'the last commit was 5 s ago' });
 });

@@ -1,13 +1,17 @@
--- What Invoca's corrections did to the money, per call date (the date the Invoca UI shows, as in
--- invoca_daily): the corrections received for that date's calls, the revenue of its calls as
--- first delivered (each Call lineage's original), the revenue now (corrections applied), and
--- the difference, the money the corrections moved.
+-- What Invoca's corrections did to the money of calls, per call date (the date the Invoca UI
+-- shows, as in invoca_daily): the corrections of Call transactions received for that date, the
+-- revenue of its calls as first delivered (each Call leg's original), the revenue now
+-- (corrections applied, as in `calls`), and the difference, the money the corrections moved.
+-- Calls and legs are counted as `calls` counts them: Call transactions with a complete_call_id.
+-- A call dates by its latest leg in `calls` and each original leg by its own start: a transfer
+-- across midnight moves its money between the two days.
 with first_delivered as (
     select
         coalesce(cast(start_date_local as date), cast(start_time as date)) as call_date,
         sum(advertiser_payin_localized) as revenue_first_delivered
     from {{ source('invoca', 'transactions') }}
     where transaction_type = 'Call'
+      and complete_call_id is not null and complete_call_id <> ''
       and (corrects_transaction_id is null or corrects_transaction_id = '')
     group by 1
 ),
@@ -17,7 +21,9 @@ corrections as (
         coalesce(cast(start_date_local as date), cast(start_time as date)) as call_date,
         count(*) as corrections_received
     from {{ source('invoca', 'transactions') }}
-    where corrects_transaction_id is not null and corrects_transaction_id <> ''
+    where transaction_type = 'Call'
+      and complete_call_id is not null and complete_call_id <> ''
+      and corrects_transaction_id is not null and corrects_transaction_id <> ''
     group by 1
 ),
 
