@@ -16,7 +16,7 @@ import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql
 
 export { SCRIPT_REPEATS, transactionScript } from './sql/bigquery.js';
 import type { Logger } from '../log.js';
-import { retryConflicts, type MergeStep, type StagedRow, type Warehouse } from './warehouse.js';
+import { retryConflicts, type MergeStep, type StagedRow, type Warehouse, statementExcerpt } from './warehouse.js';
 
 export interface BigQuerySettings {
   project_id: string;
@@ -116,7 +116,7 @@ export async function openBigQuery(
       return affected === undefined ? 0 : Number(affected);
     } catch (error) {
       const text = message(error);
-      throw new WarehouseError(`BigQuery failed: ${jobFailure(text, settings)} (in: ${sql.slice(0, 120)}...)`, {
+      throw new WarehouseError(`BigQuery failed: ${jobFailure(text, settings)} (in: ${statementExcerpt(sql)})`, {
         cause: error,
         retryable: CONCURRENT_DML.test(text),
       });

@@ -14,7 +14,7 @@ import {
   duckdbOpenStatements,
   duckdbStageStatements,
 } from './sql/duckdb.js';
-import { runSequentially, type StagedRow, type StageWriter, type Warehouse } from './warehouse.js';
+import { runSequentially, type StagedRow, type StageWriter, type Warehouse, statementExcerpt } from './warehouse.js';
 
 export interface DuckDbSettings {
   path: string;
@@ -51,7 +51,7 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       const result = await connection.run(sql);
       return Number(result.rowsChanged);
     } catch (error) {
-      throw new WarehouseError(`DuckDB failed: ${message(error)} (in: ${sql.slice(0, 120)}...)`, {
+      throw new WarehouseError(`DuckDB failed: ${message(error)} (in: ${statementExcerpt(sql)})`, {
         cause: error,
         outOfMemory: isOutOfMemory(error),
       });

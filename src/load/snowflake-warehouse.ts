@@ -34,7 +34,7 @@ import {
   storedName,
   useSchema,
 } from './sql/snowflake.js';
-import { runSequentially, type FoundTable, type StagedRow, type Warehouse } from './warehouse.js';
+import { runSequentially, type FoundTable, type StagedRow, type Warehouse, statementExcerpt } from './warehouse.js';
 
 export interface SnowflakeSettings {
   account: string;
@@ -108,7 +108,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
         complete: (error, statement, rows) => {
           if (error) {
             const hint = privilegeHint(sql, message(error), settings.role) || timeoutHint(message(error));
-            reject(new WarehouseError(`Snowflake failed: ${message(error)} (in: ${sql.slice(0, 120)}...)${hint}`, { cause: error }));
+            reject(new WarehouseError(`Snowflake failed: ${message(error)} (in: ${statementExcerpt(sql)})${hint}`, { cause: error }));
             return;
           }
           const updated = statement.getNumUpdatedRows();

@@ -140,3 +140,8 @@ export interface Warehouse {
   query(sql: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
+
+/** The start of a statement for an error message: one line (a script's newlines folded), 120 characters. */
+export function statementExcerpt(sql: string): string {
+  return `${sql.replace(/\s+/g, ' ').trim().slice(0, 120)}...`;
+}

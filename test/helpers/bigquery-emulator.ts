@@ -26,11 +26,19 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
-export async function startEmulator(project = 'p1', dataset = 'invoca'): Promise<RunningEmulator> {
+/** `databaseFile`: keep the data in this file (a restart on it serves the same data); else in memory. */
+export async function startEmulator(project = 'p1', dataset = 'invoca', databaseFile?: string): Promise<RunningEmulator> {
   const [port, grpcPort] = [await freePort(), await freePort()];
   const child = spawn(
     EMULATOR_BIN,
-    [`--project=${project}`, `--dataset=${dataset}`, '--host=127.0.0.1', `--port=${port}`, `--grpc-port=${grpcPort}`],
+    [
+      `--project=${project}`,
+      `--dataset=${dataset}`,
+      '--host=127.0.0.1',
+      `--port=${port}`,
+      `--grpc-port=${grpcPort}`,
+      ...(databaseFile ? [`--database=${databaseFile}`] : []),
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -15,9 +15,13 @@
  * - the multi-statement transaction: the emulator does not roll back a failed script. Rollback
  *   is proven on DuckDB and PostgreSQL (merge.test.ts); the script's shape is unit-tested below.
  */
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { WarehouseError } from '../../src/errors.js';
 import { jobFailure, jobGuards, openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
+import { runTarget } from '../../src/load/target.js';
 import { batchSteps, callDatesQuery, type MergePlan } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
@@ -26,7 +30,7 @@ import { EMULATOR_BIN, startEmulator, staticAuth, type RunningEmulator } from '.
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { recordMaker } from '../helpers/records.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
-import { simulatedFeed } from '../helpers/tap.js';
+import { simulatedFeed, tempDir } from '../helpers/tap.js';
 import { requireTools } from '../helpers/tools.js';
 import { BigQuery } from '@google-cloud/bigquery';
 
@@ -87,24 +91,24 @@ describe('on goccy/bigquery-emulator', () => {
   });
 
   /** Runs a generated MERGE whose USING subquery the emulator cannot nest: see the file comment. */
-  async function runMerge(sql: string): Promise<void> {
+  async function runMerge(sql: string, on: Warehouse = warehouse): Promise<void> {
     const match = /^(MERGE INTO .+? AS t USING )\((.+)\)( AS [sp] ON .+)$/s.exec(sql);
     if (!match) throw new Error(`not a MERGE with a subquery source: ${sql.slice(0, 80)}`);
     const [, head, select, tail] = match;
-    const source = warehouse.dialect.table(`_invoca_test_source_${++sourceCount}`);
-    await warehouse.execute(`CREATE TABLE ${source} AS ${select}`);
-    await warehouse.execute(`${head}${source}${tail}`);
+    const source = on.dialect.table(`_invoca_test_source_${++sourceCount}`);
+    await on.execute(`CREATE TABLE ${source} AS ${select}`);
+    await on.execute(`${head}${source}${tail}`);
   }
 
   /**
    * Script variables do not outlive one job, and these steps run one job each: the bounds are
    * read with the script's own query and written into the statements as TIMESTAMP literals.
    */
-  async function withCallDates(plan: MergePlan): Promise<(sql: string) => string> {
+  async function withCallDates(plan: MergePlan, on: Warehouse = warehouse): Promise<(sql: string) => string> {
     const bounds = plan.dialect.callDates;
     const query = callDatesQuery(plan);
     if (!bounds || !query) throw new Error('the BigQuery plan has no call-date bounds');
-    const [row] = await warehouse.query(query);
+    const [row] = await on.query(query);
     const literal = (value: unknown): string => {
       const time = value && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value;
       return typeof time === 'string' ? `TIMESTAMP '${time}'` : 'CAST(NULL AS TIMESTAMP)';
@@ -116,19 +120,20 @@ describe('on goccy/bigquery-emulator', () => {
     loader: Loader,
     schema: ReturnType<StreamSchema['toJSON']>,
     batch: readonly TestRecord[],
+    on: Warehouse = warehouse,
   ): Promise<MergePlan> {
     const plan = loader.plan(schema);
     await loader.ensureTables(plan);
-    await warehouse.stage(plan, staged(batch));
+    await on.stage(plan, staged(batch));
     // The batch's steps in the loader's order, each its own job (see the file comment).
     let withDates = (sql: string): string => sql;
     for (const step of batchSteps(plan)) {
       if (step.name === 'lock') continue;
       // The script's call-date variables, set where the script sets them: see withCallDates.
-      if (step.name === 'bounds') withDates = await withCallDates(plan);
-      else if (step.repeat) for (let pass = 0; pass < 3; pass++) await runMerge(step.sql);
-      else if (step.sql.startsWith('MERGE ')) await runMerge(withDates(step.sql));
-      else await warehouse.execute(withDates(step.sql));
+      if (step.name === 'bounds') withDates = await withCallDates(plan, on);
+      else if (step.repeat) for (let pass = 0; pass < 3; pass++) await runMerge(step.sql, on);
+      else if (step.sql.startsWith('MERGE ')) await runMerge(withDates(step.sql), on);
+      else await on.execute(withDates(step.sql));
     }
     return plan;
   }
@@ -206,6 +211,61 @@ describe('on goccy/bigquery-emulator', () => {
     expect(logger.lines).toContain(`INFO BigQuery dataset ${emulator.project}.invoca_eu is in EU: its jobs run there`);
     expect(await inEu.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
+
+  test('the emulator stopped during a batch (its stage loaded, its merge not run): one line, no state echoed, nothing merged; after a restart on the same data the batch loads whole', async () => {
+    const dataFile = join(await tempDir(), 'bigquery.sqlite');
+    let down = await startEmulator('p-down', 'invoca', dataFile);
+    const settings = { project_id: 'p-down', dataset: 'invoca', api_endpoint: down.endpoint };
+    const real = await openBigQuery(settings, { authClient: staticAuth() });
+    // The warehouse as the loader uses it, but the emulator goes away when the merge is sent.
+    const stopping: Warehouse = {
+      ...real,
+      runInTransaction: async (steps) => {
+        await down.stop();
+        return real.runInTransaction(steps);
+      },
+    };
+    const { call, fix } = recordMaker();
+    const a = call('A', 'CALL-A', '10.00');
+    const records = [a, fix(a, 'A1', '2026-01-02T00:00:00Z', '8.00'), call('B', 'CALL-B', '2.00')];
+    const schema = new StreamSchema().toJSON();
+    const lines = [
+      JSON.stringify({ type: 'SCHEMA', stream: 'transactions', schema, key_properties: ['transaction_id'] }),
+      ...records.map((record) => JSON.stringify({ type: 'RECORD', stream: 'transactions', record })),
+      JSON.stringify({ type: 'STATE', value: { bookmarks: { transactions: { replication_key_value: 'B', sequence: 3 } } } }),
+    ];
+    const states: string[] = [];
+    const failure = await runTarget(Readable.from(lines.map((line) => `${line}\n`)), {
+      loader: new Loader(stopping, createMemoryLogger()),
+      logger: createMemoryLogger(),
+      batchSizeRows: 1000,
+      batchMaxSeconds: 60,
+      emitState: async (line) => {
+        states.push(line);
+      },
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(WarehouseError);
+    expect((failure as Error).message).toMatch(/^BigQuery failed: .*(ECONNREFUSED|connect|socket hang up)/);
+    expect((failure as Error).message).not.toContain('\n');
+    expect(states).toEqual([]);
+
+    // The same data, served again: the tables exist, nothing of the batch was merged.
+    down = await startEmulator('p-down', 'invoca', dataFile);
+    try {
+      const back = await openBigQuery({ ...settings, api_endpoint: down.endpoint }, { authClient: staticAuth() });
+      expect(await back.query('SELECT COUNT(*) AS n FROM `p-down`.`invoca`.`transactions`')).toEqual([{ n: 0 }]);
+      // The rerun, run as the emulator can (step by step, see the file comment): whole, equal to the model.
+      await loadStepwise(new Loader(back, createMemoryLogger()), schema, records, back);
+      const oracle = new MergeOracle();
+      oracle.load(records);
+      expect(await actual(back)).toEqual(oracle.expected());
+    } finally {
+      await down.stop();
+    }
+  }, 120_000);
 
   test('every query job carries the labels, the job timeout and the bytes-billed cap of the settings', async () => {
     const guarded = await openBigQuery(
