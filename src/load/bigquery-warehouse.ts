@@ -16,7 +16,7 @@ import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql
 
 export { SCRIPT_REPEATS, transactionScript } from './sql/bigquery.js';
 import type { Logger } from '../log.js';
-import { retryConflicts, type MergeStep, type StagedRow, type Warehouse, statementExcerpt } from './warehouse.js';
+import { retryConflicts, type MergeStep, type StagedRow, type Warehouse, statementExcerpt, type ConflictRetry } from './warehouse.js';
 
 export interface BigQuerySettings {
   project_id: string;
@@ -129,9 +129,21 @@ export async function openBigQuery(
       const [rows] = await client.query(jobOptions(sql));
       return rows as Record<string, unknown>[];
     } catch (error) {
-      throw new WarehouseError(`BigQuery failed: ${jobFailure(message(error), settings)}`, { cause: error });
+      const text = message(error);
+      throw new WarehouseError(`BigQuery failed: ${jobFailure(text, settings)}`, { cause: error, retryable: CONCURRENT_DML.test(text) });
     }
   };
+
+  // Another job's DML on the same table (a second target, a dbt run) aborts a script: BigQuery
+  // rolled it back whole, so it runs again after a wait.
+  const conflictPolicy = (what: string): ConflictRetry => ({
+    retries: behaviour.conflictRetries ?? 5,
+    initialDelayMs: behaviour.conflictDelayMs ?? 2_000,
+    onRetry: (error, retry, delayMs) =>
+      behaviour.logger?.warn(
+        `${error.message.split(' (in: ')[0]}; running ${what} again (retry ${retry}) in ${(delayMs / 1000).toFixed(1)}s`,
+      ),
+  });
 
   try {
     const [existing] = await dataset.get({ autoCreate: true, ...(location ? { location } : {}) });
@@ -204,20 +216,12 @@ export async function openBigQuery(
       }
     },
     async runInTransaction(steps: readonly MergeStep[]) {
-      // Another job's DML on the same table (a second target, a dbt run) aborts the script:
-      // BigQuery rolled it back whole, so it runs again after a wait.
-      await retryConflicts(() => run(transactionScript(steps, dialect.callDates?.declare)), {
-        retries: behaviour.conflictRetries ?? 5,
-        initialDelayMs: behaviour.conflictDelayMs ?? 2_000,
-        onRetry: (error, retry, delayMs) =>
-          behaviour.logger?.warn(
-            `${error.message.split(' (in: ')[0]}; running the batch's merge again (retry ${retry}) in ${(delayMs / 1000).toFixed(1)}s`,
-          ),
-      });
+      await retryConflicts(() => run(transactionScript(steps, dialect.callDates?.declare)), conflictPolicy("the batch's merge"));
       // A script reports no per-statement counts; the loader logs them as unknown.
       return [];
     },
-    runScript: (statements) => query(`${statements.join(';\n')};`),
+    // target-invoca merge's script: the same conflicts, the same retries as a batch's.
+    runScript: (statements) => retryConflicts(() => query(`${statements.join(';\n')};`), conflictPolicy("target-invoca merge's script")),
     query,
     async close() {
       // The client holds no connection to close.

@@ -15,6 +15,7 @@
  * - the multi-statement transaction: the emulator does not roll back a failed script. Rollback
  *   is proven on DuckDB and PostgreSQL (merge.test.ts); the script's shape is unit-tested below.
  */
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -266,6 +267,59 @@ describe('on goccy/bigquery-emulator', () => {
       await down.stop();
     }
   }, 120_000);
+
+  test("target-invoca merge's script runs again after a concurrent-update conflict, as a batch's does", async () => {
+    // BigQuery raises the conflict only under concurrent jobs on the real service: a loopback
+    // proxy in front of the emulator answers the first query job with BigQuery's own error body.
+    let conflicts = 1;
+    const proxy = createHttpServer((request, response) => {
+      if (
+        request.method === 'POST' &&
+        /\/projects\/[^/]+\/(jobs|queries)$/.test((request.url ?? '').split('?')[0] ?? '') &&
+        conflicts > 0
+      ) {
+        conflicts--;
+        request.resume();
+        const message = 'Could not serialize access to table p1:invoca.calls due to concurrent update';
+        response
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({
+              error: { code: 400, message, errors: [{ message, domain: 'global', reason: 'invalidQuery' }], status: 'INVALID_ARGUMENT' },
+            }),
+          );
+        return;
+      }
+      const upstream = new URL(emulator.endpoint);
+      const forward = httpRequest(
+        { host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      request.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const logger = createMemoryLogger();
+      const behind = await openBigQuery(
+        { project_id: emulator.project, dataset: 'invoca', api_endpoint: `http://127.0.0.1:${(proxy.address() as { port: number }).port}` },
+        { authClient: staticAuth() },
+        { logger, conflictDelayMs: 1 },
+      );
+      conflicts = 1;
+      expect(await behind.runScript?.(['SELECT 41 + 1 AS answer'])).toEqual([{ answer: 42 }]);
+      expect(conflicts).toBe(0);
+      expect(logger.lines).toContainEqual(
+        expect.stringMatching(
+          /^WARN BigQuery failed: Could not serialize access .* concurrent update; running target-invoca merge's script again \(retry 1\)/,
+        ),
+      );
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
 
   test('every query job carries the labels, the job timeout and the bytes-billed cap of the settings', async () => {
     const guarded = await openBigQuery(
