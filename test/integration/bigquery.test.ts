@@ -281,13 +281,11 @@ describe('on goccy/bigquery-emulator', () => {
         conflicts--;
         request.resume();
         const message = 'Could not serialize access to table p1:invoca.calls due to concurrent update';
-        response
-          .writeHead(400, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              error: { code: 400, message, errors: [{ message, domain: 'global', reason: 'invalidQuery' }], status: 'INVALID_ARGUMENT' },
-            }),
-          );
+        response.writeHead(400, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            error: { code: 400, message, errors: [{ message, domain: 'global', reason: 'invalidQuery' }], status: 'INVALID_ARGUMENT' },
+          }),
+        );
         return;
       }
       const upstream = new URL(emulator.endpoint);
