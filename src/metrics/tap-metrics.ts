@@ -80,25 +80,29 @@ export class TapMetrics implements RequestObserver, PollObserver {
     }
   }
 
-  /** A page's records: progress, even inside a long first poll (a backfill). */
+  /** A page's records: progress, even inside a long first poll (a backfill); counted per page, not per record. */
   records(records: readonly Record<string, unknown>[]): void {
     this.health.progressed();
+    const byType = new Map<string, number>();
+    let corrections = 0;
     for (const record of records) {
       const type = labelOfType(record['transaction_type']);
-      this.#rows.inc({ transaction_type: type });
+      byType.set(type, (byType.get(type) ?? 0) + 1);
       const corrects = record['corrects_transaction_id'];
-      if (typeof corrects === 'string' && corrects !== '') this.#corrections.inc();
-      const started = typeof record['start_time'] === 'string' ? Date.parse(record['start_time']) : Number.NaN;
-      if (!Number.isNaN(started) && started / 1000 > (this.#newestSeconds ?? 0)) {
-        this.#newestSeconds = started / 1000;
-        this.#newestCall.set(this.#newestSeconds);
-      }
+      if (typeof corrects === 'string' && corrects !== '') corrections++;
     }
+    for (const [type, count] of byType) this.#rows.inc({ transaction_type: type }, count);
+    if (corrections > 0) this.#corrections.inc(corrections);
   }
 
-  pollSucceeded(atMs: number): void {
+  /** `newestCallMs`: the start of the newest call the poll delivered (the session finds it for its own log line). */
+  pollSucceeded(atMs: number, newestCallMs: number | undefined): void {
     this.#polls.inc({ result: 'ok' });
     this.#lastPoll.set(atMs / 1000);
+    if (newestCallMs !== undefined && newestCallMs / 1000 > (this.#newestSeconds ?? 0)) {
+      this.#newestSeconds = newestCallMs / 1000;
+      this.#newestCall.set(this.#newestSeconds);
+    }
     this.health.progressed();
   }
 

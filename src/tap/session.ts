@@ -164,7 +164,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
         if (signal?.aborted) break;
         hadGoodPoll = true;
         failedInARow = 0;
-        metrics?.pollSucceeded(now());
+        metrics?.pollSucceeded(now(), newestCallMs);
         const lag = newestCallMs === undefined ? '' : `, newest call started ${formatSeconds((now() - newestCallMs) / 1000)} ago`;
         logger.info(`poll ${poll}: ${rows} rows${lag}; next poll in ${interval} s`);
       } catch (error) {
@@ -188,7 +188,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
 /** What a follow session reports as it goes (the metrics of `--follow`). */
 export interface PollObserver {
   records(records: readonly Record<string, unknown>[]): void;
-  pollSucceeded(atMs: number): void;
+  pollSucceeded(atMs: number, newestCallMs: number | undefined): void;
   /** The reason, already redacted (an error's message). */
   pollFailed(message: string): void;
 }

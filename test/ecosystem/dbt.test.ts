@@ -41,7 +41,15 @@ describe('dbt', () => {
   }
 
   async function dbtOn(path: string, ...args: string[]): Promise<string> {
-    const result = await runProcess(
+    const result = await runDbt(path, args);
+    const text = result.stdout + result.stderr;
+    if (result.code !== 0) throw new Error(`dbt ${args.join(' ')} exited ${result.code}:\n${text.slice(-3000)}`);
+    return text;
+  }
+
+  /** dbt on the project in dbt/, its DuckDB profile on the file at `path`; the exit code is the caller's to judge. */
+  function runDbt(path: string, args: string[]) {
+    return runProcess(
       DBT,
       [
         ...args,
@@ -58,9 +66,6 @@ describe('dbt', () => {
         env: { ...process.env, DBT_DUCKDB_PATH: path, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
       },
     );
-    const text = result.stdout + result.stderr;
-    if (result.code !== 0) throw new Error(`dbt ${args.join(' ')} exited ${result.code}:\n${text.slice(-3000)}`);
-    return text;
   }
 
   async function query(sql: string): Promise<Record<string, unknown>> {
@@ -196,22 +201,7 @@ describe('dbt', () => {
 
     // Freshness, by shifting the load times back (not by waiting): 30 minutes warns, 2 hours errors.
     const freshness = async (): Promise<{ code: number | null; statuses: string[] }> => {
-      const result = await runProcess(
-        DBT,
-        [
-          'source',
-          'freshness',
-          '--project-dir',
-          'dbt',
-          '--profiles-dir',
-          'dbt',
-          '--target-path',
-          join(directory, 'target'),
-          '--log-path',
-          join(directory, 'logs'),
-        ],
-        { env: { ...process.env, DBT_DUCKDB_PATH: database, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' } },
-      );
+      const result = await runDbt(database, ['source', 'freshness']);
       // One line per source: "1 of 3 PASS freshness of invoca.calls", WARN, or ERROR STALE.
       const statuses = [...(result.stdout + result.stderr).matchAll(/\d+ of 3 (PASS|WARN|ERROR STALE) freshness of invoca\.(\w+)/g)]
         .map((match) => `${match[2]} ${match[1]}`)

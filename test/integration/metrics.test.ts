@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, expect, test } from '@jest/globals';
 import type { RunningSimulator } from '../../src/simulator/server.js';
 import { lineWatcher } from '../helpers/lines.js';
+import { freePort } from '../helpers/ports.js';
 import { simulator } from '../helpers/simulator.js';
 import { jsonFile, parseLines, tapConfig, tempDir } from '../helpers/tap.js';
 
@@ -23,15 +24,6 @@ afterEach(async () => {
   await sim?.close();
   sim = undefined;
 });
-
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The samples of a Prometheus text exposition: `name{labels}` -> value. */
 function samples(text: string): Map<string, number> {
