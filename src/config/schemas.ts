@@ -394,6 +394,9 @@ export const LOADER_CONFIG_SCHEMA = {
     source_table: {
       type: 'string',
       minLength: 1,
+      // Echoed in merge's messages: a table name, not a document.
+      maxLength: 1024,
+      mustBe: 'a table name or schema.table of at most 1,024 characters',
       description:
         'target-invoca merge only: the table another loader wrote (a Singer target, an Airbyte destination final or raw table), as table or schema.table.',
     },

@@ -141,6 +141,11 @@ const TARGET_CONFIGS: readonly [string, ConfigText, RegExp][] = [
     /config field 'snowflake\.private_key_path' \(key-pair auth\) or 'snowflake\.password' is required/,
   ],
   [
+    'a source_table longer than a table name',
+    { source_table: 'x'.repeat(5000) },
+    /config field 'source_table' must be a table name or schema\.table of at most 1,024 characters \(got "x{40,60}\.\.\.\); fix it in/,
+  ],
+  [
     'bigquery api_endpoint over http to a remote host',
     { engine: 'bigquery', bigquery: { project_id: 'p', dataset: 'd', api_endpoint: 'http://bigquery.example.com' } },
     /config field 'bigquery\.api_endpoint' must use https:\/\/ for bigquery\.example\.com/,
