@@ -1,19 +1,25 @@
 /**
  * Snowflake: the generated Snowflake SQL, exactly as generated, executed on fakesnow (Snowflake's
- * Python connector patched onto DuckDB; installed in .venv by scripts/setup-tools.sh). No emulator serves the
- * Node snowflake-sdk's JSON result format, so this proves the dialect and the semantics; the
- * stage is filled with bound rows (`executemany`), as the driver's array binds fill it. fakesnow
- * cannot run a MERGE inside BEGIN ... COMMIT, so the steps run in autocommit here (see below).
+ * Python connector patched onto DuckDB; installed in .venv by scripts/setup-tools.sh): this proves
+ * the dialect and the semantics; the stage is filled with bound rows (`executemany`), as the
+ * driver's array binds fill it. fakesnow cannot run a MERGE inside BEGIN ... COMMIT, so the steps
+ * run in autocommit here (see below). One test drives the Node snowflake-sdk itself over HTTP to
+ * fakesnow's server (test/snowflake/fakesnow_server.py), up to the first MERGE of a batch, where
+ * the server goes away.
  */
+import { Readable } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
+import { WarehouseError } from '../../src/errors.js';
 import { parseLoaderConfig } from '../../src/config/loader-config.js';
 import { dataColumns } from '../../src/load/columns.js';
 import { describeSql } from '../../src/load/describe.js';
 import { batchSteps as loaderSteps, createStage, createTable, dropStage, type MergePlan } from '../../src/load/plan.js';
 import { Loader } from '../../src/load/loader.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
-import { foundTable } from '../../src/load/snowflake-warehouse.js';
+import { foundTable, openSnowflake } from '../../src/load/snowflake-warehouse.js';
+import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
+import { startFakesnowServer } from '../helpers/fakesnow-server.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
@@ -151,6 +157,68 @@ describe('the generated Snowflake SQL on fakesnow', () => {
     expect(feed.filter((record) => record['corrects_transaction_id']).length).toBeGreaterThan(100);
     expect(toExpected(results.slice(-3))).toEqual(oracle.expected());
   }, 300_000);
+
+  test('fakesnow stopped during a batch (after BEGIN, at its first MERGE): one line, no state echoed, nothing of the batch kept; the rerun loads it whole', async () => {
+    // The real snowflake-sdk over HTTP to fakesnow's own server (test/snowflake/fakesnow_server.py).
+    const dbPath = await tempDir();
+    let server = await startFakesnowServer(dbPath, { stopOn: '^MERGE ' });
+    const connect = (port: number): Promise<Warehouse> =>
+      openSnowflake({
+        account: 'acme',
+        user: 'LOADER',
+        password: 'pw',
+        database: 'ANALYTICS',
+        schema: 'INVOCA',
+        host: '127.0.0.1',
+        port,
+        protocol: 'http',
+      });
+    const warehouse = await connect(server.port);
+    const { call, fix } = recordMaker(() => ({ 'Purchase Made': 'yes', 'utm.source': 'ads', 'Quote "Q"': 'q' }));
+    const a = call('A', 'CALL-A', '10.00');
+    const records = [a, fix(a, 'A1', '2026-01-02T00:00:00Z', '8.00'), call('B', 'CALL-B', '2.00')];
+    const lines = [
+      JSON.stringify({ type: 'SCHEMA', stream: 'transactions', schema, key_properties: ['transaction_id'] }),
+      ...records.map((record) => JSON.stringify({ type: 'RECORD', stream: 'transactions', record })),
+      JSON.stringify({ type: 'STATE', value: { bookmarks: { transactions: { replication_key_value: 'B', sequence: 3 } } } }),
+    ];
+    const states: string[] = [];
+    const outcome = runTarget(Readable.from(lines.map((line) => `${line}\n`)), {
+      loader: new Loader(warehouse, createMemoryLogger()),
+      logger: createMemoryLogger(),
+      batchSizeRows: 1000,
+      batchMaxSeconds: 60,
+      emitState: async (line) => {
+        states.push(line);
+      },
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    // The warehouse is gone when the MERGE arrives; the driver retries, and the server back on the
+    // same data and port no longer knows the session (as after an outage that outlived it).
+    await server.exited;
+    server = await startFakesnowServer(dbPath, { port: server.port });
+    try {
+      const failure = await outcome;
+      await warehouse.close().catch(() => undefined);
+      expect(failure).toBeInstanceOf(WarehouseError);
+      expect((failure as Error).message).toMatch(/^Snowflake failed: .*\(in: MERGE INTO /);
+      expect((failure as Error).message).not.toContain('\n');
+      expect(states).toEqual([]);
+      // The batch's INSERT into transactions ran before the MERGE, in the transaction that never committed.
+      const reader = await connect(server.port);
+      expect(await reader.query(`SELECT COUNT(*) AS N FROM ${dialect.table('transactions')}`)).toEqual([{ N: 0 }]);
+      await reader.close();
+    } finally {
+      await server.stop();
+    }
+    // The rerun, as fakesnow can run it (the steps in autocommit, see the top of this file): whole.
+    const oracle = new MergeOracle();
+    oracle.load(records);
+    const results = await fakesnow(dbPath, [...batchSteps(records).slice(1), ...readBack]);
+    expect(toExpected(results.slice(-4))).toEqual(oracle.expected());
+  }, 120_000);
 });
 
 test('the hostile names: what target-invoca sql prints runs on fakesnow, and every value is in its own column', async () => {
