@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ERR_API_TIMEOUT'
   | 'ERR_FOLLOW_GAVE_UP'
   | 'ERR_WAREHOUSE'
+  | 'ERR_CHECK_FAILED'
   | 'ERR_INPUT'
   | 'ERR_OUTPUT';
 
@@ -131,6 +132,12 @@ export class FollowGaveUpError extends TapInvocaError {
   constructor(failures: number, last: TapInvocaError) {
     super(`${failures} polls in a row failed (max_consecutive_failed_polls): giving up; the last: ${last.message}`, { cause: last });
   }
+}
+
+/** `target-invoca check` found a step that failed; the report above the line says more. */
+export class CheckFailedError extends TapInvocaError {
+  readonly code = 'ERR_CHECK_FAILED';
+  readonly exitCode = 1;
 }
 
 /** A warehouse statement, load or connection failed. */

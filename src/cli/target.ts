@@ -7,7 +7,10 @@ import { readJsonFile } from '../config/files.js';
 import { openLoaderConfig } from '../config/open.js';
 import type { Redactor } from '../config/redact.js';
 import type { JsonSchema } from '../config/validate.js';
-import { CatalogError, ConfigError } from '../errors.js';
+import { CatalogError, CheckFailedError, ConfigError } from '../errors.js';
+import { checkReportText, firstFailure } from '../check/report.js';
+import { runCheck } from '../check/run-check.js';
+import { scratchPrefix } from '../check/scratch.js';
 import { describeAsText, describeSql } from '../load/describe.js';
 import { Loader } from '../load/loader.js';
 import { openWarehouse } from '../load/open.js';
@@ -40,7 +43,8 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
       args,
       BIN,
       '$0 --config loader.json < singer-messages\n$0 merge --config loader.json   (merge a raw table another target loaded: source_table)\n' +
-        '$0 sql --config loader.json [--catalog catalog.json] [--format text|json]   (print the SQL it runs, connecting to nothing)',
+        '$0 sql --config loader.json [--catalog catalog.json] [--format text|json]   (print the SQL it runs, connecting to nothing)\n' +
+        '$0 check --config loader.json [--format text|json] [--schedule-minutes 5]   (prove grants, merge and cost on your warehouse, in scratch tables)',
       targetOptions,
     );
     const argv: TargetArgv = await parser.parseAsync();
@@ -59,6 +63,23 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
     if (mode.kind === 'sql') {
       const description = describeSql(config, await transactionsSchema(mode.catalogPath));
       await writer.write(mode.format === 'json' ? `${JSON.stringify(description, null, 2)}\n` : describeAsText(description));
+      return 0;
+    }
+    if (mode.kind === 'check') {
+      const report = await runCheck({
+        open: () => openWarehouse(config, logger),
+        engine: config.engine,
+        prefix: scratchPrefix(),
+        logger,
+        signal: io.signal,
+        batchesPerDay: Math.round(1440 / mode.scheduleMinutes),
+      });
+      await writer.write(
+        mode.format === 'json'
+          ? `${JSON.stringify(report, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value), 2)}\n`
+          : redact(checkReportText(report)),
+      );
+      if (!report.passed) throw new CheckFailedError(firstFailure(report));
       return 0;
     }
     if (mode.kind === 'merge' && !config.source_table) {

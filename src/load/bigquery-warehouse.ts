@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BigQuery, type BigQueryOptions, type Query } from '@google-cloud/bigquery';
+import { BigQuery, type BigQueryOptions, type Job, type JobMetadata, type Query } from '@google-cloud/bigquery';
 import { WarehouseError } from '../errors.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import type { MergePlan } from './plan.js';
@@ -16,7 +16,15 @@ import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql
 
 export { SCRIPT_REPEATS, transactionScript } from './sql/bigquery.js';
 import type { Logger } from '../log.js';
-import { retryConflicts, type MergeStep, type StagedRow, type Warehouse, statementExcerpt, type ConflictRetry } from './warehouse.js';
+import {
+  retryConflicts,
+  type MergeStep,
+  type StagedRow,
+  type StatementCost,
+  type Warehouse,
+  statementExcerpt,
+  type ConflictRetry,
+} from './warehouse.js';
 
 export interface BigQuerySettings {
   project_id: string;
@@ -66,6 +74,20 @@ export function jobFailure(text: string, settings: BigQuerySettings): string {
 }
 
 const STAGE_TTL_MS = 6 * 3_600_000;
+const MAX_JOBS_KEPT = 500;
+
+/** A query job's cost from its metadata (jobs.get / jobs.list). */
+export function jobCost(metadata: JobMetadata): StatementCost {
+  const statistics = metadata.statistics ?? {};
+  const started = Number(statistics.startTime ?? 0);
+  const ended = Number(statistics.endTime ?? started);
+  return {
+    statement: statementExcerpt(metadata.configuration?.query?.query ?? metadata.statistics?.query?.statementType ?? '?'),
+    ms: Math.max(0, ended - started),
+    bytes: Number(statistics.query?.totalBytesBilled ?? 0),
+    slotMs: Number(statistics.totalSlotMs ?? statistics.query?.totalSlotMs ?? 0),
+  };
+}
 /** Errors BigQuery answers when concurrent DML on a table collide: the batch is safe to run again. */
 export const CONCURRENT_DML = /Could not serialize access|concurrent update|Transaction is aborted due to concurrent update/i;
 
@@ -108,9 +130,19 @@ export async function openBigQuery(
   const guards = jobGuards(settings, PACKAGE_VERSION, runId);
   const jobOptions = (sql: string): Query => ({ query: sql, ...guards, ...(location ? { location } : {}) });
 
+  // The jobs of this client, newest last, for statementCosts (a bounded number).
+  const jobs: { job: Job; startedAt: number }[] = [];
+  const startJob = async (sql: string): Promise<Job> => {
+    const startedAt = Date.now();
+    const [job] = await client.createQueryJob(jobOptions(sql));
+    jobs.push({ job, startedAt });
+    if (jobs.length > MAX_JOBS_KEPT) jobs.shift();
+    return job;
+  };
+
   const run = async (sql: string): Promise<number> => {
     try {
-      const [job] = await client.createQueryJob(jobOptions(sql));
+      const job = await startJob(sql);
       await job.getQueryResults();
       const affected = job.metadata?.statistics?.query?.numDmlAffectedRows;
       return affected === undefined ? 0 : Number(affected);
@@ -126,7 +158,7 @@ export async function openBigQuery(
   // A script's rows are those of its last statement.
   const query = async (sql: string): Promise<Record<string, unknown>[]> => {
     try {
-      const [rows] = await client.query(jobOptions(sql));
+      const [rows] = await (await startJob(sql)).getQueryResults();
       return rows as Record<string, unknown>[];
     } catch (error) {
       const text = message(error);
@@ -160,6 +192,31 @@ export async function openBigQuery(
 
   return {
     dialect,
+    // Whoever may write the file or dataset may alter its tables.
+    ownershipProblems: async () => [],
+    async identity() {
+      // SESSION_USER() is the principal the jobs run as; a client that may not query says so.
+      const who = await query('SELECT SESSION_USER() AS who').then(
+        (rows) => String(rows[0]?.['who'] ?? 'unknown'),
+        (error: unknown) => `unknown (SESSION_USER() failed: ${message(error)})`,
+      );
+      return { who, where: `dataset ${settings.project_id}.${settings.dataset}, location ${location ?? "BigQuery's default"}` };
+    },
+    async statementCosts(since) {
+      const costs: StatementCost[] = [];
+      for (const { job, startedAt } of jobs) {
+        if (startedAt < since.getTime()) continue;
+        const [metadata] = await job.getMetadata();
+        const children =
+          Number(metadata.statistics?.numChildJobs ?? 0) > 0 ? (await client.getJobs({ parentJobId: job.id ?? '' }))[0] : [job];
+        // jobs.list gives a script's children newest first.
+        const ordered = [...children].sort(
+          (a, b) => Number(a.metadata?.statistics?.startTime ?? 0) - Number(b.metadata?.statistics?.startTime ?? 0),
+        );
+        for (const child of ordered) costs.push(jobCost(child.metadata ?? {}));
+      }
+      return costs;
+    },
     async columns(table) {
       try {
         const [metadata] = await dataset.table(table).getMetadata();

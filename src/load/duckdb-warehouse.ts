@@ -2,6 +2,7 @@
  * DuckDB (the embedded default) through @duckdb/node-api: one file, one connection. The batch is
  * staged with the appender into a temporary table, so no file is written.
  */
+import { userInfo } from 'node:os';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
@@ -85,6 +86,14 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
 
   return {
     dialect,
+    // Whoever may write the file or dataset may alter its tables.
+    ownershipProblems: async () => [],
+    async identity() {
+      const [row] = (await connection.runAndReadAll('SELECT version() AS v')).getRowObjectsJS();
+      return { who: `DuckDB ${String(row?.['v'] ?? '')} as ${userInfo().username}`, where: `${settings.path}, schema ${settings.schema}` };
+    },
+    // DuckDB keeps no record of what a statement cost: the check times them itself.
+    statementCosts: async () => [],
     async columns(table, schema = settings.schema) {
       const reader = await connection.runAndReadAll(
         'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',

@@ -14,8 +14,8 @@ import './snowflake-no-probe.js';
 import snowflake from 'snowflake-sdk';
 import { ConfigError, errorCode, WarehouseError } from '../errors.js';
 import { snowflakeAuthProblem } from '../config/loader-config.js';
-import { createStage, type MergePlan } from './plan.js';
-import { privilegeHint, timeoutHint } from './sql/snowflake-grants.js';
+import { createStage, type MergePlan, TABLES } from './plan.js';
+import { ownershipProblems, ownershipQuery, privilegeHint, timeoutHint } from './sql/snowflake-grants.js';
 import { doubleQuote, type Dialect } from './sql/dialect.js';
 import {
   columnsQuery,
@@ -33,8 +33,10 @@ import {
   snowflakeName,
   storedName,
   useSchema,
+  IDENTITY_QUERY,
+  queryHistoryQuery,
 } from './sql/snowflake.js';
-import { runSequentially, type FoundTable, type StagedRow, type Warehouse, statementExcerpt } from './warehouse.js';
+import { runSequentially, type FoundTable, type StagedRow, type StatementCost, type Warehouse, statementExcerpt } from './warehouse.js';
 
 export interface SnowflakeSettings {
   account: string;
@@ -99,6 +101,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
   }
   const dialect = snowflakeDialect(settings.database, settings.schema);
   const runId = randomBytes(4).toString('hex');
+  const guards = snowflakeGuards(settings, runId);
   // `binds`: one row of values (a query), or rows of values (array binding, INSERT only).
   const execute = (sql: string, binds?: unknown[] | unknown[][]): Promise<{ rows: Record<string, unknown>[]; updated: number }> =>
     new Promise((resolve, reject) => {
@@ -118,7 +121,7 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
     });
   const run = async (sql: string): Promise<number> => (await execute(sql)).updated;
 
-  for (const statement of sessionSetup(snowflakeGuards(settings, runId))) await run(statement);
+  for (const statement of sessionSetup(guards)) await run(statement);
   // CREATE SCHEMA IF NOT EXISTS needs the CREATE SCHEMA privilege even when the schema exists:
   // a least-privilege role (USAGE on the schema) must be able to start, so look first.
   const schemaName = storedName(settings.schema);
@@ -128,6 +131,37 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
 
   return {
     dialect,
+    async identity() {
+      // A session that may not ask (or an engine without these functions) reports the settings.
+      const row = await execute(IDENTITY_QUERY).then(
+        ({ rows }) => rows[0] ?? {},
+        (): Record<string, unknown> => ({}),
+      );
+      return {
+        who: `user ${String(row['U'] ?? settings.user)}, role ${String(row['R'] ?? settings.role ?? '?')}, warehouse ${String(row['W'] ?? settings.warehouse ?? '?')}`,
+        where: `${storedName(settings.database)}.${storedName(settings.schema)} in account ${settings.account}`,
+      };
+    },
+    async statementCosts(since) {
+      const { rows } = await execute(queryHistoryQuery(settings.database), [guards.queryTag]);
+      return rows
+        .filter((row) => new Date(String(row['STARTED'])).getTime() >= since.getTime() - 1000)
+        .map(
+          (row): StatementCost => ({
+            statement: statementExcerpt(String(row['TEXT'] ?? '')),
+            ms: Number(row['MS'] ?? 0),
+            bytes: Number(row['BYTES'] ?? 0),
+          }),
+        );
+    },
+    async ownershipProblems() {
+      const tables = Object.values(TABLES).map(storedName);
+      const { rows } = await execute(ownershipQuery(snowflakeName(settings.database), tables.length), [
+        storedName(settings.schema),
+        ...tables,
+      ]);
+      return ownershipProblems(rows, `${snowflakeName(settings.database)}.${snowflakeName(settings.schema)}`, settings.role);
+    },
     async columns(table, schema = settings.schema) {
       const { rows } = await execute(columnsQuery(settings.database), [storedName(schema), storedName(table)]);
       return rows.length === 0 ? undefined : new Set(rows.map((row) => String(row['COLUMN_NAME'])));

@@ -103,8 +103,38 @@ export interface FoundTable {
   columns: Set<string>;
 }
 
+/** Who a client is connected as, and where it writes (`target-invoca check` reports both). */
+export interface WarehouseIdentity {
+  who: string;
+  where: string;
+}
+
+/** What one statement cost, as the warehouse recorded it. */
+export interface StatementCost {
+  /** The statement's start, one line. */
+  statement: string;
+  ms: number;
+  /** BigQuery: bytes billed; Snowflake: bytes scanned. */
+  bytes?: number;
+  /** BigQuery: slot milliseconds. */
+  slotMs?: number;
+}
+
 export interface Warehouse {
   readonly dialect: Dialect;
+  identity(): Promise<WarehouseIdentity>;
+  /**
+   * What this client's statements since `since` cost, as the warehouse records it (BigQuery: each
+   * job, a script's child jobs one by one; Snowflake: the session's query history); [] where the
+   * engine records nothing (DuckDB).
+   */
+  statementCosts(since: Date): Promise<StatementCost[]>;
+  /**
+   * What the session may not do to the loader's existing tables that doing it once on scratch
+   * tables cannot show, one line each with the grant to add (Snowflake: adding a column needs
+   * OWNERSHIP of the table); [] where nothing is known to be missing.
+   */
+  ownershipProblems(): Promise<string[]>;
   /** The column names of a table (of the configured schema, or of `schema`), or undefined when it does not exist. */
   columns(table: string, schema?: string): Promise<Set<string> | undefined>;
   /**

@@ -110,6 +110,12 @@ describe('meltano', () => {
     expect(await meltano('config', 'test', 'tap-invoca')).toContain('Plugin configuration is valid');
   }, 60_000);
 
+  test('meltano invoke target-invoca check: the preflight runs with the config Meltano writes', async () => {
+    const text = await meltano('invoke', 'target-invoca', 'check');
+    expect(text).toMatch(/^PASS {2}merge /m);
+    expect(text).toContain('check passed: every step passed');
+  }, 120_000);
+
   test('meltano run, twice: the second run resumes from the state Meltano stored', async () => {
     await meltano('run', 'tap-invoca', 'target-jsonl');
     await meltano('run', 'tap-invoca', 'target-invoca');

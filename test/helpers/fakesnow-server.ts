@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { SnowflakeSettings } from '../../src/load/snowflake-warehouse.js';
 import { lineWatcher } from './lines.js';
 
 /** fakesnow's Snowflake REST server for the Node driver (test/snowflake/fakesnow_server.py). */
@@ -9,7 +10,10 @@ export interface FakesnowServer {
   stop(): Promise<void>;
 }
 
-export async function startFakesnowServer(dbPath: string, options: { stopOn?: string; port?: number } = {}): Promise<FakesnowServer> {
+export async function startFakesnowServer(
+  dbPath: string,
+  options: { stopOn?: string; port?: number; sessionRoles?: string[] } = {},
+): Promise<FakesnowServer> {
   const child = spawn(
     '.venv/bin/python',
     [
@@ -18,6 +22,7 @@ export async function startFakesnowServer(dbPath: string, options: { stopOn?: st
       dbPath,
       ...(options.stopOn ? ['--stop-on', options.stopOn] : []),
       ...(options.port ? ['--port', String(options.port)] : []),
+      ...(options.sessionRoles ? ['--session-roles', options.sessionRoles.join(',')] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -36,5 +41,20 @@ export async function startFakesnowServer(dbPath: string, options: { stopOn?: st
       if (child.exitCode === null && child.signalCode === null) child.kill();
       await exited;
     },
+  };
+}
+
+/** Loader settings for a fakesnow server on this machine (ANALYTICS.INVOCA). */
+export function fakesnowSettings(port: number, extra: Partial<SnowflakeSettings> = {}): SnowflakeSettings {
+  return {
+    account: 'acme',
+    user: 'LOADER',
+    password: 'pw',
+    database: 'ANALYTICS',
+    schema: 'INVOCA',
+    host: '127.0.0.1',
+    port,
+    protocol: 'http',
+    ...extra,
   };
 }

@@ -16,6 +16,9 @@ export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: P
   return {
     db,
     dialect,
+    identity: async () => ({ who: 'PGlite', where: `in memory, schema ${schema}` }),
+    statementCosts: async () => [],
+    ownershipProblems: async () => [],
     async columns(table, inSchema = schema) {
       const result = await db.query<{ column_name: string }>(
         'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',

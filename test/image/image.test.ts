@@ -128,6 +128,20 @@ test('tap-invoca | target-invoca in the image: DuckDB at its default path, in th
   expect(JSON.parse(result.stdout)).toMatchObject({ bookmarks: { transactions: { replication_key_value: sim.feed.transactionId(299) } } });
 }, 120_000);
 
+test('target-invoca check in the image, as the README runs it (--entrypoint target-invoca ... check)', async () => {
+  await writeFile(join(configDir, 'check.json'), JSON.stringify({ engine: 'duckdb' }));
+  const result = await podmanRun(['--entrypoint', 'target-invoca', IMAGE, 'check', '--config', '/config/check.json', '--format', 'json']);
+  expect([result.code, result.stderr.split('\n').filter((line) => /^(CRITICAL|ERROR)/.test(line))]).toEqual([0, []]);
+  const report = JSON.parse(result.stdout) as { passed: boolean; steps: { name: string; status: string }[] };
+  expect(report.steps.map((step) => `${step.name}: ${step.status}`)).toEqual([
+    'connect: passed',
+    'grants: passed',
+    'merge: passed',
+    'cost: passed',
+    'clean up: passed',
+  ]);
+}, 120_000);
+
 test('SIGTERM to a sync running in a container (the bin is PID 1, no init) ends it with 143 after a final STATE', async () => {
   const slow = await simulator({ rows: 6000, latencyMs: 300 });
   const name = `tap-invoca-test-${process.pid}-term`;

@@ -19,7 +19,7 @@ import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import { foundTable, openSnowflake } from '../../src/load/snowflake-warehouse.js';
 import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
-import { startFakesnowServer } from '../helpers/fakesnow-server.js';
+import { fakesnowSettings, startFakesnowServer } from '../helpers/fakesnow-server.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
@@ -162,17 +162,7 @@ describe('the generated Snowflake SQL on fakesnow', () => {
     // The real snowflake-sdk over HTTP to fakesnow's own server (test/snowflake/fakesnow_server.py).
     const dbPath = await tempDir();
     let server = await startFakesnowServer(dbPath, { stopOn: '^MERGE ' });
-    const connect = (port: number): Promise<Warehouse> =>
-      openSnowflake({
-        account: 'acme',
-        user: 'LOADER',
-        password: 'pw',
-        database: 'ANALYTICS',
-        schema: 'INVOCA',
-        host: '127.0.0.1',
-        port,
-        protocol: 'http',
-      });
+    const connect = (port: number): Promise<Warehouse> => openSnowflake(fakesnowSettings(port));
     const warehouse = await connect(server.port);
     const { call, fix } = recordMaker(() => ({ 'Purchase Made': 'yes', 'utm.source': 'ads', 'Quote "Q"': 'q' }));
     const a = call('A', 'CALL-A', '10.00');
@@ -356,6 +346,9 @@ test.each(Object.keys(SOURCE_LAYOUTS) as (keyof typeof SOURCE_LAYOUTS)[])(
     const keys = SOURCE_FIELDS.map((field) => field.toLowerCase());
     const standIn: Warehouse = {
       dialect: sfDialect,
+      identity: async () => ({ who: 'a stand-in', where: 'nowhere' }),
+      statementCosts: async () => [],
+      ownershipProblems: async () => [],
       columns: async (table) => (created.has(table) ? new Set(['created']) : undefined),
       // What findTableQuery returns (the rows whose names match in any case), and the warehouse's choice among them.
       findTable: async (table, schema = 'INVOCA') =>

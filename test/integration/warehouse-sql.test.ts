@@ -247,6 +247,9 @@ test.each([
     const created = new Set<string>();
     const standIn: Warehouse = {
       dialect,
+      identity: async () => ({ who: 'a stand-in', where: 'nowhere' }),
+      statementCosts: async () => [],
+      ownershipProblems: async () => [],
       columns: async (table) => (created.has(table) ? new Set(['created']) : undefined),
       findTable: async (table, dataset = 'invoca') =>
         table === tableName && dataset === datasetName ? { sql: sourceSql, columns: new Set(source) } : undefined,

@@ -104,3 +104,51 @@ liveTest(
     }
   },
 );
+
+/**
+ * `target-invoca check --format json` on the real warehouse, its report kept as an artifact in
+ * live-reports/ (LIVE_REPORT_DIR overrides): what the offline engines cannot show (the merge in
+ * the real transaction, the grants of the real role, bytes billed and query history) is in it.
+ */
+async function liveCheck(engine: 'bigquery' | 'snowflake', settings: Record<string, unknown>): Promise<void> {
+  const { run: runTarget } = await import('../../src/cli/target.js');
+  const { Writable } = await import('node:stream');
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const chunks: string[] = [];
+  const stdout = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const config = await jsonFile({ engine, [engine]: settings }, 'loader.json');
+  const code = await runTarget(['check', '--config', config, '--format', 'json'], {
+    stdin: process.stdin,
+    stdout,
+    stderr: () => undefined,
+  });
+  const directory = env['LIVE_REPORT_DIR'] ?? 'live-reports';
+  await mkdir(directory, { recursive: true });
+  await writeFile(`${directory}/check-${engine}.json`, chunks.join(''));
+  const report = JSON.parse(chunks.join('')) as { steps: { name: string; status: string; detail: string }[] };
+  expect(report.steps.filter((step) => step.status !== 'passed')).toEqual([]);
+  expect(code).toBe(0);
+}
+
+liveTest('BigQuery: target-invoca check passes every step', ['LIVE_BIGQUERY_PROJECT', 'LIVE_BIGQUERY_DATASET'], () =>
+  liveCheck('bigquery', { project_id: env['LIVE_BIGQUERY_PROJECT'], dataset: env['LIVE_BIGQUERY_DATASET'] }),
+);
+
+liveTest(
+  'Snowflake: target-invoca check passes every step',
+  ['LIVE_SNOWFLAKE_ACCOUNT', 'LIVE_SNOWFLAKE_USER', 'LIVE_SNOWFLAKE_PRIVATE_KEY_PATH', 'LIVE_SNOWFLAKE_DATABASE', 'LIVE_SNOWFLAKE_SCHEMA'],
+  () =>
+    liveCheck('snowflake', {
+      account: env['LIVE_SNOWFLAKE_ACCOUNT'],
+      user: env['LIVE_SNOWFLAKE_USER'],
+      private_key_path: env['LIVE_SNOWFLAKE_PRIVATE_KEY_PATH'],
+      database: env['LIVE_SNOWFLAKE_DATABASE'],
+      schema: env['LIVE_SNOWFLAKE_SCHEMA'],
+      ...(env['LIVE_SNOWFLAKE_WAREHOUSE'] ? { warehouse: env['LIVE_SNOWFLAKE_WAREHOUSE'] } : {}),
+    }),
+);

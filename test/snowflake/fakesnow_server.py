@@ -121,11 +121,28 @@ def main() -> int:
     parser.add_argument("--db-path", required=True)
     parser.add_argument("--stop-on")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument(
+        "--session-roles",
+        default="SYSADMIN",
+        help="the roles IS_ROLE_IN_SESSION answers true for (comma-separated); fakesnow's tables are owned by SYSADMIN",
+    )
     args = parser.parse_args()
     # Every session shares one database kept in --db-path, so a restarted server sees the data.
     # fakesnow implements no session parameters: the loader's ALTER SESSION (its guards, checked
     # by the Snowflake SQL tests) succeeds without effect.
-    fakesnow_server.shared_fs = FakeSnow(db_path=args.db_path, nop_regexes=[r"^\s*ALTER SESSION SET "])
+    shared = FakeSnow(db_path=args.db_path, nop_regexes=[r"^\s*ALTER SESSION SET "])
+    # fakesnow has no roles: IS_ROLE_IN_SESSION(role) answers from --session-roles, so a test can
+    # give the session a role that does not own the existing tables.
+    roles = ", ".join("'" + role.replace("'", "''") + "'" for role in args.session_roles.split(","))
+    connect = shared.connect
+
+    def connect_with_roles(*positional, **named):
+        connection = connect(*positional, **named)
+        connection._duck_conn.execute(f"CREATE OR REPLACE TEMP MACRO is_role_in_session(r) AS r IN ({roles})")  # noqa: SLF001
+        return connection
+
+    shared.connect = connect_with_roles
+    fakesnow_server.shared_fs = shared
     app = NodeDriverResults(fakesnow_server.app, re.compile(args.stop_on) if args.stop_on else None)
     listener = socket.socket()
     # A restarted server takes the port of the one stopped, where the driver's retries go.

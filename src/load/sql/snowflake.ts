@@ -59,6 +59,21 @@ export function sessionSetup(guards: SessionGuards): string[] {
   ];
 }
 
+/** The user, role and warehouse of the session. */
+export const IDENTITY_QUERY = 'SELECT CURRENT_USER() AS "U", CURRENT_ROLE() AS "R", CURRENT_WAREHOUSE() AS "W"';
+
+/**
+ * The session's queries with their cost (INFORMATION_SCHEMA.QUERY_HISTORY_BY_SESSION has no
+ * latency, unlike ACCOUNT_USAGE), those tagged with the run's QUERY_TAG (bound as ?).
+ */
+export function queryHistoryQuery(database: string): string {
+  return (
+    'SELECT QUERY_TEXT AS "TEXT", START_TIME AS "STARTED", TOTAL_ELAPSED_TIME AS "MS", BYTES_SCANNED AS "BYTES" ' +
+    `FROM TABLE(${snowflakeName(database)}.INFORMATION_SCHEMA.QUERY_HISTORY_BY_SESSION(RESULT_LIMIT => 10000)) ` +
+    'WHERE QUERY_TAG = ? ORDER BY START_TIME'
+  );
+}
+
 /** The session guards of a config (the schema's defaults where it has none); the QUERY_TAG is JSON naming the loader, its version and its run. */
 export function snowflakeGuards(
   settings: { statement_timeout_seconds?: number | undefined; lock_timeout_seconds?: number | undefined },

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { LOCK_TABLE, TABLES } from '../load/plan.js';
+import type { Warehouse } from '../load/warehouse.js';
+
+/** Tables `target-invoca check` may create, besides the loader's own (under the prefix too). */
+export const PROBE_TABLES = ['probe', 'probe_source'] as const;
+
+/** A prefix no real table has: `_invoca_check_<8 hex>_`. */
+export function scratchPrefix(): string {
+  return `_invoca_check_${randomBytes(4).toString('hex')}_`;
+}
+
+/**
+ * The warehouse as the loader sees it, with every table of the configured schema renamed to
+ * `prefix` + its name: the loader's own code runs unchanged and never touches the real tables.
+ */
+export function scratchWarehouse(warehouse: Warehouse, prefix: string): Warehouse {
+  const dialect = { ...warehouse.dialect, table: (name: string) => warehouse.dialect.table(`${prefix}${name}`) };
+  return {
+    ...warehouse,
+    dialect,
+    columns: (table, schema) => warehouse.columns(schema === undefined ? `${prefix}${table}` : table, schema),
+    findTable: (name, schema) => warehouse.findTable(schema === undefined ? `${prefix}${name}` : name, schema),
+  };
+}
+
+/** Every table the check can have created under `prefix`, as SQL, for the clean-up. */
+export function scratchTables(warehouse: Warehouse, prefix: string): string[] {
+  const names = [...Object.values(TABLES), LOCK_TABLE, ...PROBE_TABLES];
+  return names.map((name) => warehouse.dialect.table(`${prefix}${name}`));
+}
