@@ -171,7 +171,8 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
         if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
         // Records already pending were written under the old schema: load them with it first.
         if (pendingRows() > 0) await flush();
-        schema = next as JsonSchema;
+        // A field name that is not valid Unicode is named as the record's key will be (recordJson).
+        schema = wellFormed(next as JsonSchema);
         break;
       }
       case 'RECORD': {
@@ -200,7 +201,11 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
           batch = await loader.beginBatch(schema);
           startBatchTimer(batch);
         }
-        batch.add({ transactionId: id, sequence: sequence as number, raw: recordText(line, message) ?? recordJson(fields, id, logger) });
+        batch.add({
+          transactionId: wellFormed(id),
+          sequence: sequence as number,
+          raw: recordText(line, message) ?? recordJson(fields, id, logger),
+        });
         summary.records++;
         options.metrics?.pending(batch.rows);
         if (batch.rows >= Math.min(options.batchSizeRows, loader.batchRowLimit ?? Number.POSITIVE_INFINITY)) await flush();
@@ -248,15 +253,23 @@ export function recordText(line: string, message: Record<string, unknown>): stri
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** The record as JSON text for the stage; unpaired surrogates (invalid text) become U+FFFD. */
+/** The record as JSON text for the stage; unpaired surrogates (invalid text), in keys and values, become U+FFFD. */
 function recordJson(fields: Record<string, unknown>, id: string, logger: Logger): string {
   const json = JSON.stringify(fields);
   if (!SURROGATE_ESCAPE.test(json)) return json;
-  const repaired = JSON.stringify(fields, (_key, value: unknown) =>
-    typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value,
-  );
-  if (repaired !== json) logger.warn(`record ${id}: a string holds an unpaired UTF-16 surrogate (not valid Unicode); stored as U+FFFD`);
+  const repaired = JSON.stringify(wellFormed(fields));
+  if (repaired !== json)
+    logger.warn(`record ${wellFormed(id)}: a key or string holds an unpaired UTF-16 surrogate (not valid Unicode); stored as U+FFFD`);
   return repaired;
+}
+
+/** A JSON value with every unpaired UTF-16 surrogate, in object keys and strings, replaced by U+FFFD. */
+export function wellFormed<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\ufffd') as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => wellFormed(item)) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [wellFormed(key), wellFormed(item)])) as T;
+  return value;
 }
 
 function parseMessage(line: string, lineNumber: number): Record<string, unknown> {

@@ -160,6 +160,29 @@ describe('target-invoca', () => {
     await warehouse.close();
   });
 
+  test('a field name and an id holding an unpaired UTF-16 surrogate load as U+FFFD, in the column name and the value, with a warning', async () => {
+    const path = join(await tempDir(), 'surrogate.duckdb');
+    // The lines as a JSON serialiser writes lone surrogates: escaped (the text is valid JSON, not valid Unicode).
+    const lines = [
+      JSON.stringify({
+        ...schema,
+        schema: { properties: { transaction_id: { type: 'string' }, 'odd \ud800 key': { type: ['string', 'null'] } } },
+      }),
+      JSON.stringify({ ...record('x\udc00', 1), record: { ...record('x\udc00', 1).record, 'odd \ud800 key': 'v' } }),
+      state(1),
+    ];
+    const result = await runWith(lines, { duckdb: { path } });
+    expect([result.code, result.stderr.filter((line) => /^(CRITICAL|ERROR)/.test(line))]).toEqual([0, []]);
+    expect(result.stderr).toContain(
+      'WARN record x\ufffd: a key or string holds an unpaired UTF-16 surrogate (not valid Unicode); stored as U+FFFD',
+    );
+    const warehouse = await openDuckDb({ path, schema: 'main' });
+    expect(await warehouse.query('SELECT transaction_id, "odd \ufffd key" AS v FROM transactions_current')).toEqual([
+      { transaction_id: 'x\ufffd', v: 'v' },
+    ]);
+    await warehouse.close();
+  });
+
   test('a STATE with nothing pending is echoed at once', async () => {
     const result = await runWith([state(7)], { duckdb: { path: join(await tempDir(), 'x.duckdb') } });
     expect(result.states).toEqual([JSON.stringify(state(7).value)]);
