@@ -3,7 +3,7 @@
  * staged with the appender into a temporary table, so no file is written.
  */
 import { userInfo } from 'node:os';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBAppender, DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseError } from '../errors.js';
 import { createStage, type MergePlan } from './plan.js';
 import {
@@ -60,26 +60,55 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   };
   for (const statement of duckdbOpenStatements(settings.schema)) await run(statement);
 
-  /** The stage, filled by the appender as rows arrive. */
+  /**
+   * The stage, filled by the appender as rows arrive. The appender writes in chunks as rows come,
+   * so adding a row can fail like a statement (out of memory, a full disk): the same error.
+   */
+  const appenderError = (what: string, error: unknown): WarehouseError =>
+    new WarehouseError(`DuckDB failed ${what}: ${message(error)}`, { cause: error, outOfMemory: isOutOfMemory(error) });
   const openStage = async (plan: MergePlan): Promise<StageWriter> => {
     for (const statement of duckdbStageStatements(createStage(plan, true))) await run(statement);
-    const appender = await connection.createAppender(DUCKDB_STAGE, 'main', 'temp');
+    let appender: DuckDBAppender;
+    try {
+      appender = await connection.createAppender(DUCKDB_STAGE, 'main', 'temp');
+    } catch (error) {
+      throw appenderError('to open the stage', error);
+    }
     let closed = false;
+    // Closing after a failure fails again (the appender flushes first): that error says nothing new.
+    const release = (): void => {
+      try {
+        appender.closeSync();
+      } catch {
+        // already reported, or the batch is given up
+      }
+    };
     return {
       add(row) {
-        appender.appendVarchar(row.transactionId);
-        appender.appendBigInt(BigInt(row.sequence));
-        appender.appendVarchar(row.raw);
-        appender.endRow();
+        try {
+          appender.appendVarchar(row.transactionId);
+          appender.appendBigInt(BigInt(row.sequence));
+          appender.appendVarchar(row.raw);
+          appender.endRow();
+        } catch (error) {
+          throw appenderError(`to stage record ${row.transactionId}`, error);
+        }
       },
       async close() {
         if (closed) return;
         closed = true;
         try {
           appender.flushSync();
-        } finally {
           appender.closeSync();
+        } catch (error) {
+          release();
+          throw appenderError('to stage the batch', error);
         }
+      },
+      async discard() {
+        if (closed) return;
+        closed = true;
+        release();
       },
     };
   };
@@ -149,5 +178,8 @@ function isOutOfMemory(error: unknown): boolean {
 }
 
 function message(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  // An error object from another realm (a test's VM context) is not `instanceof Error`.
+  const text =
+    typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as { message: string }).message : String(error);
+  return text.split('\n')[0] ?? '';
 }

@@ -49,6 +49,8 @@ export interface Batch {
   add(row: StagedRow): void;
   /** Stages what is not staged yet, merges it in one transaction and drops the stage. */
   commit(): Promise<BatchResult>;
+  /** Gives the batch up (the run failed before its commit): releases its stage. Never throws. */
+  discard(): Promise<void>;
 }
 
 export interface BatchResult {
@@ -144,6 +146,11 @@ export class Loader {
         } finally {
           await warehouse.execute(dropStage(plan)).catch(() => 0);
         }
+      },
+      discard: async () => {
+        held.length = 0;
+        await writer?.discard();
+        await warehouse.execute(dropStage(plan)).catch(() => 0);
       },
     };
   }

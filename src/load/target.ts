@@ -143,6 +143,8 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
   } catch (error) {
     // Bad input ends the run, but what came before it is complete: load it and echo its state.
     if (error instanceof InputError && timerError === undefined) await exclusive(flush);
+    // Any other failure gives up the open batch: its stage is released, nothing is committed.
+    else await batch?.discard();
     throw error;
   } finally {
     clearTimeout(batchTimer);

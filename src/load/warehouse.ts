@@ -87,10 +87,12 @@ export interface StagedRow {
   raw: string;
 }
 
-/** Rows into an open stage; `close` makes them visible to the merge. */
+/** Rows into an open stage; `close` makes them visible to the merge, `discard` gives them up. */
 export interface StageWriter {
   add(row: StagedRow): void;
   close(): Promise<void>;
+  /** Releases the writer without staging what it holds (a batch that will not be committed). */
+  discard(): Promise<void>;
 }
 
 /**

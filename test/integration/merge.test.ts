@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { WarehouseError } from '../../src/errors.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { dropStage, insertNewTransactions, rerootCorrections, rerootPending, TABLES } from '../../src/load/plan.js';
@@ -305,6 +306,32 @@ test('a failing statement rolls the whole batch back (DuckDB)', async () => {
   const after = await warehouse.query(`SELECT COUNT(*) AS n FROM ${warehouse.dialect.table('transactions')}`);
   expect(Number(after[0]?.['n'])).toBe(1);
   expect(before).toContain('R1');
+});
+
+test("DuckDB: the appender's failure is the warehouse's one-line error; a batch given up releases its appender and stage", async () => {
+  const warehouse = await openDuckDb({ path: ':memory:', schema: 'main' });
+  open = warehouse;
+  const loader = new Loader(warehouse, createMemoryLogger());
+  // The stage gone under the appender (as a full disk or memory would fail its flush).
+  const failing = await loader.beginBatch(schema);
+  for (const row of staged([call('A', 'CALL-A', '1.00')])) failing.add(row);
+  await warehouse.execute('DROP TABLE temp.main._invoca_stage');
+  const error = await failing.commit().then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(WarehouseError);
+  expect((error as Error).message).toMatch(
+    /^DuckDB failed to stage the batch: Failed to append: Table with name _invoca_stage does not exist!$/,
+  );
+
+  const givenUp = await loader.beginBatch(schema);
+  for (const row of staged([call('B', 'CALL-B', '2.00')])) givenUp.add(row);
+  await givenUp.discard();
+  expect(await warehouse.query("SELECT COUNT(*) AS n FROM duckdb_tables() WHERE table_name = '_invoca_stage'")).toEqual([{ n: '0' }]);
+  // The next batch loads; nothing of the two before it was committed.
+  await loader.loadBatch(schema, staged([call('C', 'CALL-C', '3.00')]));
+  expect(await warehouse.query('SELECT transaction_id FROM transactions')).toEqual([{ transaction_id: 'C' }]);
 });
 
 test('DuckDB: a transactions_current or calls table from before keeps its rows and loses its copy of _invoca_raw', async () => {
