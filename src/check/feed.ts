@@ -14,9 +14,15 @@ export interface CheckFeed {
   batches: FeedRecord[][];
 }
 
-const START_MS = Date.UTC(2026, 0, 1, 8);
+const DAY_MS = 86_400_000;
 
-export function checkFeed(): CheckFeed {
+/**
+ * Calls of yesterday, corrected since: recent dates, so that a dataset's default partition
+ * expiration cannot expire the rows under the check (`now` for the tests).
+ */
+export function checkFeed(now: number = Date.now()): CheckFeed {
+  const START_MS = Math.floor(now / DAY_MS) * DAY_MS - DAY_MS + 8 * 3_600_000;
+  const at = (hours: number): string => new Date(START_MS + hours * 3_600_000).toISOString();
   let sequence = 1;
   const values = (id: string): Record<string, unknown> =>
     Object.fromEntries(HOSTILE_FIELDS.map((field, index) => [field, index % 5 === 4 ? null : `${id} it's "${index}" \\ ünï 📞`]));
@@ -47,13 +53,13 @@ export function checkFeed(): CheckFeed {
   const legs = [row('CHK-L1', 'Call', 'CALL-L', '1.25', 1), row('CHK-L2', 'Call', 'CALL-L', '2.50', 2)];
   const b = row('CHK-B', 'Call', 'CALL-B', '3.333333333', 3);
   const x = row('CHK-X', 'Call', 'CALL-X', '5.00', 4);
-  const x1 = fix(x, 'CHK-X1', '2026-01-02T00:00:00Z', '4.00');
-  const x2 = fix(x1, 'CHK-X2', '2026-01-03T00:00:00Z', '3.50');
+  const x1 = fix(x, 'CHK-X1', at(4), '4.00');
+  const x2 = fix(x1, 'CHK-X2', at(8), '3.50');
   const first: FeedRecord[] = [
     a,
     // Corrections out of order: the later one arrives first and still wins.
-    fix(a, 'CHK-A2', '2026-01-02T12:00:00Z', '7.00'),
-    fix(a, 'CHK-A1', '2026-01-02T00:00:00Z', '9.00'),
+    fix(a, 'CHK-A2', at(6), '7.00'),
+    fix(a, 'CHK-A1', at(4), '9.00'),
     ...legs,
     b,
     // A correction of a correction, before the two it follows (re-rooted in the second batch).
@@ -63,8 +69,8 @@ export function checkFeed(): CheckFeed {
     row('CHK-G', 'Signal', 'CALL-L', null, 7),
   ];
   const second: FeedRecord[] = [
-    fix(legs[0] as FeedRecord, 'CHK-L1x', '2026-01-03T00:00:00Z', '0.75'),
-    fix(b, 'CHK-B1', '2026-01-04T00:00:00Z', '-1.10'),
+    fix(legs[0] as FeedRecord, 'CHK-L1x', at(8), '0.75'),
+    fix(b, 'CHK-B1', at(10), '-1.10'),
     x1,
     x,
     // A batch re-delivered (a resumed run): nothing changes.

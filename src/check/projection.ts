@@ -12,9 +12,11 @@ export interface ProjectionInput {
   batches: number;
   /** The wall time of the check's batches, together. */
   batchMs: number;
-  /** Rows in the user's real `transactions` table (0 when it does not exist yet). */
-  realTransactions: number;
+  /** Rows in the user's real `transactions` table (0 when it does not exist yet; undefined when it could not be counted). */
+  realTransactions: number | undefined;
   batchesPerDay: number;
+  /** Snowflake: the warehouse's AUTO_SUSPEND, when the session can see it. */
+  autoSuspendSeconds?: number;
 }
 
 /** BigQuery on-demand price per TiB billed (the US multi-region, at this writing). */
@@ -23,6 +25,8 @@ export const BIGQUERY_USD_PER_TIB = 6.25;
 export const BIGQUERY_BYTES_PER_MILLION = 0.35e9;
 /** Snowflake bills a resumed warehouse for at least this long. */
 const SNOWFLAKE_MINIMUM_SECONDS = 60;
+/** A new Snowflake warehouse's AUTO_SUSPEND, assumed when the session cannot read it. */
+const SNOWFLAKE_DEFAULT_AUTO_SUSPEND = 600;
 
 export function projectCost(input: ProjectionInput): { summary: string; lines: string[] } {
   const lines = input.costs.map(
@@ -33,25 +37,38 @@ export function projectCost(input: ProjectionInput): { summary: string; lines: s
   switch (input.engine) {
     case 'bigquery': {
       const billed = input.costs.reduce((sum, cost) => sum + (cost.bytes ?? 0), 0) / batches;
-      const projected = Math.max(billed, (input.realTransactions / 1e6) * BIGQUERY_BYTES_PER_MILLION);
+      const rows = input.realTransactions ?? 0;
+      const projected = Math.max(billed, (rows / 1e6) * BIGQUERY_BYTES_PER_MILLION);
       const perBatch = (projected / 2 ** 40) * BIGQUERY_USD_PER_TIB;
+      const size =
+        input.realTransactions === undefined
+          ? 'transactions could not be counted, so this is what these small batches billed'
+          : rows === 0
+            ? 'no transactions yet, so this is what these small batches billed; it grows with the table'
+            : `${rows.toLocaleString('en-US')} rows in transactions`;
       lines.push(
-        `projection: ${input.realTransactions.toLocaleString('en-US')} rows in transactions, ~${formatBytes(projected)} billed a batch ` +
+        `projection: ${size}: ~${formatBytes(projected)} billed a batch ` +
           `(the key columns read whole, ~${formatBytes(BIGQUERY_BYTES_PER_MILLION)} per million rows), ~$${perBatch.toFixed(3)} at $${BIGQUERY_USD_PER_TIB}/TiB on demand`,
       );
       return {
-        summary: `${input.costs.length} statements, ${formatBytes(billed)} billed a batch here; at your size ~$${(perBatch * input.batchesPerDay).toFixed(2)} a day at ${input.batchesPerDay} batches a day (capacity pricing bills slots instead)`,
+        summary: `${input.costs.length} statements, ${formatBytes(billed)} billed a batch here; projected ~$${(perBatch * input.batchesPerDay).toFixed(2)} a day at ${input.batchesPerDay} batches a day (capacity pricing bills slots instead)`,
         lines,
       };
     }
     case 'snowflake': {
       const seconds = input.costs.reduce((sum, cost) => sum + cost.ms, 0) / 1000 / batches;
-      const billedSeconds = Math.max(SNOWFLAKE_MINIMUM_SECONDS, seconds);
+      // A warehouse runs from its resume (billed at least 60 s) until AUTO_SUSPEND after the last
+      // query: a schedule more frequent than that keeps it running all day.
+      const autoSuspend = input.autoSuspendSeconds ?? SNOWFLAKE_DEFAULT_AUTO_SUSPEND;
+      const interval = 86_400 / Math.max(1, input.batchesPerDay);
+      const billedSeconds = Math.min(interval, Math.max(SNOWFLAKE_MINIMUM_SECONDS, seconds + autoSuspend));
+      const hours = Math.min(24, (billedSeconds * input.batchesPerDay) / 3600);
       lines.push(
-        `projection: ${seconds.toFixed(1)} s of warehouse time a batch here (it grows with the tables); a warehouse that suspends between batches bills at least ${SNOWFLAKE_MINIMUM_SECONDS} s each time it resumes`,
+        `projection: ${seconds.toFixed(1)} s of queries a batch here (it grows with the tables); the warehouse runs until AUTO_SUSPEND ` +
+          `(${autoSuspend} s${input.autoSuspendSeconds === undefined ? ', assumed: SHOW WAREHOUSES gave none' : ''}) after each batch, at least 60 s a resume`,
       );
       return {
-        summary: `${input.costs.length} statements, ${seconds.toFixed(1)} s a batch; at ${input.batchesPerDay} batches a day ~${((billedSeconds * input.batchesPerDay) / 3600).toFixed(1)} warehouse-hours (an XS warehouse: that many credits)`,
+        summary: `${input.costs.length} statements, ${seconds.toFixed(1)} s a batch; at ${input.batchesPerDay} batches a day the warehouse runs ~${hours.toFixed(1)} hours a day (credits: that times its size's rate, 1 an hour for XS)`,
         lines,
       };
     }

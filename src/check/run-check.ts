@@ -14,7 +14,7 @@ import { HOSTILE_FIELDS } from './hostile-fields.js';
 import { columnNameOf } from '../load/columns.js';
 import { grantHint, grantProbes } from './probes.js';
 import { readBack } from './read-back.js';
-import { scratchTables, scratchWarehouse } from './scratch.js';
+import { scratchNames, scratchTables, scratchWarehouse } from './scratch.js';
 import { projectCost } from './projection.js';
 
 export type StepStatus = 'passed' | 'failed' | 'skipped';
@@ -47,11 +47,18 @@ export interface CheckOptions {
   signal?: AbortSignal | undefined;
   /** For the cost projection: how often the user's schedule runs a batch. */
   batchesPerDay: number;
+  /** Hides the config's secrets in every line of the report, before lines are folded. */
+  redact?: (text: string) => string;
 }
 
 class StepFailed extends Error {}
 
 export async function runCheck(options: CheckOptions): Promise<CheckReport> {
+  const redact = options.redact ?? ((text: string) => text);
+  const oneLine = (error: unknown): string =>
+    redact(error instanceof Error ? error.message : String(error))
+      .replace(/\s+/g, ' ')
+      .trim();
   const report: CheckReport = { engine: options.engine, prefix: options.prefix, steps: [], passed: false };
   const stopped = (): string | undefined =>
     options.signal?.aborted ? `stopped: ${String((options.signal.reason as Error | undefined)?.message ?? 'aborted')}` : undefined;
@@ -91,7 +98,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const scratch = scratchWarehouse(real, options.prefix);
   const feed = checkFeed();
   const loader = new Loader(scratch, options.logger);
-  let batchesStarted = new Date();
+  // When the batches ran (performance.now()): their statements are the ones costed.
+  const batchWindows: { fromMs: number; toMs: number }[] = [];
   try {
     await step('grants', async (result) => {
       const plan = loader.plan(feed.schema);
@@ -114,16 +122,17 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
         result.detail = problems[0];
         throw new StepFailed();
       }
-      result.detail = `every operation the loader performs is allowed (${result.items.length} done once on scratch tables)`;
+      result.detail = `each operation a batch performs was allowed (${result.items.length} done once on scratch tables)`;
     });
 
     await step('merge', async (result) => {
       const oracle = new MergeOracle();
-      batchesStarted = new Date();
       result.items = [];
       for (const [index, batch] of feed.batches.entries()) {
         if (stopped()) throw new Error(stopped());
+        const fromMs = performance.now();
         const loaded = await loader.loadBatch(feed.schema, stagedRows(batch));
+        batchWindows.push({ fromMs, toMs: performance.now() });
         oracle.load(batch);
         const differences = compare(await readBack(scratch), oracle.expected());
         result.items.push(
@@ -147,16 +156,9 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     });
 
     await step('cost', async (result) => {
-      const costs = await real.statementCosts(batchesStarted);
-      // The real table is only counted (BigQuery answers COUNT(*) from metadata, at no cost).
-      const n = real.dialect.quote('n');
-      const realCount = (await real.columns(TABLES.transactions))
-        ? Number(
-            (await real.query(`SELECT COUNT(*) AS ${n} FROM ${real.dialect.table(TABLES.transactions)}`))[0]?.[
-              real.dialect.storedName('n')
-            ] ?? 0,
-          )
-        : 0;
+      const costs: StatementCost[] = [];
+      for (const window of batchWindows) costs.push(...(await real.statementCosts(window.fromMs, window.toMs)));
+      const realCount = await countRows(real, TABLES.transactions);
       const mergeStep = report.steps.find((earlier) => earlier.name === 'merge');
       const projection = projectCost({
         engine: real.dialect.name,
@@ -164,6 +166,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
         batches: feed.batches.length,
         batchMs: mergeStep?.ms ?? 0,
         realTransactions: realCount,
+        ...(report.identity?.autoSuspendSeconds === undefined ? {} : { autoSuspendSeconds: report.identity.autoSuspendSeconds }),
         batchesPerDay: options.batchesPerDay,
       });
       result.costs = costs;
@@ -172,12 +175,20 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     });
   } finally {
     await step('clean up', async (result) => {
-      const tables = scratchTables(real, options.prefix);
-      for (const table of tables) await real.execute(`DROP TABLE IF EXISTS ${table}`);
-      const left = [];
-      for (const name of [...Object.values(TABLES)]) if (await scratch.columns(name)) left.push(name);
-      if (left.length > 0) throw new Error(`scratch tables still there after DROP: ${left.join(', ')}`);
-      result.detail = `dropped every scratch table (${options.prefix}*); the real tables were not touched`;
+      // Every DROP is tried, whatever the one before did; then whatever is still there is named.
+      const tables = [...scratchTables(real, options.prefix), ...scratch.stagesUsed()];
+      const failures: string[] = [];
+      for (const table of tables)
+        await real.execute(`DROP TABLE IF EXISTS ${table}`).catch((error: unknown) => failures.push(`${table}: ${oneLine(error)}`));
+      const left: string[] = [];
+      for (const name of scratchNames()) if (await scratch.columns(name).catch(() => undefined)) left.push(scratch.dialect.table(name));
+      if (left.length > 0 || failures.length > 0) {
+        result.items = failures;
+        throw new Error(
+          `scratch tables left (drop them by hand): ${left.join(', ') || failures.map((failure) => failure.split(':')[0]).join(', ')}`,
+        );
+      }
+      result.detail = `dropped every table it created (${options.prefix}*, and its stages); the real tables were not written`;
     });
     await real.close().catch(() => undefined);
   }
@@ -231,6 +242,17 @@ function compare(actual: Expected, expected: Expected): string[] {
   return differences;
 }
 
-function oneLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
+/**
+ * The rows of a real table, for the projection: a failure (a table that requires a partition
+ * filter, a role that may not read it) is an unknown size, not a failed check.
+ */
+async function countRows(warehouse: Warehouse, table: string): Promise<number | undefined> {
+  if (!(await warehouse.columns(table))) return 0;
+  const n = warehouse.dialect.quote('n');
+  try {
+    const [row] = await warehouse.query(`SELECT COUNT(*) AS ${n} FROM ${warehouse.dialect.table(table)}`);
+    return Number(row?.[warehouse.dialect.storedName('n')] ?? 0);
+  } catch {
+    return undefined;
+  }
 }

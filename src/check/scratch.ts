@@ -14,18 +14,30 @@ export function scratchPrefix(): string {
  * The warehouse as the loader sees it, with every table of the configured schema renamed to
  * `prefix` + its name: the loader's own code runs unchanged and never touches the real tables.
  */
-export function scratchWarehouse(warehouse: Warehouse, prefix: string): Warehouse {
+export function scratchWarehouse(warehouse: Warehouse, prefix: string): Warehouse & { stagesUsed(): string[] } {
   const dialect = { ...warehouse.dialect, table: (name: string) => warehouse.dialect.table(`${prefix}${name}`) };
+  // BigQuery's stages are real tables of the dataset (expiring ones): the clean-up drops them too.
+  const stages = new Set<string>();
   return {
     ...warehouse,
     dialect,
     columns: (table, schema) => warehouse.columns(schema === undefined ? `${prefix}${table}` : table, schema),
     findTable: (name, schema) => warehouse.findTable(schema === undefined ? `${prefix}${name}` : name, schema),
+    stageName: () => {
+      const stage = warehouse.stageName();
+      stages.add(stage);
+      return stage;
+    },
+    stagesUsed: () => [...stages],
   };
+}
+
+/** The names (before the prefix) of every table the check can create. */
+export function scratchNames(): string[] {
+  return [...Object.values(TABLES), LOCK_TABLE, ...PROBE_TABLES];
 }
 
 /** Every table the check can have created under `prefix`, as SQL, for the clean-up. */
 export function scratchTables(warehouse: Warehouse, prefix: string): string[] {
-  const names = [...Object.values(TABLES), LOCK_TABLE, ...PROBE_TABLES];
-  return names.map((name) => warehouse.dialect.table(`${prefix}${name}`));
+  return scratchNames().map((name) => warehouse.dialect.table(`${prefix}${name}`));
 }

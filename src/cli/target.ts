@@ -73,6 +73,7 @@ export async function run(args: string[], io: TargetIo): Promise<number> {
         logger,
         signal: io.signal,
         batchesPerDay: Math.round(1440 / mode.scheduleMinutes),
+        redact,
       });
       await writer.write(
         mode.format === 'json'

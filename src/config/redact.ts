@@ -12,10 +12,28 @@ export const REDACTED = '[REDACTED]';
 /** Secrets shorter than this are not searched for: replacing "a" everywhere would garble logs. */
 const MIN_SECRET_LENGTH = 4;
 
+/** A line of a multi-line secret this long is a secret on its own (a PEM key's lines are 64). */
+const MIN_SECRET_LINE_LENGTH = 16;
+
+/**
+ * A multi-line secret (a PEM private key, a pretty-printed credentials file) as given, with `\n`
+ * escapes made newlines (as the Snowflake key is read), and each long line on its own: an error
+ * that quotes one line, or folds the lines into one, must not show it either.
+ */
+function secretParts(secret: string): string[] {
+  if (!/\r?\n|\\n/.test(secret)) return [secret];
+  const lines = secret.split(/\r?\n|\\n/).map((line) => line.trim());
+  return [
+    secret,
+    secret.replace(/\\n/g, '\n'),
+    ...lines.filter((line) => line.length >= MIN_SECRET_LINE_LENGTH && !/^-----(BEGIN|END) /.test(line)),
+  ];
+}
+
 export function createRedactor(secrets: readonly (string | undefined)[]): Redactor {
   const forms = new Set<string>();
-  for (const secret of secrets) {
-    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) continue;
+  for (const secret of secrets.flatMap((value) => (typeof value === 'string' ? secretParts(value) : []))) {
+    if (secret.length < MIN_SECRET_LENGTH) continue;
     forms.add(secret);
     forms.add(encodeURIComponent(secret));
     const escaped = JSON.stringify(secret).slice(1, -1);

@@ -133,7 +133,7 @@ export async function openBigQuery(
   // The jobs of this client, newest last, for statementCosts (a bounded number).
   const jobs: { job: Job; startedAt: number }[] = [];
   const startJob = async (sql: string): Promise<Job> => {
-    const startedAt = Date.now();
+    const startedAt = performance.now();
     const [job] = await client.createQueryJob(jobOptions(sql));
     jobs.push({ job, startedAt });
     if (jobs.length > MAX_JOBS_KEPT) jobs.shift();
@@ -202,13 +202,16 @@ export async function openBigQuery(
       );
       return { who, where: `dataset ${settings.project_id}.${settings.dataset}, location ${location ?? "BigQuery's default"}` };
     },
-    async statementCosts(since) {
+    async statementCosts(fromMs, toMs) {
       const costs: StatementCost[] = [];
       for (const { job, startedAt } of jobs) {
-        if (startedAt < since.getTime()) continue;
+        if (startedAt < fromMs || startedAt > toMs) continue;
         const [metadata] = await job.getMetadata();
+        // jobs.list's default projection leaves out each job's configuration (its SQL).
         const children =
-          Number(metadata.statistics?.numChildJobs ?? 0) > 0 ? (await client.getJobs({ parentJobId: job.id ?? '' }))[0] : [job];
+          Number(metadata.statistics?.numChildJobs ?? 0) > 0
+            ? (await client.getJobs({ parentJobId: job.id ?? '', projection: 'full' }))[0]
+            : [job];
         // jobs.list gives a script's children newest first.
         const ordered = [...children].sort(
           (a, b) => Number(a.metadata?.statistics?.startTime ?? 0) - Number(b.metadata?.statistics?.startTime ?? 0),

@@ -60,6 +60,7 @@ export interface SnowflakeSettings {
 /** Up to this many rows a batch is staged with array binds; above it with PUT + COPY. */
 export const BIND_ROWS_LIMIT = 20_000;
 const BIND_CHUNK_ROWS = 5_000;
+const MAX_QUERIES_KEPT = 1_000;
 
 export async function openSnowflake(settings: SnowflakeSettings): Promise<Warehouse> {
   const authProblem = snowflakeAuthProblem(settings);
@@ -103,8 +104,11 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
   const runId = randomBytes(4).toString('hex');
   const guards = snowflakeGuards(settings, runId);
   // `binds`: one row of values (a query), or rows of values (array binding, INSERT only).
+  // The queries of this session, by id, with when they were sent (for statementCosts; bounded).
+  const sent: { queryId: string; startedAt: number }[] = [];
   const execute = (sql: string, binds?: unknown[] | unknown[][]): Promise<{ rows: Record<string, unknown>[]; updated: number }> =>
     new Promise((resolve, reject) => {
+      const startedAt = performance.now();
       connection.execute({
         sqlText: sql,
         ...(binds ? { binds: binds as snowflake.Binds } : {}),
@@ -114,6 +118,8 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
             reject(new WarehouseError(`Snowflake failed: ${message(error)} (in: ${statementExcerpt(sql)})${hint}`, { cause: error }));
             return;
           }
+          sent.push({ queryId: statement.getQueryId(), startedAt });
+          if (sent.length > MAX_QUERIES_KEPT) sent.shift();
           const updated = statement.getNumUpdatedRows();
           resolve({ rows: (rows ?? []) as Record<string, unknown>[], updated: typeof updated === 'number' && updated > 0 ? updated : 0 });
         },
@@ -137,15 +143,27 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
         ({ rows }) => rows[0] ?? {},
         (): Record<string, unknown> => ({}),
       );
+      const warehouseName = row['W'] ?? settings.warehouse;
+      // SHOW's columns are lower case; a role that cannot see the warehouse gets no row.
+      const autoSuspend =
+        typeof warehouseName === 'string' && warehouseName !== ''
+          ? await execute(`SHOW WAREHOUSES LIKE ${snowflakeLiteral(warehouseName)}`).then(
+              ({ rows: shown }) => Number(shown[0]?.['auto_suspend'] ?? Number.NaN),
+              () => Number.NaN,
+            )
+          : Number.NaN;
       return {
-        who: `user ${String(row['U'] ?? settings.user)}, role ${String(row['R'] ?? settings.role ?? '?')}, warehouse ${String(row['W'] ?? settings.warehouse ?? '?')}`,
+        who: `user ${String(row['U'] ?? settings.user)}, role ${String(row['R'] ?? settings.role ?? '?')}, warehouse ${String(warehouseName ?? '?')}`,
         where: `${storedName(settings.database)}.${storedName(settings.schema)} in account ${settings.account}`,
+        ...(Number.isFinite(autoSuspend) ? { autoSuspendSeconds: autoSuspend } : {}),
       };
     },
-    async statementCosts(since) {
+    async statementCosts(fromMs, toMs) {
+      const wanted = new Set(sent.filter((query) => query.startedAt >= fromMs && query.startedAt <= toMs).map((query) => query.queryId));
+      if (wanted.size === 0) return [];
       const { rows } = await execute(queryHistoryQuery(settings.database), [guards.queryTag]);
       return rows
-        .filter((row) => new Date(String(row['STARTED'])).getTime() >= since.getTime() - 1000)
+        .filter((row) => wanted.has(String(row['ID'])))
         .map(
           (row): StatementCost => ({
             statement: statementExcerpt(String(row['TEXT'] ?? '')),

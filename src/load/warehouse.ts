@@ -109,6 +109,8 @@ export interface FoundTable {
 export interface WarehouseIdentity {
   who: string;
   where: string;
+  /** Snowflake: the warehouse's AUTO_SUSPEND (seconds), which decides what a schedule bills. */
+  autoSuspendSeconds?: number;
 }
 
 /** What one statement cost, as the warehouse recorded it. */
@@ -126,11 +128,12 @@ export interface Warehouse {
   readonly dialect: Dialect;
   identity(): Promise<WarehouseIdentity>;
   /**
-   * What this client's statements since `since` cost, as the warehouse records it (BigQuery: each
-   * job, a script's child jobs one by one; Snowflake: the session's query history); [] where the
-   * engine records nothing (DuckDB).
+   * What the statements this client sent between `fromMs` and `toMs` (on `performance.now()`'s
+   * clock: monotonic, sub-millisecond) cost, as the
+   * warehouse records it (BigQuery: each job, a script's child jobs one by one; Snowflake: the
+   * session's query history); [] where the engine records nothing (DuckDB).
    */
-  statementCosts(since: Date): Promise<StatementCost[]>;
+  statementCosts(fromMs: number, toMs: number): Promise<StatementCost[]>;
   /**
    * What the session may not do to the loader's existing tables that doing it once on scratch
    * tables cannot show, one line each with the grant to add (Snowflake: adding a column needs

@@ -48,27 +48,42 @@ describe('the cost projection', () => {
     const small = projectCost({ engine: 'bigquery', costs, batches: 2, batchMs: 4000, realTransactions: 0, batchesPerDay: 288 });
     // (10 MiB + 20 MiB) / 2 batches = 15.7 MB a batch; no real table: the measured bytes.
     expect(small.summary).toBe(
-      '2 statements, 15.7 MB billed a batch here; at your size ~$0.03 a day at 288 batches a day (capacity pricing bills slots instead)',
+      '2 statements, 15.7 MB billed a batch here; projected ~$0.03 a day at 288 batches a day (capacity pricing bills slots instead)',
     );
     const large = projectCost({ engine: 'bigquery', costs, batches: 2, batchMs: 4000, realTransactions: 50_000_000, batchesPerDay: 288 });
     // 50M rows x 0.35 GB per million = 17.5 GB a batch: ~$0.0995 a batch, ~$28.65 a day.
     expect(large.lines.at(-1)).toBe(
-      'projection: 50,000,000 rows in transactions, ~17.50 GB billed a batch (the key columns read whole, ~350.0 MB per million rows), ~$0.099 at $6.25/TiB on demand',
+      'projection: 50,000,000 rows in transactions: ~17.50 GB billed a batch (the key columns read whole, ~350.0 MB per million rows), ~$0.099 at $6.25/TiB on demand',
     );
     expect(large.summary).toMatch(/~\$28\.65 a day at 288 batches a day/);
     expect(large.lines[0]).toBe('    300 ms    10.5 MB  40 slot ms  UPDATE lock...');
   });
 
-  test('Snowflake: warehouse seconds a batch, and the 60-second minimum of each resume', () => {
+  test('Snowflake: the warehouse runs until its AUTO_SUSPEND after each batch, at least 60 s a resume, at most all day', () => {
     const costs = [
       { statement: 'MERGE ...', ms: 1500, bytes: 1000 },
       { statement: 'INSERT ...', ms: 500, bytes: 0 },
     ];
-    const projection = projectCost({ engine: 'snowflake', costs, batches: 2, batchMs: 3000, realTransactions: 0, batchesPerDay: 96 });
-    // 1 s a batch, billed 60 s when the warehouse resumes for it: 96 x 60 s = 1.6 hours a day.
-    expect(projection.summary).toBe(
-      '2 statements, 1.0 s a batch; at 96 batches a day ~1.6 warehouse-hours (an XS warehouse: that many credits)',
+    const at = (batchesPerDay: number, autoSuspendSeconds?: number) =>
+      projectCost({
+        engine: 'snowflake',
+        costs,
+        batches: 2,
+        batchMs: 3000,
+        realTransactions: 0,
+        batchesPerDay,
+        ...(autoSuspendSeconds === undefined ? {} : { autoSuspendSeconds }),
+      }).summary;
+    // Every 15 minutes with the default 600 s: 1 s + 600 s a batch, 96 a day = 16.0 hours.
+    expect(at(96)).toBe(
+      "2 statements, 1.0 s a batch; at 96 batches a day the warehouse runs ~16.0 hours a day (credits: that times its size's rate, 1 an hour for XS)",
     );
+    // Every 5 minutes: it never suspends.
+    expect(at(288)).toMatch(/runs ~24\.0 hours a day/);
+    // AUTO_SUSPEND 60: 61 s a batch, 288 a day = 4.9 hours.
+    expect(at(288, 60)).toMatch(/runs ~4\.9 hours a day/);
+    // AUTO_SUSPEND 0 (never): still 60 s a resume.
+    expect(at(96, 0)).toMatch(/runs ~1\.6 hours a day/);
   });
 
   test('DuckDB: the time a batch took here, and no bill', () => {

@@ -280,6 +280,18 @@ describe('what a fresh-eyes review found after the first round', () => {
     expect(serverMessage(`bad auth ${Buffer.from(token).toString('base64')}`, redact)).toBe('bad auth [REDACTED]');
   });
 
+  test('a multi-line secret (a PEM key) is redacted whole, with its \\n escapes made newlines, folded to one line, and line by line', () => {
+    const lines = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7', 'x3Tz9qPq0Yv8n1mJ4kQn7r2sWc5dVb6eUf0gHh1iIj2kKl3mMn4o'];
+    const escaped = `-----BEGIN PRIVATE KEY-----\\n${lines.join('\\n')}\\n-----END PRIVATE KEY-----`;
+    const redact = createRedactor([escaped]);
+    const pem = escaped.replace(/\\n/g, '\n');
+    expect(redact(`key: ${pem}`)).toBe('key: [REDACTED]');
+    expect(redact(`folded: ${pem.replace(/\s+/g, ' ')}`)).not.toContain(lines[0]);
+    expect(redact(`one line quoted: ${lines[1]} here`)).toBe('one line quoted: [REDACTED] here');
+    // The PEM's header is no secret, and is not hidden.
+    expect(redact('-----BEGIN PRIVATE KEY-----')).toBe('-----BEGIN PRIVATE KEY-----');
+  });
+
   test('a token with a trailing newline, and a near-miss of a required key, are named', () => {
     expect(message(() => parseTapConfig({ api_token: `${token}\n`, account_id: '1' }))).toBe(
       "config field 'api_token' must be a token without spaces or line breaks (a trailing newline from a secret file?); fix it in the config",
