@@ -312,7 +312,7 @@ export function mergeCurrent(plan: MergePlan): string[] {
     ...(within ? { alsoOn: within } : {}),
     names: [...names, '_invoca_merged_at'],
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
-    changed: (row, latest) => `${row}.${q(latest)} > t.${version}`,
+    changed: (row, form) => `${row}.${q(form === 'keys' ? '_invoca_latest' : '_invoca_version')} > t.${version}`,
   });
 }
 
@@ -332,6 +332,8 @@ export function mergeCalls(plan: MergePlan): string[] {
   const callId = col(plan, 'complete_call_id');
   const money = new Set(moneyColumns(plan.columns).map((column) => column.column));
   const version = q('_invoca_version');
+  const root = q('root_transaction_id');
+  const latestWithRoot = (alias: string): string => dialect.concat([`${alias}.${version}`, "'|'", `${alias}.${root}`]);
   const current = dialect.table(TABLES.current);
   const isCall = `c.${col(plan, 'transaction_type')} = ${dialect.literal(CALL_TYPE)}`;
   // Legs, sums and the latest leg's version per call with GROUP BY, joined back to that leg
@@ -343,6 +345,9 @@ export function mergeCalls(plan: MergePlan): string[] {
       ...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`),
       `COUNT(*) AS ${q('call_leg_count')}`,
       `MAX(c.${version}) AS ${q('_invoca_latest')}`,
+      // The latest leg's root with its version (a version is unique and sorts as the order of
+      // versions): a re-rooting changes a call's root and nothing else.
+      `MAX(${latestWithRoot('c')}) AS ${q('_invoca_latest_root')}`,
     ].join(', ') +
     ` FROM ${current} AS c WHERE ${withinCallDates(plan, 'c')}${isCall} AND c.${callId} IN (${affectedCalls(plan)}) GROUP BY c.${callId}`;
   const select = [
@@ -363,10 +368,13 @@ export function mergeCalls(plan: MergePlan): string[] {
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
     // The source row of a call carries the version, legs and sums of its keys row. Any
     // difference counts, not only a later version: a call's latest leg can leave it for another
-    // call while an older one joins, and the source (current versions only) is never stale.
-    changed: (row, latest) =>
+    // call while an older one joins, a re-rooting changes its root alone, and the source
+    // (current versions only) is never stale.
+    changed: (row, form) =>
       `(${[
-        `${row}.${q(latest)} IS DISTINCT FROM t.${version}`,
+        ...(form === 'keys'
+          ? [`${row}.${q('_invoca_latest_root')} IS DISTINCT FROM ${latestWithRoot('t')}`]
+          : [`${row}.${version} IS DISTINCT FROM t.${version}`, `${row}.${root} IS DISTINCT FROM t.${root}`]),
         `${row}.${q('call_leg_count')} IS DISTINCT FROM t.${q('call_leg_count')}`,
         ...[...money].map((name) => `${row}.${q(name)} IS DISTINCT FROM t.${q(name)}`),
       ].join(' OR ')})`,
@@ -515,11 +523,11 @@ function mergeStatement(
     names: string[];
     sourceValue: (name: string) => string;
     /**
-     * The guard on a matched target row `t`, given the alias of its keys row or source row and
-     * the column that holds the version there (`_invoca_latest` in the keys, `_invoca_version`
-     * in the source); the other columns it compares have one name in both.
+     * The guard on a matched target row `t`, given the alias of its keys row (the narrow keys
+     * query's columns: `_invoca_latest` for the version) or of its source row (the target's
+     * columns).
      */
-    changed: (row: string, latest: string) => string;
+    changed: (row: string, form: 'keys' | 'source') => string;
   },
 ): string[] {
   const q = plan.dialect.quote;
@@ -531,7 +539,7 @@ function mergeStatement(
     const keys = q(MERGE_KEYS);
     return [
       `CREATE OR REPLACE TEMPORARY TABLE ${keys} AS ${merge.keys.query}`,
-      `DELETE FROM ${merge.target} AS t USING ${keys} AS k WHERE t.${q(merge.key)} = k.${q(merge.keys.key)}${also} AND ${merge.changed('k', '_invoca_latest')}`,
+      `DELETE FROM ${merge.target} AS t USING ${keys} AS k WHERE t.${q(merge.key)} = k.${q(merge.keys.key)}${also} AND ${merge.changed('k', 'keys')}`,
       `INSERT INTO ${merge.target} (${columns}) SELECT ${values} FROM (${merge.source(keys)}) AS s WHERE NOT EXISTS (SELECT 1 FROM ${merge.target} AS t WHERE ${on})`,
       `DROP TABLE ${keys}`,
     ];
@@ -539,7 +547,7 @@ function mergeStatement(
   const updates = merge.names.filter((name) => name !== merge.key).map((name) => `${q(name)} = ${merge.sourceValue(name)}`);
   return [
     `MERGE INTO ${merge.target} AS t USING (${merge.source(`(${merge.keys.query})`)}) AS s ON ${on} ` +
-      `WHEN MATCHED AND ${merge.changed('s', '_invoca_version')} THEN UPDATE SET ${updates.join(', ')} ` +
+      `WHEN MATCHED AND ${merge.changed('s', 'source')} THEN UPDATE SET ${updates.join(', ')} ` +
       `WHEN NOT MATCHED THEN INSERT (${columns}) VALUES (${values})`,
   ];
 }

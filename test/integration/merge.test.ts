@@ -215,6 +215,25 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     expect(await actual(warehouse)).toEqual(oracle.expected());
   });
 
+  test("a re-rooting that changes no money or leg still gives the call its lineage's final root", async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const original = call('OX', 'CALL-X', '5.00');
+    const first = correction('CXa', original, '2026-01-09T00:00:00Z', '4.00');
+    const second = correction('CXb', first, '2026-01-10T00:00:00Z', '3.50');
+    const rootOfCall = async (): Promise<unknown> =>
+      (
+        await warehouse.query(
+          `SELECT ${warehouse.dialect.quote('root_transaction_id')} AS r FROM ${warehouse.dialect.table('calls')} WHERE ${warehouse.dialect.quote(warehouse.dialect.columnName('complete_call_id'))} = 'CALL-X'`,
+        )
+      )[0]?.['r'];
+    await load([second]);
+    expect(await rootOfCall()).toBe('CXa');
+    // The original and the middle correction arrive: the call's latest leg, legs and money are as they were.
+    await load([first, original]);
+    expect(await actual(warehouse)).toEqual(oracle.expected());
+    expect(await rootOfCall()).toBe('OX');
+  });
+
   test("the re-rooting's condition (a BigQuery script runs the step only when it holds) holds exactly when the step has a row to change", async () => {
     const { warehouse, loader } = await setup(engine);
     const plan = loader.plan(schema);

@@ -368,10 +368,12 @@ var (
 	setStatement     = regexp.MustCompile(`(?i)\bSET\s*\([^)]*\)\s*=\s*`)
 	ifStatement      = regexp.MustCompile(`(?m)^IF (.+) THEN$`)
 	endIfStatement   = regexp.MustCompile(`(?m)^END IF;`)
+	rowCount         = regexp.MustCompile(`(?i)@@row_count\b`)
 )
 
 // inlineScriptVariables makes a script's variables something the statement analyzer can check
-// (it analyzes statements, not scripting): an IF becomes its condition and its body, a DECLARE
+// (it analyzes statements, not scripting): an IF becomes its condition and its body (so nested
+// IFs are each a condition), `@@row_count` an INT64 NULL, a DECLARE
 // goes (the parser has checked it), each use of a variable becomes a NULL of its declared type,
 // and `SET (a, b) = (query)` is analyzed as `SELECT (query)`. The parse of the whole script above
 // is unchanged.
@@ -380,6 +382,8 @@ func inlineScriptVariables(sql string) string {
 	// `SELECT condition;`, and the statements inside it as they are.
 	sql = ifStatement.ReplaceAllString(sql, "SELECT $1;")
 	sql = endIfStatement.ReplaceAllString(sql, "")
+	// BigQuery's system variable (the rows the previous DML changed, INT64), unknown to the analyzer.
+	sql = rowCount.ReplaceAllString(sql, "CAST(NULL AS INT64)")
 	declared := declareStatement.FindAllStringSubmatch(sql, -1)
 	if len(declared) == 0 {
 		return sql

@@ -104,8 +104,17 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
   };
 }
 
-/** A repeated step (re-rooting) is written out this many times in the script: chains up to 4 links per batch. */
+/**
+ * A repeated step (re-rooting) runs at most this many times in the script: chains up to 4 links
+ * per batch. Each run after the first runs only when the one before changed a row (`@@row_count`):
+ * BigQuery bills each run for the whole of its target, changed or not.
+ */
 export const SCRIPT_REPEATS = 4;
+
+/** `sql` run up to `times` times, each again only while the run before changed rows. */
+function repeatWhileChanging(sql: string, times: number): string {
+  return times <= 1 ? sql : `${sql};\nIF @@row_count > 0 THEN\n${repeatWhileChanging(sql, times - 1)};\nEND IF`;
+}
 
 /**
  * The batch as one BigQuery script: BEGIN TRANSACTION; the steps; COMMIT TRANSACTION. BigQuery
@@ -113,8 +122,8 @@ export const SCRIPT_REPEATS = 4;
  */
 export function transactionScript(steps: readonly MergeStep[], declare: readonly string[] = []): string {
   const statements = steps.map((step) => {
-    const runs = Array.from({ length: step.repeat ? SCRIPT_REPEATS : 1 }, () => step.sql).join(';\n');
-    // The condition is checked once: when it holds, every run of the step follows.
+    const runs = step.repeat ? repeatWhileChanging(step.sql, SCRIPT_REPEATS) : step.sql;
+    // The condition is checked once, before the first run.
     return step.onlyIf ? `IF ${step.onlyIf} THEN\n${runs};\nEND IF` : runs;
   });
   return `${[...declare, 'BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n')};`;
