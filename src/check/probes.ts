@@ -42,6 +42,13 @@ export function grantProbes(warehouse: Warehouse, plan: MergePlan, table: (name:
     },
     { operation: 'delete rows', run: run(`DELETE FROM ${probe} WHERE ${q('id')} = 'b'`) },
     {
+      operation: 'create and drop a view (transactions_history)',
+      run: async () => {
+        await warehouse.execute(`CREATE VIEW ${table('probe_view')} AS SELECT ${q('id')} FROM ${probe}`);
+        return warehouse.execute(`DROP VIEW ${table('probe_view')}`);
+      },
+    },
+    {
       operation: "load the batch's stage (its temporary table)",
       run: async () => {
         await warehouse.stage(plan, [{ transactionId: 'probe', sequence: 1, raw: '{"transaction_id":"probe"}' }]);

@@ -5,7 +5,7 @@
  * expectation, what its statements cost, and everything it created dropped again.
  */
 import { Loader } from '../load/loader.js';
-import { TABLES } from '../load/plan.js';
+import { HISTORY_VIEW, TABLES } from '../load/plan.js';
 import type { StatementCost, Warehouse, WarehouseIdentity } from '../load/warehouse.js';
 import type { Logger } from '../log.js';
 import { type Expected, MergeOracle } from './expected.js';
@@ -14,7 +14,7 @@ import { HOSTILE_FIELDS } from './hostile-fields.js';
 import { columnNameOf } from '../load/columns.js';
 import { grantHint, grantProbes } from './probes.js';
 import { readBack } from './read-back.js';
-import { scratchNames, scratchTables, scratchWarehouse } from './scratch.js';
+import { scratchNames, scratchTables, scratchViews, scratchWarehouse } from './scratch.js';
 import { projectCost } from './projection.js';
 
 export type StepStatus = 'passed' | 'failed' | 'skipped';
@@ -178,10 +178,13 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       // Every DROP is tried, whatever the one before did; then whatever is still there is named.
       const tables = [...scratchTables(real, options.prefix), ...scratch.stagesUsed()];
       const failures: string[] = [];
+      for (const view of scratchViews(real, options.prefix))
+        await real.execute(`DROP VIEW IF EXISTS ${view}`).catch((error: unknown) => failures.push(`${view}: ${oneLine(error)}`));
       for (const table of tables)
         await real.execute(`DROP TABLE IF EXISTS ${table}`).catch((error: unknown) => failures.push(`${table}: ${oneLine(error)}`));
       const left: string[] = [];
-      for (const name of scratchNames()) if (await scratch.columns(name).catch(() => undefined)) left.push(scratch.dialect.table(name));
+      for (const name of [...scratchNames(), HISTORY_VIEW])
+        if (await scratch.columns(name).catch(() => undefined)) left.push(scratch.dialect.table(name));
       if (left.length > 0 || failures.length > 0) {
         result.items = failures;
         throw new Error(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LOCK_TABLE, TABLES } from '../load/plan.js';
+import { HISTORY_VIEW, LOCK_TABLE, TABLES } from '../load/plan.js';
 import type { Warehouse } from '../load/warehouse.js';
 
 /** Tables `target-invoca check` may create, besides the loader's own (under the prefix too). */
@@ -40,4 +40,9 @@ export function scratchNames(): string[] {
 /** Every table the check can have created under `prefix`, as SQL, for the clean-up. */
 export function scratchTables(warehouse: Warehouse, prefix: string): string[] {
   return scratchNames().map((name) => warehouse.dialect.table(`${prefix}${name}`));
+}
+
+/** The views the check can have created, as SQL: dropped first (some engines refuse to drop a table a view reads). */
+export function scratchViews(warehouse: Warehouse, prefix: string): string[] {
+  return [HISTORY_VIEW, 'probe_view'].map((name) => warehouse.dialect.table(`${prefix}${name}`));
 }

@@ -17,6 +17,8 @@ import {
   LOCK_TABLE,
   STAGE_COLUMNS,
   systemColumns,
+  tableColumns,
+  createHistoryView,
   TABLES,
   type MergePlan,
   type OutputTable,
@@ -157,7 +159,7 @@ function planOf(dialect: Dialect, schema: JsonSchema, stage: string): MergePlan 
 const OUTPUT_TABLES = Object.keys(TABLES) as OutputTable[];
 
 function createTables(plan: MergePlan): string[] {
-  return [...createLockTable(plan.dialect), ...OUTPUT_TABLES.map((table) => createTable(plan, table))];
+  return [...createLockTable(plan.dialect), ...OUTPUT_TABLES.map((table) => createTable(plan, table)), ...createHistoryView(plan)];
 }
 
 function lockTable(dialect: Dialect, prefix: string[]): DescribedTable {
@@ -175,7 +177,7 @@ export function outputTables(plan: MergePlan, prefix: string[], tables: readonly
   return tables.map((table) => {
     const name = dialect.name === 'snowflake' ? TABLES[table].toUpperCase() : TABLES[table];
     const columns = [
-      ...plan.columns.map((column) => ({ name: dialect.storedName(column.column), type: dialect.type(column.kind) })),
+      ...tableColumns(plan, table).map((column) => ({ name: dialect.storedName(column.column), type: dialect.type(column.kind) })),
       ...systemColumns(table).map((column) => ({
         name: dialect.storedName(column.name),
         type: column.kind === 'raw' ? dialect.rawType : dialect.type(column.kind),

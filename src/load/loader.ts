@@ -19,6 +19,9 @@ import {
   RETIRED_COPY,
   takeLock,
   TABLES,
+  tableColumns,
+  createHistoryView,
+  HISTORY_VIEW,
   type MergePlan,
   type OutputTable,
 } from './plan.js';
@@ -77,6 +80,9 @@ export class Loader {
   readonly #logger: Logger;
   /** Columns known to exist, per table: DDL is checked only when the schema brings new ones. */
   readonly #known = new Map<OutputTable, Set<string>>();
+  #viewColumns: Set<string> | undefined;
+  /** The columns `transactions_current` had before this loader changed it: what names new columns. */
+  #currentAtStart: Set<string> | undefined;
   #lockReady = false;
   #rowLimit: number | undefined;
 
@@ -94,18 +100,19 @@ export class Loader {
     return this.#rowLimit;
   }
 
-  /** The merge plan of a schema, given the columns the `transactions` table has (none: a first load). */
-  plan(schema: JsonSchema, existing: Iterable<string> = this.#known.get('transactions') ?? []): MergePlan {
+  /**
+   * The merge plan of a schema, given the columns `transactions_current` has (none: a first
+   * load): the one table with a column for every field (`transactions` keeps the history's).
+   */
+  plan(schema: JsonSchema, existing: Iterable<string> = this.#known.get('current') ?? this.#currentAtStart ?? []): MergePlan {
     const { dialect } = this.#warehouse;
     return { dialect, columns: dataColumns(schema, dialect, existing), stage: this.#warehouse.stageName() };
   }
 
   /** The plan of a batch: the column names depend on the columns the table already has. */
   async #planFor(schema: JsonSchema): Promise<MergePlan> {
-    if (!this.#known.has('transactions')) {
-      const existing = await this.#warehouse.columns(TABLES.transactions);
-      if (existing) this.#known.set('transactions', existing);
-    }
+    // Not kept as known: ensureTables still looks at the table once (an earlier version's columns to drop).
+    if (!this.#known.has('current') && !this.#currentAtStart) this.#currentAtStart = await this.#warehouse.columns(TABLES.current);
     return this.plan(schema);
   }
 
@@ -234,8 +241,14 @@ export class Loader {
     const watermark = state?.['watermark'] === null || state?.['watermark'] === undefined ? -1 : Number(state['watermark']);
     const prepare = [createNewRows(source, watermark), createFirsts(source), createSourceTransactions(source)];
     // The lineages and calls are merged from `transactions` once it holds the new rows, re-rooted
-    // whatever the length of their chains (the snapshot follows two links only).
-    const fromHistory: MergePlan = { dialect, columns: plan.columns, stage: plan.stage };
+    // whatever the length of their chains (the snapshot follows two links only); the typed rows
+    // of the source's transactions come from the snapshot.
+    const fromHistory: MergePlan = {
+      dialect,
+      columns: plan.columns,
+      stage: plan.stage,
+      ...(plan.transactions ? { arrived: plan.transactions } : {}),
+    };
     const steps: MergeStep[] = [
       { name: 'lock', sql: takeLock(dialect) },
       { name: 'insert', sql: insertSourceTransactions(source) },
@@ -353,7 +366,7 @@ export class Loader {
     }
     for (const table of tables) {
       const known = this.#known.get(table);
-      if (known && plan.columns.every((column) => known.has(column.column))) continue;
+      if (known && tableColumns(plan, table).every((column) => known.has(column.column))) continue;
       const existing = await this.#warehouse.columns(TABLES[table]);
       if (existing === undefined) {
         await this.#warehouse.execute(createTable(plan, table));
@@ -375,5 +388,18 @@ export class Loader {
       if (!columns) throw new WarehouseError(`table ${TABLES[table]} is missing right after it was created`);
       this.#known.set(table, columns);
     }
+    if (tables.includes('transactions')) await this.#ensureHistoryView(plan);
+  }
+
+  /** The `transactions_history` view, created or replaced when it lacks a column of the plan. */
+  async #ensureHistoryView(plan: MergePlan): Promise<void> {
+    const wanted = plan.columns.map((column) => column.column);
+    if (this.#viewColumns && wanted.every((name) => this.#viewColumns?.has(name))) return;
+    const existing = this.#viewColumns ?? (await this.#warehouse.columns(HISTORY_VIEW));
+    if (!existing || !wanted.every((name) => existing.has(name))) {
+      for (const statement of createHistoryView(plan)) await this.#warehouse.execute(statement);
+      this.#logger.info(`${existing ? 'replaced' : 'created'} view ${HISTORY_VIEW}: every version in transactions, every field typed`);
+    }
+    this.#viewColumns = new Set([...(existing ?? []), ...wanted]);
   }
 }

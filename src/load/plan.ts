@@ -7,8 +7,9 @@
  *     1. insert the staged rows not yet in `transactions` (first-seen sequence, version, root);
  *     2. re-root corrections whose provisional root arrived in this batch (repeated until stable;
  *        a script runs it only when there is a row to change);
- *     3. delete `transactions_current` rows of provisional roots that were re-rooted;
- *     4. MERGE the latest version of each affected lineage into `transactions_current`;
+ *     3. MERGE the latest version of each affected lineage into `transactions_current`, its typed
+ *        row from the stage or from `transactions_current` (the history's typed columns unread);
+ *     4. delete `transactions_current` rows of provisional roots that were re-rooted;
  *     5. MERGE each affected call (Call lineages: legs counted, money summed) into `calls`
  *        (on DuckDB each MERGE is a delete of the changed rows and an insert: see mergeStatement);
  *     6. delete affected calls left without a Call lineage.
@@ -73,6 +74,11 @@ export interface MergePlan {
    * table of the same shape built from another target's raw table.
    */
   transactions?: string;
+  /**
+   * The typed rows of the transactions this merge brings (data columns and `_invoca_sequence`):
+   * by default the stage's records, parsed; for `target-invoca merge`, the source's snapshot.
+   */
+  arrived?: string;
 }
 
 function transactionsOf(plan: MergePlan): string {
@@ -95,8 +101,30 @@ function lineageColumnNames(plan: MergePlan): string[] {
   return [...plan.columns.map((column) => column.column), ...VERSION_SYSTEM.map((column) => column.name)];
 }
 
+/**
+ * The record fields `transactions`, the history of deliveries, types: what the merge reads from
+ * it (keys, versions, call dates) and the money it sums. Every other field of a version is in
+ * `_invoca_raw`, typed in the `transactions_history` view, and typed in `transactions_current`
+ * and `calls` for the versions there.
+ */
+export const HISTORY_FIELDS: readonly string[] = [
+  'transaction_id',
+  'corrects_transaction_id',
+  'corrected_at_utc',
+  'complete_call_id',
+  'transaction_type',
+  'start_time',
+  'start_date_local',
+];
+
+/** The data columns of a table: all of them, but for `transactions` those of HISTORY_FIELDS and the money. */
+export function tableColumns(plan: MergePlan, table: OutputTable): DataColumn[] {
+  if (table !== 'transactions') return plan.columns;
+  return plan.columns.filter((column) => HISTORY_FIELDS.includes(column.field) || column.kind === 'decimal');
+}
+
 function allColumnNames(plan: MergePlan, table: OutputTable): string[] {
-  return [...plan.columns.map((column) => column.column), ...systemColumns(table).map((column) => column.name)];
+  return [...tableColumns(plan, table).map((column) => column.column), ...systemColumns(table).map((column) => column.name)];
 }
 
 /** The columns of `transactions`, in order: the data columns, then the loader's. */
@@ -107,7 +135,7 @@ export function transactionColumnNames(plan: MergePlan): string[] {
 export function createTable(plan: MergePlan, table: OutputTable): string {
   const { dialect } = plan;
   const definitions = [
-    ...plan.columns.map((column) => `${dialect.quote(column.column)} ${dialect.type(column.kind)}`),
+    ...tableColumns(plan, table).map((column) => `${dialect.quote(column.column)} ${dialect.type(column.kind)}`),
     ...systemColumns(table).map(
       (column) =>
         `${dialect.quote(column.name)} ${columnType(dialect, column.kind)}${column.kind === 'raw' && dialect.rawStorage ? ` ${dialect.rawStorage}` : ''}`,
@@ -121,9 +149,40 @@ export function createTable(plan: MergePlan, table: OutputTable): string {
 export function addMissingColumns(plan: MergePlan, table: OutputTable, existing: ReadonlySet<string>): string[] {
   const { dialect } = plan;
   const lower = new Set([...existing].map((name) => name.toLowerCase()));
-  return plan.columns
+  return tableColumns(plan, table)
     .filter((column) => !existing.has(column.column) && !lower.has(column.column.toLowerCase()))
     .map((column) => `ALTER TABLE ${dialect.table(TABLES[table])} ADD COLUMN ${dialect.quote(column.column)} ${dialect.type(column.kind)}`);
+}
+
+/** Every version in `transactions`, every field typed from `_invoca_raw` (see createHistoryView). */
+export const HISTORY_VIEW = 'transactions_history';
+
+/**
+ * The view of every delivered version with a column for every field, typed from `_invoca_raw`
+ * exactly as the loader types a record (the same extraction): what `transactions` held when it
+ * was wide, for who wants every version typed. Replaced when a new field adds a column
+ * (PostgreSQL cannot replace a view whose columns moved: dropped first there; Snowflake keeps
+ * the grants on it).
+ */
+export function createHistoryView(plan: MergePlan): string[] {
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const transactions = dialect.table(TABLES.transactions);
+  const extracted = plan.columns.filter((column) => column.field !== 'transaction_id');
+  const extraction = dialect.extractAll(`h.${q('_invoca_raw')}`, extracted);
+  const from =
+    extraction.prepare.length === 0
+      ? `${transactions} AS h`
+      : `(SELECT h.*, ${extraction.prepare.join(', ')} FROM ${transactions} AS h) AS h`;
+  const select = [
+    `h.${col(plan, 'transaction_id')} AS ${col(plan, 'transaction_id')}`,
+    ...extracted.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`),
+    ...systemColumns('transactions').map((column) => `h.${q(column.name)} AS ${q(column.name)}`),
+  ];
+  const view = dialect.table(HISTORY_VIEW);
+  const body = `AS SELECT ${select.join(', ')} FROM ${from}`;
+  if (dialect.name === 'postgres') return [`DROP VIEW IF EXISTS ${view}`, `CREATE VIEW ${view} ${body}`];
+  return [`CREATE OR REPLACE VIEW ${view}${dialect.name === 'snowflake' ? ' COPY GRANTS' : ''} ${body}`];
 }
 
 /** The stage's columns: each record's id, sequence and JSON text. */
@@ -144,6 +203,39 @@ export function dropStage(plan: MergePlan): string {
 }
 
 /**
+ * The stage's records typed: one row per staged transaction (its first delivery in the batch)
+ * where `where` holds, with the data columns, `_invoca_sequence` and `_invoca_raw`. The narrow
+ * stage (id, sequence, text) is reduced first; only those rows are parsed and typed.
+ */
+function typedStage(plan: MergePlan, where: (stageId: string) => string, columns: readonly DataColumn[] = plan.columns): string {
+  const { dialect } = plan;
+  const q = dialect.quote;
+  const stageId = q('transaction_id');
+  const sequence = q('_invoca_sequence');
+  const rawText = q('_invoca_raw');
+  // A transaction delivered twice in one batch keeps its first sequence.
+  const firsts = dialect.firstPerKey({
+    select: [`s.${stageId} AS ${stageId}`, `s.${sequence} AS ${sequence}`, `s.${rawText} AS ${rawText}`],
+    names: ['transaction_id', '_invoca_sequence', '_invoca_raw'],
+    from: `${plan.stage} AS s`,
+    where: where(stageId),
+    partitionBy: `s.${stageId}`,
+    orderBy: `s.${sequence} ASC`,
+  });
+  const extracted = columns.filter((column) => column.field !== 'transaction_id');
+  const extraction = dialect.extractAll('s.raw_json', extracted);
+  const typed = [
+    `s.${stageId} AS ${col(plan, 'transaction_id')}`,
+    ...extracted.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`),
+    `s.${sequence} AS ${sequence}`,
+    `s.raw_json AS ${rawText}`,
+  ];
+  const parsed = `(SELECT n.${stageId}, n.${sequence}, ${dialect.parseRaw(`n.${rawText}`)} AS raw_json FROM (${firsts}) AS n) AS s`;
+  const parsedStage = extraction.prepare.length === 0 ? parsed : `(SELECT s.*, ${extraction.prepare.join(', ')} FROM ${parsed}) AS s`;
+  return `SELECT ${typed.join(', ')} FROM ${parsedStage}`;
+}
+
+/**
  * Step 1: the staged rows not yet in `transactions`, each with its first-seen sequence, version
  * and root. The narrow stage (id, sequence, text) is reduced first, to the first delivery of each
  * transaction that is new; only those rows are parsed and typed.
@@ -152,29 +244,13 @@ export function insertNewTransactions(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
   const transactions = dialect.table(TABLES.transactions);
-  const stageId = q('transaction_id');
-  const sequence = q('_invoca_sequence');
-  const rawText = q('_invoca_raw');
-  // A transaction delivered twice in one batch keeps its first sequence.
-  const newFirsts = dialect.firstPerKey({
-    select: [`s.${stageId} AS ${stageId}`, `s.${sequence} AS ${sequence}`, `s.${rawText} AS ${rawText}`],
-    names: ['transaction_id', '_invoca_sequence', '_invoca_raw'],
-    from: `${plan.stage} AS s`,
-    where: `NOT EXISTS (SELECT 1 FROM ${transactions} AS e WHERE e.${col(plan, 'transaction_id')} = s.${stageId})`,
-    partitionBy: `s.${stageId}`,
-    orderBy: `s.${sequence} ASC`,
-  });
-  const extracted = plan.columns.filter((column) => column.field !== 'transaction_id');
-  const extraction = dialect.extractAll('s.raw_json', extracted);
-  const typed = [
-    `s.${stageId} AS ${col(plan, 'transaction_id')}`,
-    ...extracted.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`),
-    `s.${sequence} AS ${sequence}`,
-    `s.raw_json AS ${rawText}`,
-  ];
-  const parsed = `(SELECT n.${stageId}, n.${sequence}, ${dialect.parseRaw(`n.${rawText}`)} AS raw_json FROM (${newFirsts}) AS n) AS s`;
-  const parsedStage = extraction.prepare.length === 0 ? parsed : `(SELECT s.*, ${extraction.prepare.join(', ')} FROM ${parsed}) AS s`;
-  const firsts = `SELECT ${typed.join(', ')} FROM ${parsedStage}`;
+  // Only the history's fields are typed here; step 3 types the whole record of a lineage's latest version.
+  const history = tableColumns(plan, 'transactions');
+  const firsts = typedStage(
+    plan,
+    (stageId) => `NOT EXISTS (SELECT 1 FROM ${transactions} AS e WHERE e.${col(plan, 'transaction_id')} = s.${stageId})`,
+    history,
+  );
   const id = col(plan, 'transaction_id');
   const corrects = col(plan, 'corrects_transaction_id');
   const correctedAt = col(plan, 'corrected_at_utc');
@@ -186,7 +262,7 @@ export function insertNewTransactions(plan: MergePlan): string {
   });
   const root = `CASE WHEN ${isCorrectionSql(`f.${corrects}`)} THEN COALESCE(p.${q('root_transaction_id')}, f.${corrects}) ELSE f.${id} END`;
   const values = [
-    ...plan.columns.map((column) => `f.${q(column.column)}`),
+    ...history.map((column) => `f.${q(column.column)}`),
     root,
     `f.${q('_invoca_sequence')}`,
     version,
@@ -255,7 +331,7 @@ function arrivedRoots(plan: MergePlan): string {
   );
 }
 
-/** Step 3: lineages keyed by a provisional root that is no longer anyone's root. */
+/** Step 4: lineages keyed by a provisional root that is no longer anyone's root (after step 3 has read them). */
 export function deleteStaleLineages(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
@@ -287,28 +363,59 @@ function affectedCalls(plan: MergePlan): string {
   return `SELECT v.${callId} FROM ${transactionsOf(plan)} AS v WHERE v.${q('root_transaction_id')} IN (${affectedRoots(plan)})`;
 }
 
-/** Step 4: the latest version of each affected lineage into `transactions_current`. */
+/**
+ * Step 3: the latest version of each affected lineage into `transactions_current`. Which version
+ * is latest is found on the narrow key columns of `transactions` (a version names its
+ * transaction, so it is unique); its typed row is either one this merge brings (the stage's
+ * records, parsed once, or the source's snapshot) or already in `transactions_current`: every
+ * earlier version was the latest of its lineage there once, under the lineage's root then, which
+ * is the root now or a provisional root a staged transaction re-rooted. So the typed columns of
+ * the history are never read.
+ */
 export function mergeCurrent(plan: MergePlan): string[] {
   const { dialect } = plan;
   const q = dialect.quote;
   const names = lineageColumnNames(plan);
   const root = q('root_transaction_id');
   const version = q('_invoca_version');
+  const id = col(plan, 'transaction_id');
+  const sequence = q('_invoca_sequence');
+  const current = dialect.table(TABLES.current);
   // Source and target read the partitions of the batch's call dates only (BigQuery; see setCallDates).
   const within = callDatesFilter(plan, 't');
-  // The latest version per lineage, found on the narrow key columns and joined back (a version
-  // names its transaction, so it is unique): no sort of whole rows.
   const latest =
     `SELECT l.${root} AS ${q('_invoca_root')}, MAX(l.${version}) AS ${q('_invoca_latest')} FROM ${transactionsOf(plan)} AS l ` +
     `WHERE ${withinCallDates(plan, 'l')}l.${root} IN (${affectedRoots(plan)}) GROUP BY l.${root}`;
+  // Each candidate's data columns from where its typed row is, its root, sequence and version
+  // from `transactions` as they are now (after the re-rooting).
+  const system = (column: string): string =>
+    column === 'root_transaction_id' || column === '_invoca_version' || column === '_invoca_sequence' || column === '_invoca_loaded_at'
+      ? `t.${q(column)}`
+      : `a.${q(column)}`;
+  const candidate = (from: string, where: string): string =>
+    `SELECT ${names.map((name) => `${system(name)} AS ${q(name)}`).join(', ')} FROM ${from} ` +
+    `JOIN ${transactionsOf(plan)} AS t ON t.${id} = a.${id} WHERE ${withinCallDates(plan, 't')}${where}`;
+  const arrived = plan.arrived ?? `(${typedStage(plan, () => 'TRUE')})`;
+  // The same deliveries by id and sequence, without parsing: the stage itself, or the snapshot.
+  const delivered = plan.arrived ? { from: plan.arrived, id } : { from: plan.stage, id: q('transaction_id') };
+  const broughtNow = `EXISTS (SELECT 1 FROM ${delivered.from} AS x WHERE x.${delivered.id} = t.${id} AND x.${sequence} = t.${sequence})`;
+  const staged = `SELECT ${q('transaction_id')} FROM ${plan.stage}`;
+  const candidates =
+    // The first delivery of each transaction this merge brings (a later re-delivery's sequence is not the first-seen one).
+    `${candidate(`${arrived} AS a`, `a.${sequence} = t.${sequence}`)} UNION ALL ` +
+    // The typed rows of the affected lineages and of the provisional roots re-rooted now, but for
+    // a transaction brought again with its first-seen sequence (a replay), which is above.
+    candidate(
+      `${current} AS a`,
+      `${withinCallDates(plan, 'a')}(a.${root} IN (${affectedRoots(plan)}) OR a.${root} IN (${staged})) AND NOT ${broughtNow}`,
+    );
   return mergeStatement(plan, {
-    target: dialect.table(TABLES.current),
+    target: current,
     key: 'root_transaction_id',
     keys: { query: latest, key: '_invoca_root' },
     source: (keys) =>
-      `SELECT ${names.map((name) => `t.${q(name)} AS ${q(name)}`).join(', ')} FROM ${transactionsOf(plan)} AS t ` +
-      `JOIN ${keys} AS w ON t.${root} = w.${q('_invoca_root')} AND t.${version} = w.${q('_invoca_latest')}` +
-      (within ? ` WHERE ${within}` : ''),
+      `SELECT ${names.map((name) => `c.${q(name)} AS ${q(name)}`).join(', ')} FROM (${candidates}) AS c ` +
+      `JOIN ${keys} AS w ON c.${root} = w.${q('_invoca_root')} AND c.${version} = w.${q('_invoca_latest')}`,
     ...(within ? { alsoOn: within } : {}),
     names: [...names, '_invoca_merged_at'],
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
@@ -490,8 +597,8 @@ export function callsSteps(plan: MergePlan): MergeStep[] {
   const setDates = setCallDates(plan);
   return inStepOrder([
     ...(setDates ? [{ name: 'bounds', sql: setDates } as const] : []),
-    { name: 'stale', sql: deleteStaleLineages(plan) },
     ...mergeCurrent(plan).map((sql) => ({ name: 'current', sql }) as const),
+    { name: 'stale', sql: deleteStaleLineages(plan) },
     ...mergeCalls(plan).map((sql) => ({ name: 'calls', sql }) as const),
     { name: 'empty', sql: deleteEmptyCalls(plan) },
   ]);

@@ -12,10 +12,13 @@ export const MERGE_STEPS = [
   'reroot',
   /** Where tables are partitioned by call date (BigQuery): the bounds of the dates steps below touch. */
   'bounds',
-  /** Delete the `transactions_current` rows of provisional roots that are no one's root any more. */
-  'stale',
-  /** The latest version of every lineage the batch touched into `transactions_current`. */
+  /**
+   * The latest version of every lineage the batch touched into `transactions_current` (its typed
+   * row read from the stage or from the current rows, a re-rooted provisional root's included).
+   */
   'current',
+  /** Then delete the `transactions_current` rows of provisional roots that are no one's root any more. */
+  'stale',
   /** Every call the batch touched, from its current legs, into `calls`. */
   'calls',
   /** Delete the touched calls left without a Call leg. */

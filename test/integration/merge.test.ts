@@ -10,7 +10,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { WarehouseError } from '../../src/errors.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
-import { dropStage, insertNewTransactions, rerootCorrections, rerootPending, TABLES } from '../../src/load/plan.js';
+import { dropStage, HISTORY_VIEW, insertNewTransactions, rerootCorrections, rerootPending, TABLES } from '../../src/load/plan.js';
 import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
@@ -18,7 +18,7 @@ import { StreamSchema } from '../../src/stream/schema.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
 import { openPglite } from '../helpers/pglite-warehouse.js';
 import { correctionOf } from '../helpers/records.js';
-import { tempDir } from '../helpers/tap.js';
+import { simulatedFeed, tempDir } from '../helpers/tap.js';
 
 const engines = {
   duckdb: () => openDuckDb({ path: ':memory:', schema: 'main' }),
@@ -234,6 +234,37 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     expect(await rootOfCall()).toBe('OX');
   });
 
+  test("transactions keeps the history's fields; the history view types every version as transactions_current types a lineage's latest (the simulator's feed)", async () => {
+    const { warehouse, loader } = await setup(engine);
+    const { schema: feedSchema, records } = await simulatedFeed(600, 17);
+    const feed = records as TestRecord[];
+    for (const batch of [feed.slice(0, 350), feed.slice(350)]) await loader.loadBatch(feedSchema, staged(batch));
+    const { columns } = loader.plan(feedSchema);
+    const history = await warehouse.columns(TABLES.transactions);
+    expect([...(history ?? [])].length).toBeLessThan(columns.length / 3);
+    const { dialect } = warehouse;
+    const q = dialect.quote;
+    const id = q(dialect.columnName('transaction_id'));
+    const [{ n: versions } = {}] = await warehouse.query(
+      `SELECT COUNT(*) AS n FROM ${dialect.table(HISTORY_VIEW)} AS h JOIN ${dialect.table(TABLES.current)} AS c ON h.${id} = c.${id}`,
+    );
+    expect(Number(versions)).toBeGreaterThan(300);
+    // Column by column: a JSON value compared as text (PostgreSQL's jsonb has no IS DISTINCT FROM text).
+    const differing = columns.map((column) => {
+      const side = (alias: string): string =>
+        column.kind === 'json' ? `CAST(${alias}.${q(column.column)} AS ${dialect.type('string')})` : `${alias}.${q(column.column)}`;
+      return `SUM(CASE WHEN ${side('h')} IS DISTINCT FROM ${side('c')} THEN 1 ELSE 0 END) AS ${q(`d${columns.indexOf(column)}`)}`;
+    });
+    const [row] = await warehouse.query(
+      `SELECT ${differing.join(', ')} FROM ${dialect.table(HISTORY_VIEW)} AS h JOIN ${dialect.table(TABLES.current)} AS c ON h.${id} = c.${id}`,
+    );
+    const mismatched = columns.filter((_, index) => Number(row?.[`d${index}`]) !== 0).map((column) => column.field);
+    expect(mismatched).toEqual([]);
+    // Every delivered version is in the view, once.
+    const [{ n: all } = {}] = await warehouse.query(`SELECT COUNT(*) AS n FROM ${dialect.table(HISTORY_VIEW)}`);
+    expect(Number(all)).toBe(new Set(feed.map((record) => record.transaction_id)).size);
+  }, 120_000);
+
   test("the re-rooting's condition (a BigQuery script runs the step only when it holds) holds exactly when the step has a row to change", async () => {
     const { warehouse, loader } = await setup(engine);
     const plan = loader.plan(schema);
@@ -279,12 +310,21 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     expect(result.calls.get('CALL-"9"')?.payin).toBeNull();
   });
 
-  test('a new column in a later schema is added to all three tables, never dropped', async () => {
+  test('a new column in a later schema is added to transactions_current, calls and the history view, never dropped', async () => {
     const { warehouse, load, loader } = await setup(engine);
     await load([call('O11', 'CALL-11', '1.00')]);
     const grown = new StreamSchema([...CUSTOM, 'Coupon Code']).toJSON();
     await loader.loadBatch(grown, staged([call('O12', 'CALL-12', '2.00', { 'Coupon Code': 'SAVE10' })]));
-    for (const table of Object.values(TABLES)) expect((await warehouse.columns(table))?.has('Coupon Code')).toBe(true);
+    for (const table of [TABLES.current, TABLES.calls, HISTORY_VIEW])
+      expect((await warehouse.columns(table))?.has('Coupon Code')).toBe(true);
+    // The history keeps the fields the merge reads; a custom field is in _invoca_raw, and typed in the view.
+    expect((await warehouse.columns(TABLES.transactions))?.has('Coupon Code')).toBe(false);
+    const q = warehouse.dialect.quote;
+    expect(
+      await warehouse.query(
+        `SELECT ${q('Coupon Code')} AS c FROM ${warehouse.dialect.table(HISTORY_VIEW)} WHERE ${q(warehouse.dialect.columnName('transaction_id'))} = 'O12'`,
+      ),
+    ).toEqual([{ c: 'SAVE10' }]);
     await load([call('O13', 'CALL-13', '3.00')]);
     expect((await warehouse.columns('calls'))?.has('Coupon Code')).toBe(true);
   });

@@ -247,7 +247,7 @@ test('the hostile names: what target-invoca sql prints runs on fakesnow, and eve
             }
           : { sql },
       ),
-    ...['transactions', 'transactions_current', 'calls'].map((table) => ({
+    ...['transactions_history', 'transactions_current', 'calls'].map((table) => ({
       sql: `SELECT ${columns.map((column, index) => `${dialect.quote(column.column)} AS "C${index}"`).join(', ')} FROM ${dialect.table(table)}`,
       fetch: true,
     })),

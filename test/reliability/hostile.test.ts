@@ -43,49 +43,59 @@ describe('a hostile feed', () => {
     expect(secretLeaks({ tap: first.tapStderr, target: first.targetStderr, states: first.states.join('\n') }, [space.dir])).toEqual([]);
   });
 
-  test('every distinct transaction lands once; only our tables exist (the three and the lock table), no stage left', async () => {
+  test('every distinct transaction lands once; only our tables exist (the three, the lock table and the history view), no stage left', async () => {
     const duplicates = rowsOfCase(8).length;
     expect(Number((await one('SELECT COUNT(*) AS n, COUNT(DISTINCT transaction_id) AS d FROM transactions'))['n'])).toBe(ROWS - duplicates);
     const tables = await warehouse.query(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name",
     );
-    expect(tables.map((row) => row['table_name'])).toEqual(['_invoca_lock', 'calls', 'transactions', 'transactions_current']);
+    expect(tables.map((row) => row['table_name'])).toEqual([
+      '_invoca_lock',
+      'calls',
+      'transactions',
+      'transactions_current',
+      'transactions_history',
+    ]);
   });
 
   test('custom column names with spaces, dots, quotes, backticks, semicolons, keywords and SQL are columns with their values', async () => {
     const index = rowsOfCase(6)[0] ?? 0;
     for (const [position, name] of HOSTILE_COLUMNS.entries()) {
       const quoted = `"${name.replace(/"/g, '""')}"`;
-      const row = await one(`SELECT ${quoted} AS v FROM transactions WHERE transaction_id = '${at(index)}'`);
+      const row = await one(`SELECT ${quoted} AS v FROM transactions_history WHERE transaction_id = '${at(index)}'`);
       expect(row['v']).toBe(`value ${position} of ${name}`);
     }
   });
 
   test('numbers as strings and as floats, "" and null, huge strings and unicode land as values', async () => {
     const asText = await one(
-      `SELECT duration, CAST(advertiser_payin_localized AS VARCHAR) AS payin FROM transactions WHERE transaction_id = '${at(rowsOfCase(2)[0] ?? 0)}'`,
+      `SELECT duration, CAST(advertiser_payin_localized AS VARCHAR) AS payin FROM transactions_history WHERE transaction_id = '${at(rowsOfCase(2)[0] ?? 0)}'`,
     );
-    expect(asText).toEqual({ duration: '42', payin: '12.500000000' });
+    // The view types each field by the stream's latest schema: the feed's 42.75 (case 3) made
+    // duration a number, so it is a decimal here (transactions_current keeps its column's first type).
+    expect(asText).toEqual({ duration: '42.000000000', payin: '12.500000000' });
     const floats = await one(
-      `SELECT CAST(advertiser_payin_localized AS VARCHAR) AS payin, CAST(affiliate_payout_localized AS VARCHAR) AS payout FROM transactions WHERE transaction_id = '${at(rowsOfCase(3)[0] ?? 0)}'`,
+      `SELECT CAST(advertiser_payin_localized AS VARCHAR) AS payin, CAST(affiliate_payout_localized AS VARCHAR) AS payout FROM transactions_history WHERE transaction_id = '${at(rowsOfCase(3)[0] ?? 0)}'`,
     );
     expect(floats).toEqual({ payin: '12.345678901', payout: '-0.000001000' });
     const empty = await one(
-      `SELECT duration, advertiser_payin_localized AS payin, advertiser_name FROM transactions WHERE transaction_id = '${at(rowsOfCase(12)[0] ?? 0)}'`,
+      `SELECT duration, advertiser_payin_localized AS payin, advertiser_name FROM transactions_history WHERE transaction_id = '${at(rowsOfCase(12)[0] ?? 0)}'`,
     );
     expect(empty).toEqual({ duration: null, payin: null, advertiser_name: '' });
     const huge = await one(
-      `SELECT length(advertiser_campaign_name) AS n FROM transactions WHERE transaction_id = '${at(rowsOfCase(4)[0] ?? 0)}'`,
+      `SELECT length(advertiser_campaign_name) AS n FROM transactions_history WHERE transaction_id = '${at(rowsOfCase(4)[0] ?? 0)}'`,
     );
     expect(Number(huge['n'])).toBe(HUGE_STRING_LENGTH);
-    const unicode = await one(`SELECT advertiser_name, city FROM transactions WHERE transaction_id = '${at(rowsOfCase(5)[0] ?? 0)}'`);
+    const unicode = await one(
+      `SELECT advertiser_name, city FROM transactions_history WHERE transaction_id = '${at(rowsOfCase(5)[0] ?? 0)}'`,
+    );
     expect(unicode['advertiser_name']).toBe('Z\u00fcrich \ud83e\uddb7 Dental \u2014 "Q" \\ \u0000 end');
     expect(unicode['city']).toBe('\ufffd lone surrogate');
   });
 
   test('values that do not fit their column are NULL there and whole in _invoca_raw', async () => {
     const odd = await one(
-      `SELECT duration, advertiser_name, CAST(json_extract(_invoca_raw, '$.advertiser_name') AS VARCHAR) AS raw_name, CAST(json_extract(_invoca_raw, '$.custom_data') AS VARCHAR) AS raw_custom FROM transactions WHERE transaction_id = '${at(rowsOfCase(11)[0] ?? 0)}'`,
+      `SELECT duration, advertiser_name, CAST(json_extract(_invoca_raw, '$.advertiser_name') AS VARCHAR) AS raw_name, CAST(json_extract(_invoca_raw, '$.custom_data') AS VARCHAR) AS raw_custom FROM transactions_history WHERE transaction_id = '${at(rowsOfCase(11)[0] ?? 0)}'`,
     );
     expect(odd).toEqual({
       duration: null,
@@ -94,7 +104,7 @@ describe('a hostile feed', () => {
       raw_custom: '"not a list"',
     });
     const changing = await warehouse.query(
-      `SELECT "Lead Score" AS score, CAST(json_extract(_invoca_raw, '$.duration') AS VARCHAR) AS raw_duration FROM transactions WHERE transaction_id IN (${rowsOfCase(
+      `SELECT "Lead Score" AS score, CAST(json_extract(_invoca_raw, '$.duration') AS VARCHAR) AS raw_duration FROM transactions_history WHERE transaction_id IN (${rowsOfCase(
         7,
       )
         .map((index) => `'${at(index)}'`)
