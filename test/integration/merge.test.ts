@@ -8,9 +8,18 @@ import { Readable } from 'node:stream';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { WarehouseError } from '../../src/errors.js';
+import { dataColumns } from '../../src/load/columns.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
-import { dropStage, HISTORY_VIEW, insertNewTransactions, rerootCorrections, rerootPending, TABLES } from '../../src/load/plan.js';
+import {
+  dropStage,
+  HISTORY_VIEW,
+  systemColumns,
+  insertNewTransactions,
+  rerootCorrections,
+  rerootPending,
+  TABLES,
+} from '../../src/load/plan.js';
 import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
@@ -391,6 +400,45 @@ test("DuckDB: the appender's failure is the warehouse's one-line error; a batch 
   // The next batch loads; nothing of the two before it was committed.
   await loader.loadBatch(schema, staged([call('C', 'CALL-C', '3.00')]));
   expect(await warehouse.query('SELECT transaction_id FROM transactions')).toEqual([{ transaction_id: 'C' }]);
+});
+
+test('DuckDB: a wide transactions table from before (a column for every field) keeps loading: its rows stay, new rows fill the history, the view types both', async () => {
+  const warehouse = await openDuckDb({ path: ':memory:', schema: 'main' });
+  open = warehouse;
+  const { dialect } = warehouse;
+  const q = dialect.quote;
+  // As the earlier version created it: every data column, then the loader's, with a row in it.
+  const columns = dataColumns(schema, dialect);
+  const system = systemColumns('transactions');
+  await warehouse.execute(
+    `CREATE TABLE ${dialect.table('transactions')} (${[
+      ...columns.map((column) => `${q(column.column)} ${dialect.type(column.kind)}`),
+      ...system.map((column) => `${q(column.name)} ${column.kind === 'raw' ? dialect.rawType : dialect.type(column.kind)}`),
+    ].join(', ')})`,
+  );
+  const old = call('W1', 'CALL-W1', '1.00', { 'utm.source': 'before' });
+  await warehouse.execute(
+    `INSERT INTO ${dialect.table('transactions')} (${q('transaction_id')}, ${q('transaction_type')}, ${q('complete_call_id')}, ${q('advertiser_payin_localized')}, ${q('utm.source')}, ${q('root_transaction_id')}, ${q('_invoca_sequence')}, ${q('_invoca_version')}, ${q('_invoca_loaded_at')}, ${q('_invoca_raw')}) ` +
+      `VALUES ('W1', 'Call', 'CALL-W1', 1.00, 'before', 'W1', ${old._invoca_sequence}, '0|000000000000000${String(old._invoca_sequence).padStart(16, '0')}W1', now(), ${dialect.literal(JSON.stringify(old))})`,
+  );
+  const loader = new Loader(warehouse, createMemoryLogger());
+  const fresh = call('W2', 'CALL-W2', '2.00', { 'utm.source': 'after' });
+  await loader.loadBatch(schema, staged([fresh, correction('W1x', old, '2026-01-05T00:00:00Z', '0.50')]));
+  const rows = await warehouse.query(`SELECT transaction_id, "utm.source" AS u FROM transactions ORDER BY 1`);
+  // The old row keeps its typed value; rows loaded now leave the wide columns NULL (they are in _invoca_raw).
+  expect(rows).toEqual([
+    { transaction_id: 'W1', u: 'before' },
+    { transaction_id: 'W1x', u: null },
+    { transaction_id: 'W2', u: null },
+  ]);
+  expect(await warehouse.query(`SELECT transaction_id, "utm.source" AS u FROM transactions_history ORDER BY 1`)).toEqual([
+    { transaction_id: 'W1', u: 'before' },
+    { transaction_id: 'W1x', u: 'before' },
+    { transaction_id: 'W2', u: 'after' },
+  ]);
+  const got = await actual(warehouse);
+  expect(got.calls.get('CALL-W1')).toEqual({ legs: 1, payin: '0.5', transactionId: 'W1x' });
+  expect(got.calls.get('CALL-W2')).toEqual({ legs: 1, payin: '2', transactionId: 'W2' });
 });
 
 test('DuckDB: a transactions_current or calls table from before keeps its rows and loses its copy of _invoca_raw', async () => {
