@@ -22,6 +22,7 @@ import {
   tableColumns,
   createHistoryView,
   HISTORY_VIEW,
+  systemColumns,
   type MergePlan,
   type OutputTable,
 } from './plan.js';
@@ -391,15 +392,28 @@ export class Loader {
     if (tables.includes('transactions')) await this.#ensureHistoryView(plan);
   }
 
-  /** The `transactions_history` view, created or replaced when it lacks a column of the plan. */
+  /**
+   * The `transactions_history` view, created or replaced when it lacks a column of the plan; never
+   * replaced by one that would lose a column it has (a run whose schema lacks an earlier field, or
+   * `target-invoca merge` with its source's columns): then it waits for a run whose plan has them all.
+   */
   async #ensureHistoryView(plan: MergePlan): Promise<void> {
     const wanted = plan.columns.map((column) => column.column);
-    if (this.#viewColumns && wanted.every((name) => this.#viewColumns?.has(name))) return;
+    if (this.#viewColumns && wanted.every((name) => this.#viewColumns?.has(this.#warehouse.dialect.storedName(name)))) return;
     const existing = this.#viewColumns ?? (await this.#warehouse.columns(HISTORY_VIEW));
-    if (!existing || !wanted.every((name) => existing.has(name))) {
+    const system = new Set(systemColumns('transactions').map((column) => this.#warehouse.dialect.storedName(column.name)));
+    const wantedStored = new Set(wanted.map((name) => this.#warehouse.dialect.storedName(name)));
+    const wouldLose = [...(existing ?? [])].filter((name) => !system.has(name) && !wantedStored.has(name));
+    if (!existing || (!wanted.every((name) => existing.has(this.#warehouse.dialect.storedName(name))) && wouldLose.length === 0)) {
       for (const statement of createHistoryView(plan)) await this.#warehouse.execute(statement);
       this.#logger.info(`${existing ? 'replaced' : 'created'} view ${HISTORY_VIEW}: every version in transactions, every field typed`);
+      this.#viewColumns = new Set([...wantedStored, ...system]);
+      return;
     }
-    this.#viewColumns = new Set([...(existing ?? []), ...wanted]);
+    if (wouldLose.length > 0 && !wanted.every((name) => existing.has(this.#warehouse.dialect.storedName(name))))
+      this.#logger.info(
+        `view ${HISTORY_VIEW} not replaced: this run's schema lacks ${wouldLose.length} of its columns; a run with every field replaces it`,
+      );
+    this.#viewColumns = existing;
   }
 }

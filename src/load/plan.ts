@@ -396,19 +396,32 @@ export function mergeCurrent(plan: MergePlan): string[] {
     `SELECT ${names.map((name) => `${system(name)} AS ${q(name)}`).join(', ')} FROM ${from} ` +
     `JOIN ${transactionsOf(plan)} AS t ON t.${id} = a.${id} WHERE ${withinCallDates(plan, 't')}${where}`;
   const arrived = plan.arrived ?? `(${typedStage(plan, () => 'TRUE')})`;
-  // The same deliveries by id and sequence, without parsing: the stage itself, or the snapshot.
+  // A transaction this merge brings with its first-seen sequence (the first delivery of it in the
+  // stage or snapshot is its first delivery ever), found without parsing.
   const delivered = plan.arrived ? { from: plan.arrived, id } : { from: plan.stage, id: q('transaction_id') };
-  const broughtNow = `EXISTS (SELECT 1 FROM ${delivered.from} AS x WHERE x.${delivered.id} = t.${id} AND x.${sequence} = t.${sequence})`;
+  const broughtNow = (alias: string): string =>
+    `COALESCE((SELECT MIN(x.${sequence}) FROM ${delivered.from} AS x WHERE x.${delivered.id} = ${alias}.${id}) = ${alias}.${sequence}, FALSE)`;
   const staged = `SELECT ${q('transaction_id')} FROM ${plan.stage}`;
+  const currentOfLineage = (alias: string): string =>
+    `${withinCallDates(plan, alias)}(${alias}.${root} IN (${affectedRoots(plan)}) OR ${alias}.${root} IN (${staged}))`;
+  // The latest version of a lineage is typed from exactly one of: (a) the records this merge
+  // brings, (b) the current rows of the affected lineages and of the provisional roots re-rooted
+  // now, or (c), where neither has it (a table written before, a source merged without it), its
+  // `_invoca_raw` in `transactions`, parsed for those rows only (almost always none): so no
+  // lineage is ever left without its row, nor given two.
+  const fromRaw = plan.columns.filter((column) => column.field !== 'transaction_id');
+  const extraction = dialect.extractAll(`r.${q('_invoca_raw')}`, fromRaw);
+  const missing =
+    `${withinCallDates(plan, 'r')}r.${root} IN (${affectedRoots(plan)}) ` +
+    `AND r.${version} = (SELECT MAX(v.${version}) FROM ${transactionsOf(plan)} AS v WHERE ${withinCallDates(plan, 'v')}v.${root} = r.${root}) ` +
+    `AND NOT ${broughtNow('r')} AND NOT EXISTS (SELECT 1 FROM ${current} AS c WHERE c.${id} = r.${id} AND ${currentOfLineage('c')})`;
+  const rawRows =
+    `(SELECT r.${id} AS ${id}, ${fromRaw.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`).join(', ')} FROM ` +
+    `(SELECT r.*${extraction.prepare.map((item) => `, ${item}`).join('')} FROM ${transactionsOf(plan)} AS r WHERE ${missing}) AS r)`;
   const candidates =
-    // The first delivery of each transaction this merge brings (a later re-delivery's sequence is not the first-seen one).
     `${candidate(`${arrived} AS a`, `a.${sequence} = t.${sequence}`)} UNION ALL ` +
-    // The typed rows of the affected lineages and of the provisional roots re-rooted now, but for
-    // a transaction brought again with its first-seen sequence (a replay), which is above.
-    candidate(
-      `${current} AS a`,
-      `${withinCallDates(plan, 'a')}(a.${root} IN (${affectedRoots(plan)}) OR a.${root} IN (${staged})) AND NOT ${broughtNow}`,
-    );
+    `${candidate(`${current} AS a`, `${currentOfLineage('a')} AND NOT ${broughtNow('t')}`)} UNION ALL ` +
+    candidate(`${rawRows} AS a`, 'TRUE');
   return mergeStatement(plan, {
     target: current,
     key: 'root_transaction_id',

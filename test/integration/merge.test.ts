@@ -274,6 +274,20 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     expect(Number(all)).toBe(new Set(feed.map((record) => record.transaction_id)).size);
   }, 120_000);
 
+  test('a lineage whose latest version is missing from transactions_current (a table written before) gets it from _invoca_raw, never loses its row', async () => {
+    const { warehouse, oracle, load } = await setup(engine);
+    const original = call('OM', 'CALL-M', '10.00');
+    const later = correction('CMb', original, '2026-01-10T00:00:00Z', '7.00');
+    await load([original, later]);
+    // As an earlier version, or a source merged without this lineage, could leave it.
+    await warehouse.execute(`DELETE FROM ${warehouse.dialect.table(TABLES.current)}`);
+    // A correction corrected earlier arrives: the latest stays CMb, which only _invoca_raw now holds.
+    await load([correction('CMa', original, '2026-01-09T00:00:00Z', '8.00')]);
+    const got = await actual(warehouse);
+    expect(got.current.get('OM')).toBe('CMb');
+    expect(got).toEqual(oracle.expected());
+  });
+
   test("the re-rooting's condition (a BigQuery script runs the step only when it holds) holds exactly when the step has a row to change", async () => {
     const { warehouse, loader } = await setup(engine);
     const plan = loader.plan(schema);
@@ -334,6 +348,9 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
         `SELECT ${q('Coupon Code')} AS c FROM ${warehouse.dialect.table(HISTORY_VIEW)} WHERE ${q(warehouse.dialect.columnName('transaction_id'))} = 'O12'`,
       ),
     ).toEqual([{ c: 'SAVE10' }]);
+    // A run whose schema lacks the field (another tap's catalog, target-invoca merge) never narrows the view.
+    await loader.loadBatch(new StreamSchema([...CUSTOM, 'Gift Card']).toJSON(), staged([call('O14', 'CALL-14', '4.00')]));
+    expect((await warehouse.columns(HISTORY_VIEW))?.has('Coupon Code')).toBe(true);
     await load([call('O13', 'CALL-13', '3.00')]);
     expect((await warehouse.columns('calls'))?.has('Coupon Code')).toBe(true);
   });

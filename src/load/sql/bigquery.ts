@@ -106,14 +106,15 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
 
 /**
  * A repeated step (re-rooting) runs at most this many times in the script: chains up to 4 links
- * per batch. Each run after the first runs only when the one before changed a row (`@@row_count`):
- * BigQuery bills each run for the whole of its target, changed or not.
+ * per batch. Each run after the first runs only while the step still has a row to change (its
+ * condition, checked again; else `@@row_count` of the run before): BigQuery bills each run for
+ * the whole of its target, changed or not.
  */
 export const SCRIPT_REPEATS = 4;
 
-/** `sql` run up to `times` times, each again only while the run before changed rows. */
-function repeatWhileChanging(sql: string, times: number): string {
-  return times <= 1 ? sql : `${sql};\nIF @@row_count > 0 THEN\n${repeatWhileChanging(sql, times - 1)};\nEND IF`;
+/** `sql` run up to `times` times, each again only while `again` holds. */
+function repeatWhile(sql: string, times: number, again: string): string {
+  return times <= 1 ? sql : `${sql};\nIF ${again} THEN\n${repeatWhile(sql, times - 1, again)};\nEND IF`;
 }
 
 /**
@@ -122,7 +123,7 @@ function repeatWhileChanging(sql: string, times: number): string {
  */
 export function transactionScript(steps: readonly MergeStep[], declare: readonly string[] = []): string {
   const statements = steps.map((step) => {
-    const runs = step.repeat ? repeatWhileChanging(step.sql, SCRIPT_REPEATS) : step.sql;
+    const runs = step.repeat ? repeatWhile(step.sql, SCRIPT_REPEATS, step.onlyIf ?? '@@row_count > 0') : step.sql;
     // The condition is checked once, before the first run.
     return step.onlyIf ? `IF ${step.onlyIf} THEN\n${runs};\nEND IF` : runs;
   });
