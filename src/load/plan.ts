@@ -411,23 +411,26 @@ export function mergeCurrent(plan: MergePlan): string[] {
   // lineage is ever left without its row, nor given two.
   const fromRaw = plan.columns.filter((column) => column.field !== 'transaction_id');
   const extraction = dialect.extractAll(`r.${q('_invoca_raw')}`, fromRaw);
+  // The latest versions (the narrow keys query, joined) that neither (a) nor (b) holds.
   const missing =
-    `${withinCallDates(plan, 'r')}r.${root} IN (${affectedRoots(plan)}) ` +
-    `AND r.${version} = (SELECT MAX(v.${version}) FROM ${transactionsOf(plan)} AS v WHERE ${withinCallDates(plan, 'v')}v.${root} = r.${root}) ` +
-    `AND NOT ${broughtNow('r')} AND NOT EXISTS (SELECT 1 FROM ${current} AS c WHERE c.${id} = r.${id} AND ${currentOfLineage('c')})`;
-  const rawRows =
+    `${withinCallDates(plan, 'r')}NOT ${broughtNow('r')} ` +
+    `AND NOT EXISTS (SELECT 1 FROM ${current} AS c WHERE c.${id} = r.${id} AND ${currentOfLineage('c')})`;
+  // `keys`: the latest version per affected root (the keys query, or its temporary table), read
+  // once where the engine materialises it.
+  const rawRows = (keys: string): string =>
     `(SELECT r.${id} AS ${id}, ${fromRaw.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`).join(', ')} FROM ` +
-    `(SELECT r.*${extraction.prepare.map((item) => `, ${item}`).join('')} FROM ${transactionsOf(plan)} AS r WHERE ${missing}) AS r)`;
-  const candidates =
+    `(SELECT r.*${extraction.prepare.map((item) => `, ${item}`).join('')} FROM ${transactionsOf(plan)} AS r ` +
+    `JOIN ${keys} AS w ON r.${root} = w.${q('_invoca_root')} AND r.${version} = w.${q('_invoca_latest')} WHERE ${missing}) AS r)`;
+  const candidates = (keys: string): string =>
     `${candidate(`${arrived} AS a`, `a.${sequence} = t.${sequence}`)} UNION ALL ` +
     `${candidate(`${current} AS a`, `${currentOfLineage('a')} AND NOT ${broughtNow('t')}`)} UNION ALL ` +
-    candidate(`${rawRows} AS a`, 'TRUE');
+    candidate(`${rawRows(keys)} AS a`, 'TRUE');
   return mergeStatement(plan, {
     target: current,
     key: 'root_transaction_id',
     keys: { query: latest, key: '_invoca_root' },
     source: (keys) =>
-      `SELECT ${names.map((name) => `c.${q(name)} AS ${q(name)}`).join(', ')} FROM (${candidates}) AS c ` +
+      `SELECT ${names.map((name) => `c.${q(name)} AS ${q(name)}`).join(', ')} FROM (${candidates(keys)}) AS c ` +
       `JOIN ${keys} AS w ON c.${root} = w.${q('_invoca_root')} AND c.${version} = w.${q('_invoca_latest')}`,
     ...(within ? { alsoOn: within } : {}),
     names: [...names, '_invoca_merged_at'],
