@@ -17,15 +17,14 @@
  */
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { WarehouseError } from '../../src/errors.js';
 import { jobFailure, jobGuards, openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
-import { runTarget } from '../../src/load/target.js';
 import { batchSteps, callDatesQuery, type MergePlan } from '../../src/load/plan.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
+import { targetRun } from '../helpers/target-run.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { EMULATOR_BIN, startEmulator, staticAuth, type RunningEmulator } from '../helpers/bigquery-emulator.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
@@ -229,24 +228,7 @@ describe('on goccy/bigquery-emulator', () => {
     const a = call('A', 'CALL-A', '10.00');
     const records = [a, fix(a, 'A1', '2026-01-02T00:00:00Z', '8.00'), call('B', 'CALL-B', '2.00')];
     const schema = new StreamSchema().toJSON();
-    const lines = [
-      JSON.stringify({ type: 'SCHEMA', stream: 'transactions', schema, key_properties: ['transaction_id'] }),
-      ...records.map((record) => JSON.stringify({ type: 'RECORD', stream: 'transactions', record })),
-      JSON.stringify({ type: 'STATE', value: { bookmarks: { transactions: { replication_key_value: 'B', sequence: 3 } } } }),
-    ];
-    const states: string[] = [];
-    const failure = await runTarget(Readable.from(lines.map((line) => `${line}\n`)), {
-      loader: new Loader(stopping, createMemoryLogger()),
-      logger: createMemoryLogger(),
-      batchSizeRows: 1000,
-      batchMaxSeconds: 60,
-      emitState: async (line) => {
-        states.push(line);
-      },
-    }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const { failure, states } = await targetRun(stopping, schema, records);
     expect(failure).toBeInstanceOf(WarehouseError);
     expect((failure as Error).message).toMatch(/^BigQuery failed: .*(ECONNREFUSED|connect|socket hang up)/);
     expect((failure as Error).message).not.toContain('\n');

@@ -7,7 +7,6 @@
  * fakesnow's server (test/snowflake/fakesnow_server.py), up to the first MERGE of a batch, where
  * the server goes away.
  */
-import { Readable } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
 import { WarehouseError } from '../../src/errors.js';
 import { parseLoaderConfig } from '../../src/config/loader-config.js';
@@ -17,10 +16,10 @@ import { batchSteps as loaderSteps, createStage, createTable, dropStage, type Me
 import { Loader } from '../../src/load/loader.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import { foundTable, openSnowflake } from '../../src/load/snowflake-warehouse.js';
-import { runTarget } from '../../src/load/target.js';
 import type { Warehouse } from '../../src/load/warehouse.js';
 import { fakesnowSettings, startFakesnowServer } from '../helpers/fakesnow-server.js';
 import { createMemoryLogger } from '../helpers/logger.js';
+import { targetRun } from '../helpers/target-run.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { HOSTILE_FIELDS } from '../helpers/hostile-names.js';
 import { recordMaker } from '../helpers/records.js';
@@ -167,30 +166,13 @@ describe('the generated Snowflake SQL on fakesnow', () => {
     const { call, fix } = recordMaker(() => ({ 'Purchase Made': 'yes', 'utm.source': 'ads', 'Quote "Q"': 'q' }));
     const a = call('A', 'CALL-A', '10.00');
     const records = [a, fix(a, 'A1', '2026-01-02T00:00:00Z', '8.00'), call('B', 'CALL-B', '2.00')];
-    const lines = [
-      JSON.stringify({ type: 'SCHEMA', stream: 'transactions', schema, key_properties: ['transaction_id'] }),
-      ...records.map((record) => JSON.stringify({ type: 'RECORD', stream: 'transactions', record })),
-      JSON.stringify({ type: 'STATE', value: { bookmarks: { transactions: { replication_key_value: 'B', sequence: 3 } } } }),
-    ];
-    const states: string[] = [];
-    const outcome = runTarget(Readable.from(lines.map((line) => `${line}\n`)), {
-      loader: new Loader(warehouse, createMemoryLogger()),
-      logger: createMemoryLogger(),
-      batchSizeRows: 1000,
-      batchMaxSeconds: 60,
-      emitState: async (line) => {
-        states.push(line);
-      },
-    }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const outcome = targetRun(warehouse, schema, records);
     // The warehouse is gone when the MERGE arrives; the driver retries, and the server back on the
     // same data and port no longer knows the session (as after an outage that outlived it).
     await server.exited;
     server = await startFakesnowServer(dbPath, { port: server.port });
     try {
-      const failure = await outcome;
+      const { failure, states } = await outcome;
       await warehouse.close().catch(() => undefined);
       expect(failure).toBeInstanceOf(WarehouseError);
       expect((failure as Error).message).toMatch(/^Snowflake failed: .*\(in: MERGE INTO /);
