@@ -223,6 +223,7 @@ async function runAll(bin: Bin, configPath: string, catalogPath: string): Promis
           ['target-invoca', (io) => runTarget(['--config', configPath], { ...io, stdin: Readable.from([]) })],
           ['target-invoca merge', (io) => runTarget(['merge', '--config', configPath], { ...io, stdin: Readable.from([]) })],
           ['target-invoca sql', (io) => runTarget(['sql', '--config', configPath], { ...io, stdin: Readable.from([]) })],
+          ['target-invoca check', (io) => runTarget(['check', '--config', configPath], { ...io, stdin: Readable.from([]) })],
         ];
   const outputs: Record<string, string> = {};
   for (const [name, command] of commands) {
