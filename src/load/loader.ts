@@ -46,11 +46,16 @@ import {
 import { transactionScript } from './sql/bigquery.js';
 import type { MergeStepName } from '../stream/merge-steps.js';
 import type { MergeStep, StagedRow, Warehouse } from './warehouse.js';
+import { wellFormed } from './well-formed.js';
 
 /** A batch being loaded: rows are added as they arrive, then committed at once. */
 export interface Batch {
   readonly rows: number;
-  add(row: StagedRow): void;
+  /**
+   * `record`: the row's record, whose keys are the fields this batch fills (the others are typed
+   * NULL without reading the records). A row added without it makes the merge read every field.
+   */
+  add(row: StagedRow, record?: Readonly<Record<string, unknown>>): void;
   /** Stages what is not staged yet, merges it in one transaction and drops the stage. */
   commit(): Promise<BatchResult>;
   /** Gives the batch up (the run failed before its commit): releases its stage. Never throws. */
@@ -117,10 +122,14 @@ export class Loader {
     return this.plan(schema);
   }
 
-  /** Stages the rows and merges them in one transaction (see `beginBatch`). */
-  async loadBatch(schema: JsonSchema, rows: readonly StagedRow[]): Promise<BatchResult> {
+  /** Stages the rows (with their records, see Batch.add) and merges them in one transaction (see `beginBatch`). */
+  async loadBatch(
+    schema: JsonSchema,
+    rows: readonly StagedRow[],
+    records?: readonly Readonly<Record<string, unknown>>[],
+  ): Promise<BatchResult> {
     const batch = await this.beginBatch(schema);
-    for (const row of rows) batch.add(row);
+    for (const [index, row] of rows.entries()) batch.add(row, records?.[index]);
     return batch.commit();
   }
 
@@ -137,12 +146,15 @@ export class Loader {
     const writer = warehouse.openStage ? await warehouse.openStage(plan) : undefined;
     const held: StagedRow[] = [];
     let count = 0;
+    let present: Set<string> | undefined = new Set();
     return {
       get rows() {
         return count;
       },
-      add(row) {
+      add(row, record) {
         count++;
+        if (!record) present = undefined;
+        else if (present) for (const field in record) present.add(field);
         if (writer) writer.add(row);
         else held.push(row);
       },
@@ -150,7 +162,9 @@ export class Loader {
         try {
           if (writer) await writer.close();
           else await warehouse.stage(plan, held);
-          return await this.#mergeStaged(plan, count);
+          // Keys as the schema's fields are named: an unpaired surrogate repaired (well-formed.ts).
+          const fields = present ? new Set([...present].map((field) => wellFormed(field))) : undefined;
+          return await this.#mergeStaged(fields ? { ...plan, present: fields } : plan, count);
         } finally {
           await warehouse.execute(dropStage(plan)).catch(() => 0);
         }

@@ -79,6 +79,12 @@ export interface MergePlan {
    * by default the stage's records, parsed; for `target-invoca merge`, the source's snapshot.
    */
   arrived?: string;
+  /**
+   * The fields any staged record carries (undefined: any may). The stage's other columns are
+   * NULL without reading the records: a feed fills a quarter of the catalog's ~190 fields or
+   * fewer, and each field read is a JSON extraction per row.
+   */
+  present?: ReadonlySet<string>;
 }
 
 function transactionsOf(plan: MergePlan): string {
@@ -222,11 +228,15 @@ function typedStage(plan: MergePlan, where: (stageId: string) => string, columns
     partitionBy: `s.${stageId}`,
     orderBy: `s.${sequence} ASC`,
   });
-  const extracted = columns.filter((column) => column.field !== 'transaction_id');
+  const extracted = columns.filter((column) => column.field !== 'transaction_id' && (plan.present?.has(column.field) ?? true));
   const extraction = dialect.extractAll('s.raw_json', extracted);
+  const typedValue = (column: DataColumn): string => {
+    const index = extracted.indexOf(column);
+    return index < 0 ? `CAST(NULL AS ${dialect.type(column.kind)})` : extraction.value(index);
+  };
   const typed = [
     `s.${stageId} AS ${col(plan, 'transaction_id')}`,
-    ...extracted.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`),
+    ...columns.filter((column) => column.field !== 'transaction_id').map((column) => `${typedValue(column)} AS ${q(column.column)}`),
     `s.${sequence} AS ${sequence}`,
     `s.raw_json AS ${rawText}`,
   ];
@@ -386,15 +396,11 @@ export function mergeCurrent(plan: MergePlan): string[] {
   const latest =
     `SELECT l.${root} AS ${q('_invoca_root')}, MAX(l.${version}) AS ${q('_invoca_latest')} FROM ${transactionsOf(plan)} AS l ` +
     `WHERE ${withinCallDates(plan, 'l')}l.${root} IN (${affectedRoots(plan)}) GROUP BY l.${root}`;
-  // Each candidate's data columns from where its typed row is, its root, sequence and version
-  // from `transactions` as they are now (after the re-rooting).
-  const system = (column: string): string =>
-    column === 'root_transaction_id' || column === '_invoca_version' || column === '_invoca_sequence' || column === '_invoca_loaded_at'
-      ? `t.${q(column)}`
-      : `a.${q(column)}`;
-  const candidate = (from: string, where: string): string =>
-    `SELECT ${names.map((name) => `${system(name)} AS ${q(name)}`).join(', ')} FROM ${from} ` +
-    `JOIN ${transactionsOf(plan)} AS t ON t.${id} = a.${id} WHERE ${withinCallDates(plan, 't')}${where}`;
+  // A candidate's data columns come from where its typed row is; its root from `transactions` or
+  // the keys as they are now (after the re-rooting). A transaction's sequence, version and load
+  // time never change, so a current row's own are right.
+  const fromHistory = new Set(['root_transaction_id', '_invoca_version', '_invoca_sequence', '_invoca_loaded_at']);
+  const selectNames = (value: (name: string) => string): string => names.map((name) => `${value(name)} AS ${q(name)}`).join(', ');
   const arrived = plan.arrived ?? `(${typedStage(plan, () => 'TRUE')})`;
   // A transaction this merge brings with its first-seen sequence (the first delivery of it in the
   // stage or snapshot is its first delivery ever), found without parsing.
@@ -402,29 +408,53 @@ export function mergeCurrent(plan: MergePlan): string[] {
   const broughtNow = (alias: string): string =>
     `COALESCE((SELECT MIN(x.${sequence}) FROM ${delivered.from} AS x WHERE x.${delivered.id} = ${alias}.${id}) = ${alias}.${sequence}, FALSE)`;
   const staged = `SELECT ${q('transaction_id')} FROM ${plan.stage}`;
-  const currentOfLineage = (alias: string): string =>
-    `${withinCallDates(plan, alias)}(${alias}.${root} IN (${affectedRoots(plan)}) OR ${alias}.${root} IN (${staged}))`;
+  const reRooted = (alias: string): string => `${withinCallDates(plan, alias)}${alias}.${root} IN (${staged})`;
   // The latest version of a lineage is typed from exactly one of: (a) the records this merge
-  // brings, (b) the current rows of the affected lineages and of the provisional roots re-rooted
-  // now, or (c), where neither has it (a table written before, a source merged without it), its
-  // `_invoca_raw` in `transactions`, parsed for those rows only (almost always none): so no
-  // lineage is ever left without its row, nor given two.
+  // brings; (b) the current rows of the provisional roots re-rooted now (a provisional root is a
+  // transaction not yet delivered, so it is re-rooted in the batch that brings it); or (c) its
+  // `_invoca_raw` in `transactions`, where neither has it and no current row holds it under its
+  // root either (a table written before, a source merged without it): parsed for those rows only,
+  // almost always none. A latest version already current under its own root needs no source row
+  // (the guard keeps the row). So no lineage is ever left without its row, nor given two, and the
+  // current rows read are those of the re-rooted lineages alone, found on a narrow scan.
   const fromRaw = plan.columns.filter((column) => column.field !== 'transaction_id');
   const extraction = dialect.extractAll(`r.${q('_invoca_raw')}`, fromRaw);
-  // The latest versions (the narrow keys query, joined) that neither (a) nor (b) holds.
-  const missing =
-    `${withinCallDates(plan, 'r')}NOT ${broughtNow('r')} ` +
-    `AND NOT EXISTS (SELECT 1 FROM ${current} AS c WHERE c.${id} = r.${id} AND ${currentOfLineage('c')})`;
-  // `keys`: the latest version per affected root (the keys query, or its temporary table), read
-  // once where the engine materialises it.
-  const rawRows = (keys: string): string =>
-    `(SELECT r.${id} AS ${id}, ${fromRaw.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`).join(', ')} FROM ` +
-    `(SELECT r.*${extraction.prepare.map((item) => `, ${item}`).join('')} FROM ${transactionsOf(plan)} AS r ` +
-    `JOIN ${keys} AS w ON r.${root} = w.${q('_invoca_root')} AND r.${version} = w.${q('_invoca_latest')} WHERE ${missing}) AS r)`;
+  // The latest versions (the narrow keys query, joined) that neither (a), (b) nor the current row of their root holds.
+  const missing = (alias: string): string =>
+    `${withinCallDates(plan, alias)}NOT ${broughtNow(alias)} ` +
+    `AND NOT EXISTS (SELECT 1 FROM ${current} AS c WHERE c.${id} = ${alias}.${id} AND (c.${root} = ${alias}.${root} OR ${reRooted('c')}))`;
+  // `keys`: the latest version per affected root (the keys query, or its temporary table). The
+  // missing rows are found on the narrow columns first where the engine fetches by row id: the
+  // records' text is read for those rows alone.
+  const rawRows = (keys: string): string => {
+    const isLatest = (alias: string): string =>
+      `${alias}.${root} = w.${q('_invoca_root')} AND ${alias}.${version} = w.${q('_invoca_latest')}`;
+    const narrowed = byRowId(
+      plan,
+      transactionsOf(plan),
+      'r',
+      (alias) => `EXISTS (SELECT 1 FROM ${keys} AS w WHERE ${isLatest(alias)}) AND ${missing(alias)}`,
+    );
+    const rows = narrowed
+      ? `${transactionsOf(plan)} AS r WHERE ${narrowed}`
+      : `${transactionsOf(plan)} AS r JOIN ${keys} AS w ON ${isLatest('r')} WHERE ${missing('r')}`;
+    return (
+      `(SELECT r.${id} AS ${id}, ${fromRaw.map((column, index) => `${extraction.value(index)} AS ${q(column.column)}`).join(', ')}` +
+      [...fromHistory].map((name) => `, r.${q(name)} AS ${q(name)}`).join('') +
+      ' FROM ' +
+      `(SELECT r.*${extraction.prepare.map((item) => `, ${item}`).join('')} FROM ${rows}) AS r)`
+    );
+  };
+  const reRootedNow = (alias: string): string => `${reRooted(alias)} AND NOT ${broughtNow(alias)}`;
   const candidates = (keys: string): string =>
-    `${candidate(`${arrived} AS a`, `a.${sequence} = t.${sequence}`)} UNION ALL ` +
-    `${candidate(`${current} AS a`, `${currentOfLineage('a')} AND NOT ${broughtNow('t')}`)} UNION ALL ` +
-    candidate(`${rawRows(keys)} AS a`, 'TRUE');
+    // (a): root and version as the insert step gave them.
+    `SELECT ${selectNames((name) => `${fromHistory.has(name) ? 't' : 'a'}.${q(name)}`)} FROM ${arrived} AS a ` +
+    `JOIN ${transactionsOf(plan)} AS t ON t.${id} = a.${id} WHERE ${withinCallDates(plan, 't')}a.${sequence} = t.${sequence} UNION ALL ` +
+    // (b): the root it joined.
+    `SELECT ${selectNames((name) => (name === 'root_transaction_id' ? `(SELECT MAX(w.${q('_invoca_root')}) FROM ${keys} AS w WHERE w.${q('_invoca_latest')} = a.${version})` : `a.${q(name)}`))} FROM ${current} AS a ` +
+    `WHERE ${byRowId(plan, current, 'a', reRootedNow) ?? reRootedNow('a')} UNION ALL ` +
+    // (c): all from `transactions`.
+    `SELECT ${selectNames((name) => `a.${q(name)}`)} FROM ${rawRows(keys)} AS a`;
   return mergeStatement(plan, {
     target: current,
     key: 'root_transaction_id',
@@ -458,7 +488,8 @@ export function mergeCalls(plan: MergePlan): string[] {
   const root = q('root_transaction_id');
   const latestWithRoot = (alias: string): string => dialect.concat([`${alias}.${version}`, "'|'", `${alias}.${root}`]);
   const current = dialect.table(TABLES.current);
-  const isCall = `c.${col(plan, 'transaction_type')} = ${dialect.literal(CALL_TYPE)}`;
+  const isCallOf = (alias: string): string => `${alias}.${col(plan, 'transaction_type')} = ${dialect.literal(CALL_TYPE)}`;
+  const isCall = isCallOf('c');
   // Legs, sums and the latest leg's version per call with GROUP BY, joined back to that leg
   // (a version is unique). Window sums over NUMERIC are wrong on the BigQuery emulator, and a
   // window would sort whole rows; this shape is right everywhere and narrow.
@@ -483,9 +514,22 @@ export function mergeCalls(plan: MergePlan): string[] {
     target: dialect.table(TABLES.calls),
     key: columnNameOf(plan.columns, 'complete_call_id'),
     keys: { query: perCall, key: '_invoca_call' },
-    source: (keys) =>
-      `SELECT ${select.join(', ')} FROM ${current} AS c ` +
-      `JOIN ${keys} AS g ON c.${callId} = g.${q('_invoca_call')} AND c.${version} = g.${q('_invoca_latest')} WHERE ${withinCallDates(plan, 'c')}${isCall}`,
+    source: (keys) => {
+      // Each call's latest leg, found on the narrow columns first where the engine fetches by row id.
+      const latestLeg = byRowId(
+        plan,
+        current,
+        'c',
+        (alias) =>
+          `${withinCallDates(plan, alias)}${isCallOf(alias)} AND EXISTS (SELECT 1 FROM ${keys} AS g ` +
+          `WHERE ${alias}.${callId} = g.${q('_invoca_call')} AND ${alias}.${version} = g.${q('_invoca_latest')})`,
+      );
+      return (
+        `SELECT ${select.join(', ')} FROM ${current} AS c ` +
+        `JOIN ${keys} AS g ON c.${callId} = g.${q('_invoca_call')} AND c.${version} = g.${q('_invoca_latest')} ` +
+        `WHERE ${withinCallDates(plan, 'c')}${isCall}${latestLeg ? ` AND ${latestLeg}` : ''}`
+      );
+    },
     ...(within ? { alsoOn: within } : {}),
     names: callNames,
     sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
@@ -623,6 +667,21 @@ export function callsSteps(plan: MergePlan): MergeStep[] {
 /** The steps in the order of MERGE_STEPS (a stable sort: a step's statements keep theirs). */
 function inStepOrder(steps: MergeStep[]): MergeStep[] {
   return [...steps].sort((a, b) => MERGE_STEPS.indexOf(a.name) - MERGE_STEPS.indexOf(b.name));
+}
+
+/**
+ * The condition `where(alias)` on rows of a wide `table` that keeps few of them, run on a narrow
+ * scan of the table with the rows then fetched by row id, where the dialect has a row id that no
+ * data column hides; otherwise undefined. DuckDB reads every column of every vector in which a
+ * filter on a joined column matches (a few hundred ms at 1M rows, to keep a handful of rows); a
+ * row-id join skips the row groups outside its range (the rows a batch changes are the newest).
+ */
+function byRowId(plan: MergePlan, table: string, alias: string, where: (alias: string) => string): string | undefined {
+  const { dialect } = plan;
+  const rowId = dialect.rowId;
+  if (rowId === undefined || plan.columns.some((column) => dialect.nameKey(column.column) === dialect.nameKey(rowId))) return undefined;
+  const narrow = `${alias}_narrow`;
+  return `${alias}.${rowId} IN (SELECT ${narrow}.${rowId} FROM ${table} AS ${narrow} WHERE ${where(narrow)})`;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { RECORD_LINE_PREFIX, STREAM } from '../stream/contract.js';
 import { SequenceClock } from '../stream/sequence.js';
 import type { Batch, BatchResult, Loader } from './loader.js';
+import { wellFormed } from './well-formed.js';
 
 export interface TargetOptions {
   loader: Loader;
@@ -203,11 +204,14 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
           batch = await loader.beginBatch(schema);
           startBatchTimer(batch);
         }
-        batch.add({
-          transactionId: wellFormed(id),
-          sequence: sequence as number,
-          raw: recordText(line, message) ?? recordJson(fields, id, logger),
-        });
+        batch.add(
+          {
+            transactionId: wellFormed(id),
+            sequence: sequence as number,
+            raw: recordText(line, message) ?? recordJson(fields, id, logger),
+          },
+          fields,
+        );
         summary.records++;
         options.metrics?.pending(batch.rows);
         if (batch.rows >= Math.min(options.batchSizeRows, loader.batchRowLimit ?? Number.POSITIVE_INFINITY)) await flush();
@@ -253,7 +257,6 @@ export function recordText(line: string, message: Record<string, unknown>): stri
 
 /** JSON.stringify writes an unpaired UTF-16 surrogate as an escape (backslash u d800), which no warehouse JSON parser accepts. */
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** The record as JSON text for the stage; unpaired surrogates (invalid text), in keys and values, become U+FFFD. */
 function recordJson(fields: Record<string, unknown>, id: string, logger: Logger): string {
@@ -263,15 +266,6 @@ function recordJson(fields: Record<string, unknown>, id: string, logger: Logger)
   if (repaired !== json)
     logger.warn(`record ${wellFormed(id)}: a key or string holds an unpaired UTF-16 surrogate (not valid Unicode); stored as U+FFFD`);
   return repaired;
-}
-
-/** A JSON value with every unpaired UTF-16 surrogate, in object keys and strings, replaced by U+FFFD. */
-export function wellFormed<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\ufffd') as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => wellFormed(item)) as T;
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [wellFormed(key), wellFormed(item)])) as T;
-  return value;
 }
 
 function parseMessage(line: string, lineNumber: number): Record<string, unknown> {

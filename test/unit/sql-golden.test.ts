@@ -85,3 +85,15 @@ test('BigQuery: a table whose columns have no start_time (another target’s, fo
   expect(sql).toMatch(/\) CLUSTER BY `complete_call_id`$/);
   expect(sql).not.toMatch(/PARTITION BY/);
 });
+
+test("DuckDB: wide rows are fetched by rowid, except where a data column named rowid hides DuckDB's", () => {
+  const dialect = duckdbDialect('main');
+  const sqlOf = (properties: Record<string, { type: string | string[] }>): string =>
+    batchSteps({ dialect, columns: dataColumns({ properties }, dialect), stage: dialect.quote('_invoca_stage') })
+      .map((step) => step.sql)
+      .join('\n');
+  expect(sqlOf(schema.properties)).toMatch(/\.rowid IN \(SELECT/);
+  const hidden = sqlOf({ ...schema.properties, RowId: { type: ['null', 'string'] } });
+  expect(hidden).not.toMatch(/\.rowid IN \(SELECT/);
+  expect(hidden).toMatch(/"RowId"/);
+});

@@ -78,6 +78,13 @@ export interface Dialect {
    * rows of ~190 columns, while a delete is a bitmap and an insert appends).
    */
   readonly replacesRows?: boolean;
+  /**
+   * The pseudo-column that names a stored row (DuckDB: `rowid`), where fetching a few rows of a
+   * wide table by it is cheaper than filtering the table on another column: DuckDB reads every
+   * column of every vector in which a filter on a joined column matches, but skips the row
+   * groups outside a row-id join's range.
+   */
+  readonly rowId?: string;
   /** The type of the staged raw JSON text and of `_invoca_raw`. */
   readonly rawType: string;
   /** A clause after `_invoca_raw`'s type in CREATE TABLE (DuckDB: its compression). */

@@ -105,6 +105,7 @@ export function duckdbDialect(schema: string, options: { compressRaw: boolean } 
     rawType: 'JSON',
     ...(options.compressRaw ? { rawStorage: 'USING COMPRESSION zstd' } : {}),
     replacesRows: true,
+    rowId: 'rowid',
     parseRaw: (text) => `CAST(${text} AS JSON)`,
     extract,
     extractAll: duckdbExtractAll,
