@@ -23,6 +23,11 @@ export const simulatorOptions = {
     default: false,
     describe: 'Mix rows that do not look like the docs into the feed (missing fields, odd types, SQL in column names)',
   },
+  narrow: {
+    type: 'boolean',
+    default: false,
+    describe: 'Rows carry 21 of the fields only (keys, time, parties, money): an account that fills few columns',
+  },
   faults: { type: 'string', describe: 'JSON fault list, e.g. [{"kind":"status","status":429,"retryAfter":"1"}]' },
   ...helpAndVersionOptions,
 } as const satisfies Record<string, Options>;

@@ -47,6 +47,7 @@ export async function run(args: string[], io: SimulatorIo): Promise<{ code: numb
       correctionTarget: argv['correction-target'],
       latencyMs: argv['latency-ms'],
       hostile: argv.hostile,
+      narrow: argv.narrow,
       faults: checked.faults,
     });
     io.stdout.write(`listening on ${simulator.url}\n`);

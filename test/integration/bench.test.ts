@@ -20,6 +20,8 @@ test('the benchmark harness writes results.json and chart.svg with every group, 
     '4',
     '--increment-base',
     '1000',
+    '--narrow-rows',
+    '2000',
     '--out',
     out,
   ]);
@@ -36,7 +38,9 @@ test('the benchmark harness writes results.json and chart.svg with every group, 
   for (const [label, count] of [
     ['DuckDB read_ndjson_objects + same merge', 2],
     ['DuckDB read_json_auto into one table', 4],
-    ['target-duckdb 0.8.0 (no merge)', 2],
+    // Two tiers and the narrow feed.
+    ['target-duckdb 0.8.0 (no merge)', 3],
+    ['the same at 2k (2x fewer rows)', 1],
     ["target-duckdb's file", 2],
   ] as const) {
     expect(loaderBaselines.filter((baseline) => baseline === label)).toHaveLength(count);

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { describe, expect, test } from '@jest/globals';
 import { Feed } from '../../src/simulator/feed.js';
 import { PACKAGE_VERSION } from '../../src/paths.js';
+import { NARROW_FIELDS } from '../../src/simulator/server.js';
 import { simulator, TEST_ACCOUNT, TEST_TOKEN } from '../helpers/simulator.js';
 import { runProcess } from '../helpers/tools.js';
 
@@ -132,6 +133,27 @@ describe('the simulator over HTTP', () => {
       expect(stats).toMatchObject({ transactionRequests: 3, faultsServed: 1, feedRows: 205, tokenInUrl: 0 });
     } finally {
       await sim.close();
+    }
+  });
+
+  test('--narrow rows carry the narrow fields only, with the same values as the full feed', async () => {
+    const full = await simulator({ rows: 300, seed: 4 });
+    const narrow = await simulator({ rows: 300, seed: 4, narrow: true });
+    try {
+      const path = `/api/2020-10-01/networks/transactions/${TEST_ACCOUNT}.json?limit=4000`;
+      const read = async (url: string): Promise<Record<string, unknown>[]> =>
+        (await (await fetch(`${url}${path}`, { headers: { authorization: TEST_TOKEN } })).json()) as Record<string, unknown>[];
+      const [wide, slim] = [await read(full.url), await read(narrow.url)];
+      expect(slim).toHaveLength(wide.length);
+      for (const [index, row] of slim.entries()) {
+        expect(Object.keys(row).every((key) => NARROW_FIELDS.includes(key))).toBe(true);
+        expect(row).toEqual(Object.fromEntries(Object.entries(wide[index] ?? {}).filter(([key]) => NARROW_FIELDS.includes(key))));
+      }
+      expect(Math.max(...slim.map((row) => Object.keys(row).length))).toBe(NARROW_FIELDS.length);
+      expect(Math.min(...wide.map((row) => Object.keys(row).length))).toBeGreaterThan(2 * NARROW_FIELDS.length);
+    } finally {
+      await full.close();
+      await narrow.close();
     }
   });
 
