@@ -9,7 +9,7 @@
 import type { JsonSchema } from '../src/config/validate.js';
 import { openDuckDb } from '../src/load/duckdb-warehouse.js';
 import { Loader } from '../src/load/loader.js';
-import type { StagedRow, Warehouse } from '../src/load/warehouse.js';
+import { heldStage, stageRows, type StagedRow, type Warehouse } from '../src/load/warehouse.js';
 import { createLogger } from '../src/log.js';
 
 const [singerPath = '', database = '', batchText = '100000', memoryLimit = '1GB'] = process.argv.slice(2);
@@ -34,18 +34,18 @@ const schema = JSON.parse(schemaText) as JsonSchema;
 const [{ total } = { total: 0 }] = (await duckdb.query('SELECT COUNT(*) AS total FROM _bench_records')) as { total: number }[];
 let offset = 0;
 // The same warehouse, except that the stage is filled by DuckDB from the file it read (so not
-// through the appender: no openStage).
-const { openStage: _appender, ...withoutAppender } = duckdb;
+// through the appender): the loader is handed no rows, only their count.
 const warehouse: Warehouse = {
-  ...withoutAppender,
-  async stage(plan, rows) {
-    // The loader's retry of a batch that did not fit memory_limit hands back real rows, in halves.
-    if (rows[0] !== undefined) return duckdb.stage(plan, rows);
-    await duckdb.execute(
-      `CREATE TEMP TABLE ${plan.stage} AS SELECT json->>'transaction_id' AS transaction_id, CAST(json->>'_invoca_sequence' AS BIGINT) AS _invoca_sequence, ` +
-        `CAST(json AS VARCHAR) AS _invoca_raw FROM _bench_records WHERE n > ${offset} AND n <= ${offset + batchRows}`,
-    );
-  },
+  ...duckdb,
+  openStage: async (plan) =>
+    heldStage(async (rows) => {
+      // The loader's retry of a batch that did not fit memory_limit hands back real rows, in halves.
+      if (rows[0] !== undefined) return stageRows(duckdb, plan, rows);
+      await duckdb.execute(
+        `CREATE TEMP TABLE ${plan.stage} AS SELECT json->>'transaction_id' AS transaction_id, CAST(json->>'_invoca_sequence' AS BIGINT) AS _invoca_sequence, ` +
+          `CAST(json AS VARCHAR) AS _invoca_raw FROM _bench_records WHERE n > ${offset} AND n <= ${offset + batchRows}`,
+      );
+    }),
 };
 const loader = new Loader(warehouse, createLogger({ sink: () => undefined }));
 for (offset = 0; offset < Number(total); offset += batchRows) {

@@ -4,7 +4,7 @@
  */
 import { dropStage, type MergePlan } from '../load/plan.js';
 import type { DialectName } from '../load/sql/dialect.js';
-import type { Warehouse } from '../load/warehouse.js';
+import { stageRows, type Warehouse } from '../load/warehouse.js';
 
 export interface Probe {
   /** What the loader needs it for, as the report names it. */
@@ -51,7 +51,7 @@ export function grantProbes(warehouse: Warehouse, plan: MergePlan, table: (name:
     {
       operation: "load the batch's stage (its temporary table)",
       run: async () => {
-        await warehouse.stage(plan, [{ transactionId: 'probe', sequence: 1, raw: '{"transaction_id":"probe"}' }]);
+        await stageRows(warehouse, plan, [{ transactionId: 'probe', sequence: 1, raw: '{"transaction_id":"probe"}' }]);
         return warehouse.execute(dropStage(plan));
       },
     },

@@ -23,8 +23,8 @@ export function scratchWarehouse(warehouse: Warehouse, prefix: string): Warehous
     dialect,
     columns: (table, schema) => warehouse.columns(schema === undefined ? `${prefix}${table}` : table, schema),
     findTable: (name, schema) => warehouse.findTable(schema === undefined ? `${prefix}${name}` : name, schema),
-    stageName: () => {
-      const stage = warehouse.stageName();
+    newStageName: () => {
+      const stage = warehouse.newStageName();
       stages.add(stage);
       return stage;
     },

@@ -12,13 +12,13 @@ import { BigQuery, type BigQueryOptions, type Job, type JobMetadata, type Query 
 import { WarehouseError } from '../errors.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import type { MergePlan } from './plan.js';
-import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql/bigquery.js';
+import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, mergeScript } from './sql/bigquery.js';
 
-export { SCRIPT_REPEATS, transactionScript } from './sql/bigquery.js';
+export { SCRIPT_REPEATS, mergeScript } from './sql/bigquery.js';
 import type { Logger } from '../log.js';
 import {
+  heldStage,
   retryConflicts,
-  type MergeStep,
   type StagedRow,
   type StatementCost,
   type Warehouse,
@@ -121,7 +121,8 @@ export async function openBigQuery(
   const dataset = client.dataset(settings.dataset);
   const runId = randomBytes(4).toString('hex');
   let stageCount = 0;
-  let stageTable = '';
+  // Each plan's stage table by its name as SQL: every batch loads its own (a load job creates it).
+  const stageTables = new Map<string, string>();
 
   // Jobs run where the dataset is: the configured location, else the dataset's own (a dataset in
   // the EU cannot be queried from the default US), else BigQuery's default for a new dataset.
@@ -163,6 +164,34 @@ export async function openBigQuery(
     } catch (error) {
       const text = message(error);
       throw new WarehouseError(`BigQuery failed: ${jobFailure(text, settings)}`, { cause: error, retryable: CONCURRENT_DML.test(text) });
+    }
+  };
+
+  /** A batch into its stage table: NDJSON in a temporary file, one load job, the table created first with an expiry. */
+  const loadStage = async (stageTable: string, rows: readonly StagedRow[]): Promise<void> => {
+    const directory = await mkdtemp(join(tmpdir(), 'target-invoca-bq-'));
+    const file = join(directory, 'batch.ndjson');
+    try {
+      await writeFile(
+        file,
+        rows
+          .map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw }))
+          .join('\n'),
+      );
+      const [table] = await dataset.createTable(stageTable, {
+        schema: { fields: BIGQUERY_STAGE_FIELDS.map((field) => ({ ...field })) },
+        // A crashed run leaves no stage behind for long.
+        expirationTime: String(Date.now() + STAGE_TTL_MS),
+      });
+      // (The client's load takes the load configuration only: no labels or timeout on this job.)
+      const [job] = await table.load(file, { sourceFormat: 'NEWLINE_DELIMITED_JSON', writeDisposition: 'WRITE_APPEND' });
+      const errors = (job as { status?: { errorResult?: { message?: string } } }).status?.errorResult;
+      if (errors) throw new WarehouseError(`BigQuery load job into ${stageTable} failed: ${errors.message ?? 'unknown error'}`);
+    } catch (error) {
+      if (error instanceof WarehouseError) throw error;
+      throw new WarehouseError(`BigQuery could not stage the batch: ${message(error)}`, { cause: error });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
     }
   };
 
@@ -245,43 +274,31 @@ export async function openBigQuery(
       }
     },
     execute: run,
-    stageName() {
-      stageTable = `_invoca_stage_${runId}_${++stageCount}`;
-      return dialect.table(stageTable);
+    newStageName() {
+      const table = `_invoca_stage_${runId}_${++stageCount}`;
+      const sql = dialect.table(table);
+      stageTables.set(sql, table);
+      return sql;
     },
-    async stage(_plan: MergePlan, rows: readonly StagedRow[]) {
-      const directory = await mkdtemp(join(tmpdir(), 'target-invoca-bq-'));
-      const file = join(directory, 'batch.ndjson');
-      try {
-        await writeFile(
-          file,
-          rows
-            .map((row) => JSON.stringify({ transaction_id: row.transactionId, _invoca_sequence: row.sequence, _invoca_raw: row.raw }))
-            .join('\n'),
-        );
-        const [table] = await dataset.createTable(stageTable, {
-          schema: { fields: BIGQUERY_STAGE_FIELDS.map((field) => ({ ...field })) },
-          // A crashed run leaves no stage behind for long.
-          expirationTime: String(Date.now() + STAGE_TTL_MS),
-        });
-        // (The client's load takes the load configuration only: no labels or timeout on this job.)
-        const [job] = await table.load(file, { sourceFormat: 'NEWLINE_DELIMITED_JSON', writeDisposition: 'WRITE_APPEND' });
-        const errors = (job as { status?: { errorResult?: { message?: string } } }).status?.errorResult;
-        if (errors) throw new WarehouseError(`BigQuery load job into ${stageTable} failed: ${errors.message ?? 'unknown error'}`);
-      } catch (error) {
-        if (error instanceof WarehouseError) throw error;
-        throw new WarehouseError(`BigQuery could not stage the batch: ${message(error)}`, { cause: error });
-      } finally {
-        await rm(directory, { recursive: true, force: true });
-      }
+    async openStage(plan: MergePlan) {
+      const stageTable = stageTables.get(plan.stage);
+      if (stageTable === undefined) throw new Error(`no BigQuery stage is named ${plan.stage}: take the plan's stage from newStageName()`);
+      return heldStage((rows) => loadStage(stageTable, rows));
     },
-    async runInTransaction(steps: readonly MergeStep[]) {
-      await retryConflicts(() => run(transactionScript(steps, dialect.callDates?.declare)), conflictPolicy("the batch's merge"));
-      // A script reports no per-statement counts; the loader logs them as unknown.
-      return [];
+    async runMerge(merge) {
+      // A script reports no per-statement counts: the loader logs them as unknown.
+      const script = mergeScript(merge, dialect.callDates?.declare);
+      const rows = await retryConflicts(async () => {
+        try {
+          return await query(script);
+        } catch (error) {
+          throw error instanceof WarehouseError
+            ? new WarehouseError(`${error.message} (in: ${statementExcerpt(script)})`, { cause: error.cause, retryable: error.retryable })
+            : error;
+        }
+      }, conflictPolicy('the merge'));
+      return { changed: undefined, rows };
     },
-    // target-invoca merge's script: the same conflicts, the same retries as a batch's.
-    runScript: (statements) => retryConflicts(() => query(`${statements.join(';\n')};`), conflictPolicy("target-invoca merge's script")),
     query,
     async close() {
       // The client holds no connection to close.

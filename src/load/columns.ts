@@ -8,7 +8,9 @@
  */
 import type { JsonSchema } from '../config/validate.js';
 import { hashOf, type ColumnKind, type Dialect } from './sql/dialect.js';
-import { MERGE_FIELDS as STREAM_MERGE_FIELDS } from '../stream/merge-fields.js';
+import { SEQUENCE_FIELD } from '../stream/contract.js';
+import { MERGE_FIELDS } from '../stream/merge-fields.js';
+import { VERSION_FIELD } from '../stream/version.js';
 
 export interface DataColumn {
   /** The record's key. */
@@ -28,19 +30,25 @@ export function columnNameOf(columns: readonly DataColumn[], field: string): str
   return columnOfField(columns, field)?.column ?? field;
 }
 
-/** The fields the merge reads (src/stream/merge-fields.ts): they always have a column, whatever the schema says. */
-export const MERGE_FIELDS: readonly (readonly [string, ColumnKind])[] = STREAM_MERGE_FIELDS.map((item) => [item.field, item.kind]);
+/** Each field the merge reads (src/stream/merge-fields.ts) with its column kind: they always have a column, whatever the schema says. */
+export const MERGE_FIELD_KINDS: readonly (readonly [string, ColumnKind])[] = MERGE_FIELDS.map((item) => [item.field, item.kind]);
 
-/** Loader columns; they are not record fields (`_invoca_sequence` is, but the loader owns its value). */
-export const SYSTEM_FIELDS = new Set([
-  'root_transaction_id',
-  '_invoca_sequence',
-  '_invoca_version',
-  '_invoca_loaded_at',
-  '_invoca_raw',
-  '_invoca_merged_at',
-  'call_leg_count',
-]);
+/** The loader's own columns, by what they hold (`_invoca_sequence` is a record field, but the loader owns its value). */
+export const LOADER_COLUMNS = {
+  /** The first transaction of a lineage: the key of `transactions_current`. */
+  root: 'root_transaction_id',
+  sequence: SEQUENCE_FIELD,
+  version: VERSION_FIELD,
+  loadedAt: '_invoca_loaded_at',
+  /** The record as delivered (`transactions` only). */
+  raw: '_invoca_raw',
+  mergedAt: '_invoca_merged_at',
+  /** `calls` only. */
+  legs: 'call_leg_count',
+} as const;
+
+/** Loader columns; they are not record fields. */
+export const SYSTEM_FIELDS: ReadonlySet<string> = new Set(Object.values(LOADER_COLUMNS));
 
 export function columnKind(schema: JsonSchema | undefined): ColumnKind {
   const declared = schema?.type;
@@ -76,7 +84,7 @@ export function columnKind(schema: JsonSchema | undefined): ColumnKind {
  */
 export function dataColumns(schema: JsonSchema, dialect: Dialect, existing: Iterable<string> = []): DataColumn[] {
   const properties = schema.properties ?? {};
-  const kinds = new Map<string, ColumnKind>(MERGE_FIELDS);
+  const kinds = new Map<string, ColumnKind>(MERGE_FIELD_KINDS);
   for (const [field, property] of Object.entries(properties)) {
     if (!kinds.has(field) && !SYSTEM_FIELDS.has(field)) kinds.set(field, columnKind(property));
   }
@@ -99,7 +107,7 @@ export function columnNames(fields: readonly string[], dialect: Dialect, existin
   const stored = new Set(existing);
   const taken = new Set([...SYSTEM_FIELDS].map((name) => dialect.nameKey(dialect.columnName(name))));
   const names = new Map<string, string>();
-  const mergeFields = new Set(MERGE_FIELDS.map(([field]) => field));
+  const mergeFields = new Set(MERGE_FIELD_KINDS.map(([field]) => field));
   const rank = (field: string): number => (mergeFields.has(field) ? 0 : stored.has(dialect.columnName(field)) ? 1 : 2);
   const lowerFirst = (field: string): number => (field === field.toLowerCase() ? 0 : 1);
   const order = [...fields].sort((a, b) => rank(a) - rank(b) || lowerFirst(a) - lowerFirst(b) || (a < b ? -1 : a > b ? 1 : 0));

@@ -23,7 +23,7 @@ import {
   type MergePlan,
   type OutputTable,
 } from './plan.js';
-import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, transactionScript } from './sql/bigquery.js';
+import { BIGQUERY_STAGE_FIELDS, bigqueryDialect, mergeScript } from './sql/bigquery.js';
 import type { Dialect } from './sql/dialect.js';
 import { DUCKDB_STAGE, DUCKDB_TRANSACTION, duckdbDialect, duckdbOpenStatements, duckdbStageStatements } from './sql/duckdb.js';
 import {
@@ -103,7 +103,7 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
         // The dataset is looked up (and created when missing) through the API, not SQL.
         setup: createTables(plan),
         // The stage is created and filled by a load job (the API), then the merge runs as one script.
-        batch: [transactionScript(batchSteps(plan), dialect.callDates?.declare), dropStage(plan)],
+        batch: [mergeScript({ steps: batchSteps(plan) }, dialect.callDates?.declare), dropStage(plan)],
       };
     }
     case 'snowflake': {

@@ -15,7 +15,7 @@ import {
   duckdbOpenStatements,
   duckdbStageStatements,
 } from './sql/duckdb.js';
-import { runSequentially, type StagedRow, type StageWriter, type Warehouse, statementExcerpt } from './warehouse.js';
+import { runMergeInSession, type StageWriter, type Warehouse, statementExcerpt } from './warehouse.js';
 
 export interface DuckDbSettings {
   path: string;
@@ -56,6 +56,13 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
         cause: error,
         outOfMemory: isOutOfMemory(error),
       });
+    }
+  };
+  const query = async (sql: string): Promise<Record<string, unknown>[]> => {
+    try {
+      return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+    } catch (error) {
+      throw new WarehouseError(`DuckDB failed: ${message(error)}`, { cause: error });
     }
   };
   for (const statement of duckdbOpenStatements(settings.schema)) await run(statement);
@@ -147,24 +154,10 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       };
     },
     execute: run,
-    stageName: () => dialect.quote(DUCKDB_STAGE),
-    async stage(plan: MergePlan, rows: readonly StagedRow[]) {
-      const writer = await openStage(plan);
-      try {
-        for (const row of rows) writer.add(row);
-      } finally {
-        await writer.close();
-      }
-    },
+    newStageName: () => dialect.quote(DUCKDB_STAGE),
     openStage,
-    runInTransaction: (steps) => runSequentially(run, steps, DUCKDB_TRANSACTION),
-    async query(sql) {
-      try {
-        return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-      } catch (error) {
-        throw new WarehouseError(`DuckDB failed: ${message(error)}`, { cause: error });
-      }
-    },
+    runMerge: (merge) => runMergeInSession({ execute: run, query }, merge, DUCKDB_TRANSACTION),
+    query,
     async close() {
       // Closing the instance too releases the file lock now, not when it is garbage-collected.
       connection.closeSync();

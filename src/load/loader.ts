@@ -10,7 +10,8 @@ import { dataColumns } from './columns.js';
 import {
   addMissingColumns,
   batchSteps,
-  callsSteps,
+  CALLS_STEP_BUILDERS,
+  stepsInOrder,
   createLockTable,
   createTable,
   dropStage,
@@ -43,9 +44,8 @@ import {
   type SourceColumn,
   type SourcePlan,
 } from './merge-source.js';
-import { transactionScript } from './sql/bigquery.js';
 import type { MergeStepName } from '../stream/merge-steps.js';
-import type { MergeStep, StagedRow, Warehouse } from './warehouse.js';
+import { stageRows, type StagedRow, type Warehouse } from './warehouse.js';
 import { wellFormed } from './well-formed.js';
 
 /** A batch being loaded: rows are added as they arrive, then committed at once. */
@@ -112,7 +112,7 @@ export class Loader {
    */
   plan(schema: JsonSchema, existing: Iterable<string> = this.#known.get('current') ?? this.#currentAtStart ?? []): MergePlan {
     const { dialect } = this.#warehouse;
-    return { dialect, columns: dataColumns(schema, dialect, existing), stage: this.#warehouse.stageName() };
+    return { dialect, columns: dataColumns(schema, dialect, existing), stage: this.#warehouse.newStageName() };
   }
 
   /** The plan of a batch: the column names depend on the columns the table already has. */
@@ -135,16 +135,15 @@ export class Loader {
 
   /**
    * A batch to which records are added as they arrive: into the warehouse's stage at once where
-   * the engine can (DuckDB's appender), so the batch is never held whole in Node; else kept
-   * until `commit`, which stages them and runs the merge in one transaction. A batch that is not
-   * committed leaves nothing behind but its stage, which the next batch replaces.
+   * the engine can (DuckDB's appender), so the batch is never held whole in Node; else held by
+   * the stage writer until `commit`, which stages them and runs the merge in one transaction. A
+   * batch that is not committed leaves nothing behind but its stage, which the next batch replaces.
    */
   async beginBatch(schema: JsonSchema): Promise<Batch> {
     const plan = await this.#planFor(schema);
     await this.ensureTables(plan);
     const warehouse = this.#warehouse;
-    const writer = warehouse.openStage ? await warehouse.openStage(plan) : undefined;
-    const held: StagedRow[] = [];
+    const writer = await warehouse.openStage(plan);
     let count = 0;
     let present: Set<string> | undefined = new Set();
     return {
@@ -155,13 +154,11 @@ export class Loader {
         count++;
         if (!record) present = undefined;
         else if (present) for (const field in record) present.add(field);
-        if (writer) writer.add(row);
-        else held.push(row);
+        writer.add(row);
       },
       commit: async () => {
         try {
-          if (writer) await writer.close();
-          else await warehouse.stage(plan, held);
+          await writer.close();
           // Keys as the schema's fields are named: an unpaired surrogate repaired (well-formed.ts).
           const fields = present ? new Set([...present].map((field) => wellFormed(field))) : undefined;
           return await this.#mergeStaged(fields ? { ...plan, present: fields } : plan, count);
@@ -170,8 +167,7 @@ export class Loader {
         }
       },
       discard: async () => {
-        held.length = 0;
-        await writer?.discard();
+        await writer.discard();
         await warehouse.execute(dropStage(plan)).catch(() => 0);
       },
     };
@@ -189,10 +185,9 @@ export class Loader {
     const warehouse = this.#warehouse;
     try {
       const steps = batchSteps(plan);
-      const changed = await warehouse.runInTransaction(steps);
-      // Engines that report no counts (a BigQuery script) return none: undefined.
+      const { changed } = await warehouse.runMerge({ steps });
       const rowsOf = (name: MergeStepName, writes = false): number | undefined =>
-        changed.length === 0
+        changed === undefined
           ? undefined
           : steps.reduce(
               // A step's writes: its MERGE, or its INSERT where the engine replaces rows (not the DELETE before it).
@@ -223,7 +218,7 @@ export class Loader {
       );
       const results: BatchResult[] = [];
       for (const part of [held.slice(0, half), held.slice(half)]) {
-        await warehouse.stage(plan, part);
+        await stageRows(warehouse, plan, part);
         results.push(await this.#mergeStaged(plan, part.length));
       }
       if (this.#rowLimit === undefined || half < this.#rowLimit) {
@@ -264,36 +259,21 @@ export class Loader {
       stage: plan.stage,
       ...(plan.transactions ? { arrived: plan.transactions } : {}),
     };
-    const steps: MergeStep[] = [
-      { name: 'lock', sql: takeLock(dialect) },
-      { name: 'insert', sql: insertSourceTransactions(source) },
-      { name: 'reroot', sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPendingFromSource(plan) },
-      ...callsSteps(fromHistory),
-      ...writeWatermark(source, sourceTable, watermark).map((sql) => ({ name: 'watermark', sql }) as const),
-    ];
+    const steps = stepsInOrder(fromHistory, {
+      lock: () => [{ sql: takeLock(dialect) }],
+      insert: () => [{ sql: insertSourceTransactions(source) }],
+      reroot: () => [{ sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPendingFromSource(plan) }],
+      ...CALLS_STEP_BUILDERS,
+      watermark: () => writeWatermark(source, sourceTable, watermark).map((sql) => ({ sql })),
+    });
     const countNew = `SELECT COUNT(*) AS ${dialect.quote('n')} FROM ${plan.stage}`;
-    if (warehouse.runScript) {
-      const [count] = await warehouse.runScript([
-        ...(dialect.callDates?.declare ?? []),
-        ...prepare,
-        transactionScript(steps).replace(/;$/, ''),
-        countNew,
-      ]);
-      return { newTransactions: Number(count?.['n'] ?? 0) };
-    }
-    const temporary = [source.firsts, plan.transactions ?? '', plan.stage];
-    const dropAll = async (): Promise<void> => {
-      for (const table of temporary) await warehouse.execute(`DROP TABLE IF EXISTS ${table}`).catch(() => 0);
-    };
-    await dropAll();
-    try {
-      for (const statement of prepare) await warehouse.execute(statement);
-      const [count] = await warehouse.query(countNew);
-      await warehouse.runInTransaction(steps);
-      return { newTransactions: Number(count?.['n'] ?? 0) };
-    } finally {
-      await dropAll();
-    }
+    const { rows } = await warehouse.runMerge({
+      prepare,
+      temporary: [source.firsts, plan.transactions ?? '', plan.stage].filter((table) => table !== ''),
+      steps,
+      result: countNew,
+    });
+    return { newTransactions: Number(rows[0]?.['n'] ?? 0) };
   }
 
   /**
@@ -324,7 +304,8 @@ export class Loader {
     if (isOutput || [...found.columns].some((name) => name.toLowerCase() === '_invoca_version')) throw outputTableError(sourceTable);
     const dataColumn = airbyteDataColumn(found.columns);
     const names = {
-      stage: warehouse.runScript !== undefined ? dialect.quote('_invoca_new_rows') : warehouse.stageName(),
+      // The new rows' table: temporary, made by the merge's `prepare` (not a batch's stage).
+      stage: dialect.quote('_invoca_new_rows'),
       transactions: dialect.quote('_invoca_source_transactions'),
       firsts: dialect.quote('_invoca_source_firsts'),
     };

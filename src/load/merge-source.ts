@@ -17,7 +17,7 @@
  */
 import { BASE_SCHEMA } from '../stream/schema.js';
 import { isCorrectionSql, versionSql } from '../stream/version.js';
-import { columnKind, columnNameOf, columnOfField, MERGE_FIELDS, type DataColumn } from './columns.js';
+import { columnKind, columnNameOf, columnOfField, MERGE_FIELD_KINDS, type DataColumn } from './columns.js';
 import { TABLES, transactionColumnNames, type MergePlan } from './plan.js';
 import type { ColumnKind, Dialect } from './sql/dialect.js';
 
@@ -37,7 +37,7 @@ function normalise(name: string): string {
 
 const KNOWN_KINDS: ReadonlyMap<string, ColumnKind> = new Map<string, ColumnKind>([
   ...Object.entries(BASE_SCHEMA.properties ?? {}).map(([field, schema]) => [field, columnKind(schema)] as [string, ColumnKind]),
-  ...MERGE_FIELDS.map(([field, kind]) => [field, kind] as [string, ColumnKind]),
+  ...MERGE_FIELD_KINDS.map(([field, kind]) => [field, kind] as [string, ColumnKind]),
 ]);
 const KNOWN_BY_NORMAL = new Map([...KNOWN_KINDS.keys()].map((field) => [normalise(field), field]));
 
@@ -54,9 +54,7 @@ export function mapSourceColumns(sourceColumns: readonly string[], dialect: Dial
     if (mapped.has(field)) continue;
     mapped.set(field, { field, source, column: dialect.columnName(field), kind: KNOWN_KINDS.get(field) ?? 'string' });
   }
-  for (const [field] of MERGE_FIELDS) {
-    if (!mapped.has(field) && field === 'transaction_id') throw new Error('the source table has no transaction_id column');
-  }
+  if (!mapped.has('transaction_id')) throw new Error('the source table has no transaction_id column');
   return [...mapped.values()];
 }
 

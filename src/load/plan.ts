@@ -3,29 +3,34 @@
  * what these functions return. Per batch:
  *
  *   DDL (outside the transaction): create the three tables, add new columns, create the stage.
- *   In one transaction:
- *     1. insert the staged rows not yet in `transactions` (first-seen sequence, version, root);
- *     2. re-root corrections whose provisional root arrived in this batch (repeated until stable;
- *        a script runs it only when there is a row to change);
- *     3. MERGE the latest version of each affected lineage into `transactions_current`, its typed
- *        row from the stage or from `transactions_current` (the history's typed columns unread);
- *     4. delete `transactions_current` rows of provisional roots that were re-rooted;
- *     5. MERGE each affected call (Call lineages: legs counted, money summed) into `calls`
- *        (on DuckDB each MERGE is a delete of the changed rows and an insert: see mergeStatement);
- *     6. delete affected calls left without a Call lineage.
- *   Then drop the stage.
+ *   In one transaction, the steps of src/stream/merge-steps.ts in that order, each by its name:
+ *     lock     take the lock row;
+ *     insert   the staged rows not yet in `transactions` (first-seen sequence, version, root);
+ *     reroot   re-root corrections whose provisional root arrived in this batch (repeated until
+ *              stable; a script runs it only when there is a row to change);
+ *     bounds   (BigQuery) the call dates the steps below read and change;
+ *     current  MERGE the latest version of each affected lineage into `transactions_current`, its
+ *              typed row from the stage or from `transactions_current` (the history's typed
+ *              columns unread);
+ *     stale    delete `transactions_current` rows of provisional roots that were re-rooted;
+ *     calls    MERGE each affected call (Call lineages: legs counted, money summed) into `calls`
+ *              (on DuckDB each MERGE is a delete of the changed rows and an insert: see mergeStatement);
+ *     empty    delete affected calls left without a Call lineage.
+ *   Then drop the stage. `batchSteps` walks that list over a table from step name to SQL builder.
  *
  * Which version of a lineage is the latest is `_invoca_version` (src/stream/version.ts): a
  * correction is later than any original; among corrections, later `corrected_at` (UTC); then the
  * higher first-seen sequence; then the id.
  */
 import type { DataColumn } from './columns.js';
-import { columnNameOf, columnOfField, moneyColumns } from './columns.js';
+import { columnNameOf, columnOfField, LOADER_COLUMNS, moneyColumns } from './columns.js';
 import type { CallDateBounds, ColumnKind, Dialect } from './sql/dialect.js';
 import { CALL_TYPE } from '../stream/transaction-types.js';
-import { MERGE_STEPS } from '../stream/merge-steps.js';
+import { MERGE_STEPS, type MergeStepName } from '../stream/merge-steps.js';
 import { isCorrectionSql, versionSql } from '../stream/version.js';
 import type { MergeStep } from './warehouse.js';
+
+const { root: ROOT, sequence: SEQUENCE, version: VERSION, loadedAt: LOADED_AT, raw: RAW, mergedAt: MERGED_AT, legs: LEGS } = LOADER_COLUMNS;
 
 export const TABLES = {
   transactions: 'transactions',
@@ -42,15 +47,15 @@ export interface SystemColumn {
 
 /** The loader's columns of a lineage's version, in every table. */
 const VERSION_SYSTEM: SystemColumn[] = [
-  { name: 'root_transaction_id', kind: 'string' },
-  { name: '_invoca_sequence', kind: 'integer' },
-  { name: '_invoca_version', kind: 'string' },
-  { name: '_invoca_loaded_at', kind: 'timestamp' },
+  { name: ROOT, kind: 'string' },
+  { name: SEQUENCE, kind: 'integer' },
+  { name: VERSION, kind: 'string' },
+  { name: LOADED_AT, kind: 'timestamp' },
 ];
 /** The record as delivered is kept once, in `transactions`: the other tables are read by its key. */
-const TRANSACTION_SYSTEM: SystemColumn[] = [...VERSION_SYSTEM, { name: '_invoca_raw', kind: 'raw' }];
+const TRANSACTION_SYSTEM: SystemColumn[] = [...VERSION_SYSTEM, { name: RAW, kind: 'raw' }];
 /** Written by an earlier version into `transactions_current` and `calls` too; dropped there now. */
-export const RETIRED_COPY = '_invoca_raw';
+export const RETIRED_COPY = RAW;
 
 /** The loader's own columns of each table, after the data columns. */
 export function systemColumns(table: OutputTable): SystemColumn[] {
@@ -58,9 +63,9 @@ export function systemColumns(table: OutputTable): SystemColumn[] {
     case 'transactions':
       return TRANSACTION_SYSTEM;
     case 'current':
-      return [...VERSION_SYSTEM, { name: '_invoca_merged_at', kind: 'timestamp' }];
+      return [...VERSION_SYSTEM, { name: MERGED_AT, kind: 'timestamp' }];
     case 'calls':
-      return [{ name: 'call_leg_count', kind: 'integer' }, ...VERSION_SYSTEM, { name: '_invoca_merged_at', kind: 'timestamp' }];
+      return [{ name: LEGS, kind: 'integer' }, ...VERSION_SYSTEM, { name: MERGED_AT, kind: 'timestamp' }];
   }
 }
 
@@ -175,7 +180,7 @@ export function createHistoryView(plan: MergePlan): string[] {
   const q = dialect.quote;
   const transactions = dialect.table(TABLES.transactions);
   const extracted = plan.columns.filter((column) => column.field !== 'transaction_id');
-  const extraction = dialect.extractAll(`h.${q('_invoca_raw')}`, extracted);
+  const extraction = dialect.extractAll(`h.${q(RAW)}`, extracted);
   const from =
     extraction.prepare.length === 0
       ? `${transactions} AS h`
@@ -194,8 +199,8 @@ export function createHistoryView(plan: MergePlan): string[] {
 /** The stage's columns: each record's id, sequence and JSON text. */
 export const STAGE_COLUMNS: readonly SystemColumn[] = [
   { name: 'transaction_id', kind: 'string' },
-  { name: '_invoca_sequence', kind: 'integer' },
-  { name: '_invoca_raw', kind: 'string' },
+  { name: SEQUENCE, kind: 'integer' },
+  { name: RAW, kind: 'string' },
 ];
 
 export function createStage(plan: MergePlan, temporary: boolean): string {
@@ -217,12 +222,12 @@ function typedStage(plan: MergePlan, where: (stageId: string) => string, columns
   const { dialect } = plan;
   const q = dialect.quote;
   const stageId = q('transaction_id');
-  const sequence = q('_invoca_sequence');
-  const rawText = q('_invoca_raw');
+  const sequence = q(SEQUENCE);
+  const rawText = q(RAW);
   // A transaction delivered twice in one batch keeps its first sequence.
   const firsts = dialect.firstPerKey({
     select: [`s.${stageId} AS ${stageId}`, `s.${sequence} AS ${sequence}`, `s.${rawText} AS ${rawText}`],
-    names: ['transaction_id', '_invoca_sequence', '_invoca_raw'],
+    names: ['transaction_id', SEQUENCE, RAW],
     from: `${plan.stage} AS s`,
     where: where(stageId),
     partitionBy: `s.${stageId}`,
@@ -246,7 +251,7 @@ function typedStage(plan: MergePlan, where: (stageId: string) => string, columns
 }
 
 /**
- * Step 1: the staged rows not yet in `transactions`, each with its first-seen sequence, version
+ * The insert step: the staged rows not yet in `transactions`, each with its first-seen sequence, version
  * and root. The narrow stage (id, sequence, text) is reduced first, to the first delivery of each
  * transaction that is new; only those rows are parsed and typed.
  */
@@ -254,7 +259,7 @@ export function insertNewTransactions(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
   const transactions = dialect.table(TABLES.transactions);
-  // Only the history's fields are typed here; step 3 types the whole record of a lineage's latest version.
+  // Only the history's fields are typed here; the current step types the whole record of a lineage's latest version.
   const history = tableColumns(plan, 'transactions');
   const firsts = typedStage(
     plan,
@@ -267,18 +272,11 @@ export function insertNewTransactions(plan: MergePlan): string {
   const version = versionSql(dialect, {
     corrects: `f.${corrects}`,
     correctedAt: `f.${correctedAt}`,
-    sequence: `f.${q('_invoca_sequence')}`,
+    sequence: `f.${q(SEQUENCE)}`,
     id: `f.${id}`,
   });
-  const root = `CASE WHEN ${isCorrectionSql(`f.${corrects}`)} THEN COALESCE(p.${q('root_transaction_id')}, f.${corrects}) ELSE f.${id} END`;
-  const values = [
-    ...history.map((column) => `f.${q(column.column)}`),
-    root,
-    `f.${q('_invoca_sequence')}`,
-    version,
-    dialect.now,
-    `f.${q('_invoca_raw')}`,
-  ];
+  const root = `CASE WHEN ${isCorrectionSql(`f.${corrects}`)} THEN COALESCE(p.${q(ROOT)}, f.${corrects}) ELSE f.${id} END`;
+  const values = [...history.map((column) => `f.${q(column.column)}`), root, `f.${q(SEQUENCE)}`, version, dialect.now, `f.${q(RAW)}`];
   const targetColumns = allColumnNames(plan, 'transactions').map(q);
   return (
     `INSERT INTO ${transactions} (${targetColumns.join(', ')}) ` +
@@ -288,13 +286,13 @@ export function insertNewTransactions(plan: MergePlan): string {
 }
 
 /**
- * Step 2: a correction rooted at a transaction that has since arrived takes that transaction's
+ * The reroot step: a correction rooted at a transaction that has since arrived takes that transaction's
  * root. Run until it changes no row: each run resolves one more link of a chain. A MERGE rather
  * than UPDATE ... FROM: one shape that every engine (and the BigQuery emulator) runs.
  */
 export function rerootCorrections(plan: MergePlan): string {
   const q = plan.dialect.quote;
-  const root = q('root_transaction_id');
+  const root = q(ROOT);
   return (
     `MERGE INTO ${plan.dialect.table(TABLES.transactions)} AS t USING (${arrivedRoots(plan)}) AS p ON t.${root} = p.${q('arrived_id')} ` +
     `WHEN MATCHED THEN UPDATE SET ${root} = p.${q('arrived_root')}`
@@ -302,7 +300,7 @@ export function rerootCorrections(plan: MergePlan): string {
 }
 
 /**
- * Whether step 2 has a row to change: a transaction rooted at a staged one that is itself rooted
+ * Whether the reroot step has a row to change: a transaction rooted at a staged one that is itself rooted
  * elsewhere, that is, at a staged correction (a correction of a correction that came first).
  * Almost never true; a script runs the step only then (BigQuery bills a MERGE that can update for
  * its whole target, changed or not). The staged corrections are read from the stage's own
@@ -311,22 +309,22 @@ export function rerootCorrections(plan: MergePlan): string {
 export function rerootPending(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
-  const corrects = dialect.extract(dialect.parseRaw(`s.${q('_invoca_raw')}`), 'corrects_transaction_id', 'string');
+  const corrects = dialect.extract(dialect.parseRaw(`s.${q(RAW)}`), 'corrects_transaction_id', 'string');
   return (
     `EXISTS (SELECT 1 FROM ${dialect.table(TABLES.transactions)} AS t ` +
-    `WHERE t.${q('root_transaction_id')} IN (SELECT s.${q('transaction_id')} FROM ${plan.stage} AS s WHERE ${isCorrectionSql(corrects)}))`
+    `WHERE t.${q(ROOT)} IN (SELECT s.${q('transaction_id')} FROM ${plan.stage} AS s WHERE ${isCorrectionSql(corrects)}))`
   );
 }
 
 /**
- * Step 2's condition for `target-invoca merge`, whose stage holds ids only: a transaction rooted
+ * The reroot step's condition for `target-invoca merge`, whose stage holds ids only: a transaction rooted
  * at a new one that is itself rooted elsewhere.
  */
 export function rerootPendingFromSource(plan: MergePlan): string {
   const q = plan.dialect.quote;
   return (
     `EXISTS (SELECT 1 FROM ${plan.dialect.table(TABLES.transactions)} AS t ` +
-    `WHERE t.${q('root_transaction_id')} IN (SELECT a.${q('arrived_id')} FROM (${arrivedRoots(plan)}) AS a))`
+    `WHERE t.${q(ROOT)} IN (SELECT a.${q('arrived_id')} FROM (${arrivedRoots(plan)}) AS a))`
   );
 }
 
@@ -334,19 +332,19 @@ export function rerootPendingFromSource(plan: MergePlan): string {
 function arrivedRoots(plan: MergePlan): string {
   const q = plan.dialect.quote;
   const id = col(plan, 'transaction_id');
-  const root = q('root_transaction_id');
+  const root = q(ROOT);
   return (
     `SELECT ${id} AS ${q('arrived_id')}, ${root} AS ${q('arrived_root')} FROM ${plan.dialect.table(TABLES.transactions)} ` +
     `WHERE ${root} <> ${id} AND ${id} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`
   );
 }
 
-/** Step 4: lineages keyed by a provisional root that is no longer anyone's root (after step 3 has read them). */
+/** The stale step: lineages keyed by a provisional root that is no longer anyone's root (after the current step has read them). */
 export function deleteStaleLineages(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
   const current = dialect.table(TABLES.current);
-  const root = q('root_transaction_id');
+  const root = q(ROOT);
   return (
     `DELETE FROM ${current} AS c WHERE ${withinCallDates(plan, 'c')}c.${root} IN (SELECT ${q('transaction_id')} FROM ${plan.stage}) ` +
     `AND NOT EXISTS (SELECT 1 FROM ${transactionsOf(plan)} AS t WHERE ${withinCallDates(plan, 't')}t.${root} = c.${root})`
@@ -358,7 +356,7 @@ function affectedRoots(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
   return (
-    `SELECT a.${q('root_transaction_id')} FROM ${transactionsOf(plan)} AS a ` +
+    `SELECT a.${q(ROOT)} FROM ${transactionsOf(plan)} AS a ` +
     `WHERE a.${col(plan, 'transaction_id')} IN (SELECT ${q('transaction_id')} FROM ${plan.stage})`
   );
 }
@@ -370,11 +368,11 @@ function affectedRoots(plan: MergePlan): string {
 function affectedCalls(plan: MergePlan): string {
   const q = plan.dialect.quote;
   const callId = col(plan, 'complete_call_id');
-  return `SELECT v.${callId} FROM ${transactionsOf(plan)} AS v WHERE v.${q('root_transaction_id')} IN (${affectedRoots(plan)})`;
+  return `SELECT v.${callId} FROM ${transactionsOf(plan)} AS v WHERE v.${q(ROOT)} IN (${affectedRoots(plan)})`;
 }
 
 /**
- * Step 3: the latest version of each affected lineage into `transactions_current`. Which version
+ * The current step: the latest version of each affected lineage into `transactions_current`. Which version
  * is latest is found on the narrow key columns of `transactions` (a version names its
  * transaction, so it is unique); its typed row is either one this merge brings (the stage's
  * records, parsed once, or the source's snapshot) or already in `transactions_current`: every
@@ -386,10 +384,10 @@ export function mergeCurrent(plan: MergePlan): string[] {
   const { dialect } = plan;
   const q = dialect.quote;
   const names = lineageColumnNames(plan);
-  const root = q('root_transaction_id');
-  const version = q('_invoca_version');
+  const root = q(ROOT);
+  const version = q(VERSION);
   const id = col(plan, 'transaction_id');
-  const sequence = q('_invoca_sequence');
+  const sequence = q(SEQUENCE);
   const current = dialect.table(TABLES.current);
   // Source and target read the partitions of the batch's call dates only (BigQuery; see setCallDates).
   const within = callDatesFilter(plan, 't');
@@ -399,7 +397,7 @@ export function mergeCurrent(plan: MergePlan): string[] {
   // A candidate's data columns come from where its typed row is; its root from `transactions` or
   // the keys as they are now (after the re-rooting). A transaction's sequence, version and load
   // time never change, so a current row's own are right.
-  const fromHistory = new Set(['root_transaction_id', '_invoca_version', '_invoca_sequence', '_invoca_loaded_at']);
+  const fromHistory: ReadonlySet<string> = new Set([ROOT, VERSION, SEQUENCE, LOADED_AT]);
   const selectNames = (value: (name: string) => string): string => names.map((name) => `${value(name)} AS ${q(name)}`).join(', ');
   const arrived = plan.arrived ?? `(${typedStage(plan, () => 'TRUE')})`;
   // A transaction this merge brings with its first-seen sequence (the first delivery of it in the
@@ -418,7 +416,7 @@ export function mergeCurrent(plan: MergePlan): string[] {
   // (the guard keeps the row). So no lineage is ever left without its row, nor given two, and the
   // current rows read are those of the re-rooted lineages alone, found on a narrow scan.
   const fromRaw = plan.columns.filter((column) => column.field !== 'transaction_id');
-  const extraction = dialect.extractAll(`r.${q('_invoca_raw')}`, fromRaw);
+  const extraction = dialect.extractAll(`r.${q(RAW)}`, fromRaw);
   // The latest versions (the narrow keys query, joined) that neither (a), (b) nor the current row of their root holds.
   const missing = (alias: string): string =>
     `${withinCallDates(plan, alias)}NOT ${broughtNow(alias)} ` +
@@ -451,26 +449,26 @@ export function mergeCurrent(plan: MergePlan): string[] {
     `SELECT ${selectNames((name) => `${fromHistory.has(name) ? 't' : 'a'}.${q(name)}`)} FROM ${arrived} AS a ` +
     `JOIN ${transactionsOf(plan)} AS t ON t.${id} = a.${id} WHERE ${withinCallDates(plan, 't')}a.${sequence} = t.${sequence} UNION ALL ` +
     // (b): the root it joined.
-    `SELECT ${selectNames((name) => (name === 'root_transaction_id' ? `(SELECT MAX(w.${q('_invoca_root')}) FROM ${keys} AS w WHERE w.${q('_invoca_latest')} = a.${version})` : `a.${q(name)}`))} FROM ${current} AS a ` +
+    `SELECT ${selectNames((name) => (name === ROOT ? `(SELECT MAX(w.${q('_invoca_root')}) FROM ${keys} AS w WHERE w.${q('_invoca_latest')} = a.${version})` : `a.${q(name)}`))} FROM ${current} AS a ` +
     `WHERE ${byRowId(plan, current, 'a', reRootedNow) ?? reRootedNow('a')} UNION ALL ` +
     // (c): all from `transactions`.
     `SELECT ${selectNames((name) => `a.${q(name)}`)} FROM ${rawRows(keys)} AS a`;
   return mergeStatement(plan, {
     target: current,
-    key: 'root_transaction_id',
+    key: ROOT,
     keys: { query: latest, key: '_invoca_root' },
     source: (keys) =>
       `SELECT ${names.map((name) => `c.${q(name)} AS ${q(name)}`).join(', ')} FROM (${candidates(keys)}) AS c ` +
       `JOIN ${keys} AS w ON c.${root} = w.${q('_invoca_root')} AND c.${version} = w.${q('_invoca_latest')}`,
     ...(within ? { alsoOn: within } : {}),
-    names: [...names, '_invoca_merged_at'],
-    sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
-    changed: (row, form) => `${row}.${q(form === 'keys' ? '_invoca_latest' : '_invoca_version')} > t.${version}`,
+    names: [...names, MERGED_AT],
+    sourceValue: (name) => (name === MERGED_AT ? dialect.now : `s.${q(name)}`),
+    changed: (row, form) => `${row}.${q(form === 'keys' ? '_invoca_latest' : VERSION)} > t.${version}`,
   });
 }
 
 /**
- * Step 5: each affected call from the current versions of its Call lineages: `call_leg_count`,
+ * The calls step: each affected call from the current versions of its Call lineages: `call_leg_count`,
  * money summed over the legs, every other column from the latest leg.
  *
  * The guard is any difference, not a later version: a leg corrected out of order (a backfill) can
@@ -484,8 +482,8 @@ export function mergeCalls(plan: MergePlan): string[] {
   const names = lineageColumnNames(plan);
   const callId = col(plan, 'complete_call_id');
   const money = new Set(moneyColumns(plan.columns).map((column) => column.column));
-  const version = q('_invoca_version');
-  const root = q('root_transaction_id');
+  const version = q(VERSION);
+  const root = q(ROOT);
   const latestWithRoot = (alias: string): string => dialect.concat([`${alias}.${version}`, "'|'", `${alias}.${root}`]);
   const current = dialect.table(TABLES.current);
   const isCallOf = (alias: string): string => `${alias}.${col(plan, 'transaction_type')} = ${dialect.literal(CALL_TYPE)}`;
@@ -497,7 +495,7 @@ export function mergeCalls(plan: MergePlan): string[] {
     `SELECT c.${callId} AS ${q('_invoca_call')}, ` +
     [
       ...[...money].map((name) => `SUM(c.${q(name)}) AS ${q(name)}`),
-      `COUNT(*) AS ${q('call_leg_count')}`,
+      `COUNT(*) AS ${q(LEGS)}`,
       `MAX(c.${version}) AS ${q('_invoca_latest')}`,
       // The latest leg's root with its version (a version is unique and sorts as the order of
       // versions): a re-rooting changes a call's root and nothing else.
@@ -506,7 +504,7 @@ export function mergeCalls(plan: MergePlan): string[] {
     ` FROM ${current} AS c WHERE ${withinCallDates(plan, 'c')}${isCall} AND c.${callId} IN (${affectedCalls(plan)}) GROUP BY c.${callId}`;
   const select = [
     ...names.map((name) => (money.has(name) ? `g.${q(name)} AS ${q(name)}` : `c.${q(name)} AS ${q(name)}`)),
-    `g.${q('call_leg_count')} AS ${q('call_leg_count')}`,
+    `g.${q(LEGS)} AS ${q(LEGS)}`,
   ];
   const callNames = [...plan.columns.map((column) => column.column), ...systemColumns('calls').map((column) => column.name)];
   const within = callDatesFilter(plan, 't');
@@ -532,7 +530,7 @@ export function mergeCalls(plan: MergePlan): string[] {
     },
     ...(within ? { alsoOn: within } : {}),
     names: callNames,
-    sourceValue: (name) => (name === '_invoca_merged_at' ? dialect.now : `s.${q(name)}`),
+    sourceValue: (name) => (name === MERGED_AT ? dialect.now : `s.${q(name)}`),
     // The source row of a call carries the version, legs and sums of its keys row. Any
     // difference counts, not only a later version: a call's latest leg can leave it for another
     // call while an older one joins, a re-rooting changes its root alone, and the source
@@ -542,7 +540,7 @@ export function mergeCalls(plan: MergePlan): string[] {
         ...(form === 'keys'
           ? [`${row}.${q('_invoca_latest_root')} IS DISTINCT FROM ${latestWithRoot('t')}`]
           : [`${row}.${version} IS DISTINCT FROM t.${version}`, `${row}.${root} IS DISTINCT FROM t.${root}`]),
-        `${row}.${q('call_leg_count')} IS DISTINCT FROM t.${q('call_leg_count')}`,
+        `${row}.${q(LEGS)} IS DISTINCT FROM t.${q(LEGS)}`,
         ...[...money].map((name) => `${row}.${q(name)} IS DISTINCT FROM t.${q(name)}`),
       ].join(' OR ')})`,
   });
@@ -550,10 +548,10 @@ export function mergeCalls(plan: MergePlan): string[] {
 
 /**
  * Where the tables are partitioned by call date (BigQuery, see Dialect.callDates): sets the bounds
- * of the start times of every row steps 3-6 can read or change, once, after the re-rooting:
+ * of the start times of every row the steps current..empty can read or change, once, after the re-rooting:
  * every version of the lineages the batch touched (and of lineages still rooted at a staged
  * transaction), their rows in `transactions_current` (a stale lineage's too), the current legs of
- * the calls they belong to, and those calls' rows in `calls`, each as it is now. Steps 3-6 find
+ * the calls they belong to, and those calls' rows in `calls`, each as it is now. Those steps find
  * rows by these keys only, so no row they must see lies outside the bounds, and filtering every
  * table on them changes no result (a MERGE's target filtered too narrowly would insert a
  * duplicate); they then read and change only the partitions of those dates. Rows without a
@@ -573,7 +571,7 @@ export function callDatesQuery(plan: MergePlan): string | undefined {
   if (!bounds) return undefined;
   const q = dialect.quote;
   const start = col(plan, 'start_time');
-  const root = q('root_transaction_id');
+  const root = q(ROOT);
   const callId = col(plan, 'complete_call_id');
   const staged = `SELECT ${q('transaction_id')} FROM ${plan.stage}`;
   const dates = [
@@ -607,7 +605,7 @@ function withinCallDates(plan: MergePlan, alias: string): string {
   return filter ? `${filter} AND ` : '';
 }
 
-/** Step 6: affected calls that no longer have any Call lineage (all moved to another call or to none). */
+/** The empty step: affected calls that no longer have any Call lineage (all moved to another call or to none). */
 export function deleteEmptyCalls(plan: MergePlan): string {
   const { dialect } = plan;
   const callId = col(plan, 'complete_call_id');
@@ -642,31 +640,37 @@ export function takeLock(dialect: Dialect): string {
   return `UPDATE ${dialect.table(LOCK_TABLE)} SET ${dialect.quote('locked_at')} = ${dialect.now} WHERE TRUE`;
 }
 
-/** One batch's merge, in the order it runs (the lock, then steps 1-6 above), in one transaction. */
+/** A step's statements for a plan: none where the step does not apply (bounds without call dates). */
+export type StepBuilder = (plan: MergePlan) => readonly Omit<MergeStep, 'name'>[];
+export type StepBuilders = Partial<Record<MergeStepName, StepBuilder>>;
+
+/** The steps from `current` on, which `target-invoca merge` runs too. */
+export const CALLS_STEP_BUILDERS: StepBuilders = {
+  bounds: (plan) => {
+    const setDates = setCallDates(plan);
+    return setDates ? [{ sql: setDates }] : [];
+  },
+  current: (plan) => mergeCurrent(plan).map((sql) => ({ sql })),
+  stale: (plan) => [{ sql: deleteStaleLineages(plan) }],
+  calls: (plan) => mergeCalls(plan).map((sql) => ({ sql })),
+  empty: (plan) => [{ sql: deleteEmptyCalls(plan) }],
+};
+
+const BATCH_STEP_BUILDERS: StepBuilders = {
+  lock: (plan) => [{ sql: takeLock(plan.dialect) }],
+  insert: (plan) => [{ sql: insertNewTransactions(plan) }],
+  reroot: (plan) => [{ sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPending(plan) }],
+  ...CALLS_STEP_BUILDERS,
+};
+
+/** The statements of the steps `builders` has, in the order of MERGE_STEPS: the one place the order is. */
+export function stepsInOrder(plan: MergePlan, builders: StepBuilders): MergeStep[] {
+  return MERGE_STEPS.flatMap((name) => (builders[name]?.(plan) ?? []).map((step) => ({ name, ...step })));
+}
+
+/** One batch's merge, in one transaction. */
 export function batchSteps(plan: MergePlan): MergeStep[] {
-  return inStepOrder([
-    { name: 'lock', sql: takeLock(plan.dialect) },
-    { name: 'insert', sql: insertNewTransactions(plan) },
-    { name: 'reroot', sql: rerootCorrections(plan), repeat: true, onlyIf: rerootPending(plan) },
-    ...callsSteps(plan),
-  ]);
-}
-
-/** Steps 3-6, which `target-invoca merge` runs too: after the call-date bounds where the dialect has them. */
-export function callsSteps(plan: MergePlan): MergeStep[] {
-  const setDates = setCallDates(plan);
-  return inStepOrder([
-    ...(setDates ? [{ name: 'bounds', sql: setDates } as const] : []),
-    ...mergeCurrent(plan).map((sql) => ({ name: 'current', sql }) as const),
-    { name: 'stale', sql: deleteStaleLineages(plan) },
-    ...mergeCalls(plan).map((sql) => ({ name: 'calls', sql }) as const),
-    { name: 'empty', sql: deleteEmptyCalls(plan) },
-  ]);
-}
-
-/** The steps in the order of MERGE_STEPS (a stable sort: a step's statements keep theirs). */
-function inStepOrder(steps: MergeStep[]): MergeStep[] {
-  return [...steps].sort((a, b) => MERGE_STEPS.indexOf(a.name) - MERGE_STEPS.indexOf(b.name));
+  return stepsInOrder(plan, BATCH_STEP_BUILDERS);
 }
 
 /**

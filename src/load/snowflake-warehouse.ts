@@ -36,7 +36,15 @@ import {
   IDENTITY_QUERY,
   queryHistoryQuery,
 } from './sql/snowflake.js';
-import { runSequentially, type FoundTable, type StagedRow, type StatementCost, type Warehouse, statementExcerpt } from './warehouse.js';
+import {
+  heldStage,
+  runMergeInSession,
+  type FoundTable,
+  type StagedRow,
+  type StatementCost,
+  type Warehouse,
+  statementExcerpt,
+} from './warehouse.js';
 
 export interface SnowflakeSettings {
   account: string;
@@ -189,19 +197,21 @@ export async function openSnowflake(settings: SnowflakeSettings): Promise<Wareho
       return foundTable(rows, settings.database, schema, table);
     },
     execute: run,
-    stageName: () => dialect.quote(SNOWFLAKE_STAGE),
-    async stage(plan: MergePlan, rows: readonly StagedRow[]) {
-      for (const statement of snowflakeStageStatements(createStage(plan, true))) await run(statement);
-      if (rows.length <= BIND_ROWS_LIMIT) {
-        for (let start = 0; start < rows.length; start += BIND_CHUNK_ROWS) {
-          const chunk = rows.slice(start, start + BIND_CHUNK_ROWS).map((row) => [row.transactionId, row.sequence, row.raw]);
-          await execute(snowflakeStageInsert(), chunk);
+    newStageName: () => dialect.quote(SNOWFLAKE_STAGE),
+    async openStage(plan: MergePlan) {
+      return heldStage(async (rows) => {
+        for (const statement of snowflakeStageStatements(createStage(plan, true))) await run(statement);
+        if (rows.length <= BIND_ROWS_LIMIT) {
+          for (let start = 0; start < rows.length; start += BIND_CHUNK_ROWS) {
+            const chunk = rows.slice(start, start + BIND_CHUNK_ROWS).map((row) => [row.transactionId, row.sequence, row.raw]);
+            await execute(snowflakeStageInsert(), chunk);
+          }
+          return;
         }
-        return;
-      }
-      await putAndCopy(run, rows, `@~/target-invoca/${runId}/`, dialect);
+        await putAndCopy(run, rows, `@~/target-invoca/${runId}/`, dialect);
+      });
     },
-    runInTransaction: (steps) => runSequentially(run, steps, SNOWFLAKE_TRANSACTION),
+    runMerge: (merge) => runMergeInSession({ execute: run, query: async (sql) => (await execute(sql)).rows }, merge, SNOWFLAKE_TRANSACTION),
     async query(sql) {
       return (await execute(sql)).rows;
     },

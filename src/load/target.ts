@@ -42,53 +42,60 @@ export interface TargetSummary {
   statesEmitted: number;
 }
 
+/**
+ * The batch being filled: its rows (in the warehouse's stage as they arrive, see
+ * Loader.beginBatch) and its timer, which commits it `batch_max_seconds` after its first row
+ * even when no more input comes (a quiet `tap-invoca --follow`).
+ */
+class OpenBatch {
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    readonly batch: Batch,
+    maxSeconds: number,
+    onDue: () => void,
+  ) {
+    // setTimeout fires at once above 2^31 - 1 ms (24.8 days).
+    this.#timer = setTimeout(onDue, Math.min(maxSeconds * 1000, MAX_TIMER_MS));
+  }
+
+  get rows(): number {
+    return this.batch.rows;
+  }
+
+  stopTimer(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
 export async function runTarget(input: Readable, options: TargetOptions): Promise<TargetSummary> {
   const { loader, logger } = options;
   const now = options.nowMs ?? Date.now;
   const summary: TargetSummary = { records: 0, batches: 0, inserted: 0, statesEmitted: 0 };
+  const startedMs = now();
   let schema: JsonSchema | undefined;
-  // The open batch: its rows go into the warehouse's stage as they arrive (see Loader.beginBatch).
-  let batch: Batch | undefined;
-  let pendingSince = 0;
-  let pendingState: unknown;
-  let hasPendingState = false;
+  let open: OpenBatch | undefined;
+  /** The last STATE read, until every record before it is committed. */
+  let pendingState: { value: unknown } | undefined;
   let fallbackClock: SequenceClock | undefined;
   const ignoredStreams = new Set<string>();
-  const startedMs = now();
+  // After a failed commit nothing more is flushed and no state is echoed: a state echoed then
+  // would let the next run skip rows that were never committed.
+  let failed = false;
+  let timerError: unknown;
+  let lineNumber = 0;
+  let lastInputMs = now();
+  const pendingRows = (): number => open?.rows ?? 0;
 
-  const emit = async (value: unknown): Promise<void> => {
-    await options.emitState(JSON.stringify(value));
-    summary.statesEmitted++;
-  };
-
-  const pendingRows = (): number => batch?.rows ?? 0;
-  // The batch timer: a batch is committed `batchMaxSeconds` after its first row even when no
-  // more input comes (a quiet `tap-invoca --follow`). Reading input and the timer take turns
-  // through `exclusive`, so one flush runs at a time and none runs in the middle of a message.
+  // Reading input and the batch timer take turns through `exclusive`, so one flush runs at a
+  // time and none runs in the middle of a message.
   let turn: Promise<void> = Promise.resolve();
   const exclusive = (task: () => Promise<void>): Promise<void> => {
     const run = turn.then(task);
     turn = run.catch(() => undefined);
     return run;
   };
-  let batchTimer: NodeJS.Timeout | undefined;
-  let timerError: unknown;
-  const startBatchTimer = (armedFor: Batch): void => {
-    clearTimeout(batchTimer);
-    batchTimer = setTimeout(
-      () => {
-        exclusive(async () => {
-          if (batch === armedFor && armedFor.rows > 0) await flush();
-        }).catch((error: unknown) => {
-          timerError = error;
-          lines.close();
-        });
-      },
-      // setTimeout fires at once above 2^31 - 1 ms (24.8 days).
-      Math.min(options.batchMaxSeconds * 1000, MAX_TIMER_MS),
-    );
-  };
-  let lastInputMs = now();
+
   const heartbeat = setInterval(() => {
     if (now() - lastInputMs < HEARTBEAT_MS) return;
     logger.info(
@@ -96,23 +103,115 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
     );
   }, HEARTBEAT_MS);
   heartbeat.unref();
-  // After a failed commit nothing more is flushed and no state is echoed: a state echoed then
-  // would let the next run skip rows that were never committed.
-  let failed = false;
-  const flush = async (): Promise<void> => {
-    clearTimeout(batchTimer);
+
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  // SIGTERM / SIGINT: stop reading now, even while the tap is quiet; what came is flushed below.
+  options.signal?.addEventListener('abort', () => lines.close(), { once: true });
+  try {
+    for await (const line of lines) {
+      await exclusive(() => handleLine(line));
+      if (options.signal?.aborted || timerError !== undefined) break;
+    }
+    // A flush the timer started may still run: its error ends the run.
+    await turn;
+    if (timerError !== undefined) throw timerError;
+  } catch (error) {
+    // Bad input ends the run, but what came before it is complete: load it and echo its state.
+    if (error instanceof InputError && timerError === undefined) await exclusive(flush);
+    // Any other failure gives up the open batch: its stage is released, nothing is committed.
+    else await open?.batch.discard();
+    throw error;
+  } finally {
+    open?.stopTimer();
+    clearInterval(heartbeat);
+  }
+  await exclusive(flush);
+  return summary;
+
+  async function handleLine(line: string): Promise<void> {
     if (failed) return;
-    if (batch && batch.rows > 0) {
-      const committing = batch;
-      batch = undefined;
-      let result: Awaited<ReturnType<Batch['commit']>>;
+    lastInputMs = now();
+    lineNumber++;
+    if (line.trim() === '') return;
+    const message = parseMessage(line, lineNumber);
+    if (message['type'] === 'SCHEMA') await onSchema(message);
+    else if (message['type'] === 'RECORD') await onRecord(message, line);
+    else if (message['type'] === 'STATE') await onState(message);
+  }
+
+  async function onSchema(message: Record<string, unknown>): Promise<void> {
+    if (message['stream'] !== STREAM) return;
+    const next = message['schema'];
+    if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
+    // Records already pending were written under the old schema: load them with it first.
+    if (pendingRows() > 0) await flush();
+    // A field name that is not valid Unicode is named as the record's key will be (recordJson).
+    schema = wellFormed(next as JsonSchema);
+  }
+
+  async function onRecord(message: Record<string, unknown>, line: string): Promise<void> {
+    const stream = String(message['stream']);
+    if (stream !== STREAM) {
+      if (!ignoredStreams.has(stream)) logger.warn(`ignoring records of stream '${stream}': target-invoca loads '${STREAM}' only`);
+      ignoredStreams.add(stream);
+      return;
+    }
+    if (!schema) throw new InputError(`line ${lineNumber}: a RECORD of stream ${STREAM} came before its SCHEMA`);
+    const record = message['record'];
+    if (!record || typeof record !== 'object' || Array.isArray(record))
+      throw new InputError(`line ${lineNumber}: RECORD without a record object`);
+    const fields = record as Record<string, unknown>;
+    const id = fields['transaction_id'];
+    if (typeof id !== 'string' || id === '') throw new InputError(`line ${lineNumber}: the record has no transaction_id`);
+    let sequence = fields['_invoca_sequence'];
+    if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence)) {
+      // Records from another tap: number them here, in arrival order, as tap-invoca would.
+      fallbackClock ??= new SequenceClock(undefined, now());
+      if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
+      sequence = fallbackClock.next();
+    }
+    open ??= await openBatch(schema);
+    open.batch.add(
+      { transactionId: wellFormed(id), sequence: sequence as number, raw: recordText(line, message) ?? recordJson(fields, id, logger) },
+      fields,
+    );
+    summary.records++;
+    options.metrics?.pending(open.rows);
+    if (open.rows >= Math.min(options.batchSizeRows, loader.batchRowLimit ?? Number.POSITIVE_INFINITY)) await flush();
+  }
+
+  async function onState(message: Record<string, unknown>): Promise<void> {
+    pendingState = { value: message['value'] };
+    if (pendingRows() === 0) await flush();
+  }
+
+  async function openBatch(batchSchema: JsonSchema): Promise<OpenBatch> {
+    const opened: OpenBatch = new OpenBatch(await loader.beginBatch(batchSchema), options.batchMaxSeconds, () => {
+      exclusive(async () => {
+        if (open === opened && opened.rows > 0) await flush();
+      }).catch((error: unknown) => {
+        timerError = error;
+        lines.close();
+      });
+    });
+    return opened;
+  }
+
+  /** Commits the open batch, then echoes the pending state. */
+  async function flush(): Promise<void> {
+    open?.stopTimer();
+    if (failed) return;
+    if (open && open.rows > 0) {
+      const committing = open.batch;
+      open = undefined;
+      let result: BatchResult;
       const commitStartedMs = now();
       options.metrics?.committing();
       try {
         result = await committing.commit();
       } catch (error) {
         failed = true;
-        hasPendingState = false;
+        pendingState = undefined;
         options.metrics?.commitFailed(error instanceof Error ? error.message : String(error));
         throw error;
       }
@@ -126,114 +225,18 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
           `${summary.records} rows so far, ${Math.round(summary.records / seconds)} rows/s`,
       );
     }
-    if (hasPendingState) {
-      hasPendingState = false;
-      await emit(pendingState);
+    if (pendingState) {
+      const { value } = pendingState;
+      pendingState = undefined;
+      await options.emitState(JSON.stringify(value));
+      summary.statesEmitted++;
     }
-  };
-
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  // SIGTERM / SIGINT: stop reading now, even while the tap is quiet; what came is flushed below.
-  options.signal?.addEventListener('abort', () => lines.close(), { once: true });
-  let lineNumber = 0;
-  try {
-    await readMessages();
-    // A flush the timer started may still run: its error ends the run.
-    await turn;
-    if (timerError !== undefined) throw timerError;
-  } catch (error) {
-    // Bad input ends the run, but what came before it is complete: load it and echo its state.
-    if (error instanceof InputError && timerError === undefined) await exclusive(flush);
-    // Any other failure gives up the open batch: its stage is released, nothing is committed.
-    else await batch?.discard();
-    throw error;
-  } finally {
-    clearTimeout(batchTimer);
-    clearInterval(heartbeat);
-  }
-  await exclusive(flush);
-  return summary;
-
-  async function readMessages(): Promise<void> {
-    for await (const line of lines) {
-      await exclusive(() => handleLine(line));
-      if (options.signal?.aborted || timerError !== undefined) break;
-    }
-  }
-
-  async function handleLine(line: string): Promise<void> {
-    if (failed) return;
-    lastInputMs = now();
-    lineNumber++;
-    if (line.trim() === '') return;
-    const message = parseMessage(line, lineNumber);
-    switch (message['type']) {
-      case 'SCHEMA': {
-        if (message['stream'] !== STREAM) break;
-        const next = message['schema'];
-        if (!next || typeof next !== 'object') throw new InputError(`line ${lineNumber}: SCHEMA without a schema object`);
-        // Records already pending were written under the old schema: load them with it first.
-        if (pendingRows() > 0) await flush();
-        // A field name that is not valid Unicode is named as the record's key will be (recordJson).
-        schema = wellFormed(next as JsonSchema);
-        break;
-      }
-      case 'RECORD': {
-        const stream = String(message['stream']);
-        if (stream !== STREAM) {
-          if (!ignoredStreams.has(stream)) logger.warn(`ignoring records of stream '${stream}': target-invoca loads '${STREAM}' only`);
-          ignoredStreams.add(stream);
-          break;
-        }
-        if (!schema) throw new InputError(`line ${lineNumber}: a RECORD of stream ${STREAM} came before its SCHEMA`);
-        const record = message['record'];
-        if (!record || typeof record !== 'object' || Array.isArray(record))
-          throw new InputError(`line ${lineNumber}: RECORD without a record object`);
-        const fields = record as Record<string, unknown>;
-        const id = fields['transaction_id'];
-        if (typeof id !== 'string' || id === '') throw new InputError(`line ${lineNumber}: the record has no transaction_id`);
-        let sequence = fields['_invoca_sequence'];
-        if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence)) {
-          // Records from another tap: number them here, in arrival order, as tap-invoca would.
-          fallbackClock ??= new SequenceClock(undefined, now());
-          if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
-          sequence = fallbackClock.next();
-        }
-        if (pendingRows() === 0) pendingSince = now();
-        if (!batch) {
-          batch = await loader.beginBatch(schema);
-          startBatchTimer(batch);
-        }
-        batch.add(
-          {
-            transactionId: wellFormed(id),
-            sequence: sequence as number,
-            raw: recordText(line, message) ?? recordJson(fields, id, logger),
-          },
-          fields,
-        );
-        summary.records++;
-        options.metrics?.pending(batch.rows);
-        if (batch.rows >= Math.min(options.batchSizeRows, loader.batchRowLimit ?? Number.POSITIVE_INFINITY)) await flush();
-        break;
-      }
-      case 'STATE':
-        pendingState = message['value'];
-        hasPendingState = true;
-        if (pendingRows() === 0) await flush();
-        break;
-      default:
-        break;
-    }
-    if (pendingRows() > 0 && now() - pendingSince >= options.batchMaxSeconds * 1000) await flush();
   }
 }
 
 /** While no input comes, a line on stderr at most this often. */
 const HEARTBEAT_MS = 60_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** How tap-invoca (and most Singer taps) begin a RECORD line of our stream. */
 
 /**
  * The record's JSON text cut out of its line, when the line is laid out as tap-invoca writes it

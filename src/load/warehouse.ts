@@ -21,32 +21,62 @@ export interface MergeStep {
 /** A chain longer than this is not resolved further in one batch (Invoca's chains are 1 deep). */
 export const MAX_REPEATS = 16;
 
+/** What one merge runs (a batch's, or `target-invoca merge`'s). */
+export interface MergeRun {
+  /** Before the transaction: the temporary tables the steps read. */
+  prepare?: readonly string[];
+  /** The tables `prepare` creates, dropped before and after where they outlive the merge (not in a BigQuery script). */
+  temporary?: readonly string[];
+  /** In one transaction, all or nothing. */
+  steps: readonly MergeStep[];
+  /** A query read after the transaction, while `prepare`'s tables exist: its rows are the result's. */
+  result?: string;
+}
+
+export interface MergeResult {
+  /** The rows each step changed; undefined where the engine does not say (a BigQuery script). */
+  changed: number[] | undefined;
+  /** The rows of the run's `result` query ([] without one). */
+  rows: Record<string, unknown>[];
+}
+
 /**
- * runInTransaction for engines with interactive transactions: BEGIN, each step, COMMIT, and
- * ROLLBACK when any step fails.
+ * runMerge for engines with interactive transactions: the temporary tables dropped, `prepare`,
+ * BEGIN, each step (a `repeat` step until it changes no row), COMMIT (ROLLBACK when a step
+ * fails), the result query, and the temporary tables dropped again.
  */
-export async function runSequentially(
-  execute: (sql: string) => Promise<number>,
-  steps: readonly MergeStep[],
+export async function runMergeInSession(
+  session: { execute: (sql: string) => Promise<number>; query: (sql: string) => Promise<Record<string, unknown>[]> },
+  run: MergeRun,
   control: { begin: string; commit: string; rollback: string },
-): Promise<number[]> {
-  await execute(control.begin);
+): Promise<MergeResult> {
+  const { execute } = session;
+  const dropTemporary = async (): Promise<void> => {
+    for (const table of run.temporary ?? []) await execute(`DROP TABLE IF EXISTS ${table}`).catch(() => 0);
+  };
+  await dropTemporary();
   try {
+    for (const statement of run.prepare ?? []) await execute(statement);
+    await execute(control.begin);
     const changed: number[] = [];
-    for (const step of steps) {
-      let total = 0;
-      for (let run = 0; run < (step.repeat ? MAX_REPEATS : 1); run++) {
-        const rows = await execute(step.sql);
-        total += rows;
-        if (rows === 0) break;
+    try {
+      for (const step of run.steps) {
+        let total = 0;
+        for (let repeat = 0; repeat < (step.repeat ? MAX_REPEATS : 1); repeat++) {
+          const rows = await execute(step.sql);
+          total += rows;
+          if (rows === 0) break;
+        }
+        changed.push(total);
       }
-      changed.push(total);
+      await execute(control.commit);
+    } catch (error) {
+      await execute(control.rollback).catch(() => 0);
+      throw error;
     }
-    await execute(control.commit);
-    return changed;
-  } catch (error) {
-    await execute(control.rollback).catch(() => 0);
-    throw error;
+    return { changed, rows: run.result === undefined ? [] : await session.query(run.result) };
+  } finally {
+    await dropTemporary();
   }
 }
 
@@ -93,6 +123,39 @@ export interface StageWriter {
   close(): Promise<void>;
   /** Releases the writer without staging what it holds (a batch that will not be committed). */
   discard(): Promise<void>;
+}
+
+/**
+ * A stage writer for engines that load a batch at once (a load job, bound INSERTs, PUT + COPY):
+ * the rows are held until `close` hands them to `load`.
+ */
+export function heldStage(load: (rows: readonly StagedRow[]) => Promise<void>): StageWriter {
+  let held: StagedRow[] = [];
+  return {
+    add: (row) => {
+      held.push(row);
+    },
+    close: async () => {
+      const rows = held;
+      held = [];
+      await load(rows);
+    },
+    discard: async () => {
+      held = [];
+    },
+  };
+}
+
+/** Creates the plan's stage and stages `rows` in it (a batch read back, a test's rows). */
+export async function stageRows(warehouse: Warehouse, plan: MergePlan, rows: readonly StagedRow[]): Promise<void> {
+  const writer = await warehouse.openStage(plan);
+  try {
+    for (const row of rows) writer.add(row);
+  } catch (error) {
+    await writer.discard();
+    throw error;
+  }
+  await writer.close();
 }
 
 /**
@@ -151,26 +214,22 @@ export interface Warehouse {
   findTable(name: string, schema?: string): Promise<FoundTable | undefined>;
   /** Runs one statement without bound values; returns the rows it changed (0 when the engine does not say). */
   execute(sql: string): Promise<number>;
-  /** The stage table name for the plan, as SQL. */
-  stageName(): string;
-  /** Creates the stage table and loads the rows into it. */
-  stage(plan: MergePlan, rows: readonly StagedRow[]): Promise<void>;
   /**
-   * Creates the stage table and returns a writer that adds rows to it as they arrive, so that a
-   * batch is never held whole in memory (DuckDB's appender). Engines without it are given the
-   * batch at once through `stage`.
+   * A name for the stage of the next plan, as SQL: a new one at each call where every batch has
+   * its own stage table (BigQuery), else the engine's one temporary stage.
    */
-  openStage?(plan: MergePlan): Promise<StageWriter>;
+  newStageName(): string;
   /**
-   * Runs the merge steps in one transaction (all or nothing) and returns the rows each step
-   * changed; a step marked `repeat` runs until it changes no row (at most MAX_REPEATS times).
+   * Creates the plan's stage (`plan.stage`) and returns a writer that adds rows to it: as they
+   * arrive where the engine can (DuckDB's appender), so a batch is never held whole in memory;
+   * else held until `close`.
    */
-  runInTransaction(steps: readonly MergeStep[]): Promise<number[]>;
+  openStage(plan: MergePlan): Promise<StageWriter>;
   /**
-   * Engines whose temporary tables live only inside one script (BigQuery) run work that needs
-   * them as one script of these statements, and return the rows of the last one.
+   * Runs a merge: `prepare`, the steps in one transaction (all or nothing; a step marked
+   * `repeat` until it changes no row, at most MAX_REPEATS times), then the `result` query.
    */
-  runScript?(statements: readonly string[]): Promise<Record<string, unknown>[]>;
+  runMerge(run: MergeRun): Promise<MergeResult>;
   /** Rows of a query, as objects keyed by column name (for summaries and tests). */
   query(sql: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;

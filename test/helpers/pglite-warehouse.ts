@@ -6,7 +6,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { createStage, type MergePlan } from '../../src/load/plan.js';
 import { postgresDialect } from './postgres-dialect.js';
-import { runSequentially, type StagedRow, type Warehouse } from '../../src/load/warehouse.js';
+import { heldStage, runMergeInSession, type StagedRow, type Warehouse } from '../../src/load/warehouse.js';
 
 export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: PGlite }> {
   const db = await PGlite.create();
@@ -41,25 +41,30 @@ export async function openPglite(schema = 'invoca'): Promise<Warehouse & { db: P
       const result = await db.query(sql);
       return result.affectedRows ?? 0;
     },
-    stageName: () => dialect.quote(stage),
-    async stage(plan: MergePlan, rows: readonly StagedRow[]) {
-      await db.exec(`DROP TABLE IF EXISTS ${dialect.quote(stage)}`);
-      await db.exec(createStage(plan, true));
-      for (let start = 0; start < rows.length; start += 500) {
-        const chunk = rows.slice(start, start + 500);
-        const values = chunk.map((_, index) => `($${index * 3 + 1}, $${index * 3 + 2}, $${index * 3 + 3})`).join(', ');
-        await db.query(
-          `INSERT INTO ${dialect.quote(stage)} VALUES ${values}`,
-          chunk.flatMap((row) => [row.transactionId, row.sequence, row.raw]),
-        );
-      }
+    newStageName: () => dialect.quote(stage),
+    async openStage(plan: MergePlan) {
+      return heldStage(async (rows: readonly StagedRow[]) => {
+        await db.exec(`DROP TABLE IF EXISTS ${dialect.quote(stage)}`);
+        await db.exec(createStage(plan, true));
+        for (let start = 0; start < rows.length; start += 500) {
+          const chunk = rows.slice(start, start + 500);
+          const values = chunk.map((_, index) => `($${index * 3 + 1}, $${index * 3 + 2}, $${index * 3 + 3})`).join(', ');
+          await db.query(
+            `INSERT INTO ${dialect.quote(stage)} VALUES ${values}`,
+            chunk.flatMap((row) => [row.transactionId, row.sequence, row.raw]),
+          );
+        }
+      });
     },
-    runInTransaction: (steps) =>
-      runSequentially(async (sql) => (await db.query(sql)).affectedRows ?? 0, steps, {
-        begin: 'BEGIN',
-        commit: 'COMMIT',
-        rollback: 'ROLLBACK',
-      }),
+    runMerge: (merge) =>
+      runMergeInSession(
+        {
+          execute: async (sql) => (await db.query(sql)).affectedRows ?? 0,
+          query: async (sql) => (await db.query<Record<string, unknown>>(sql)).rows,
+        },
+        merge,
+        { begin: 'BEGIN', commit: 'COMMIT', rollback: 'ROLLBACK' },
+      ),
     async query(sql) {
       return (await db.query<Record<string, unknown>>(sql)).rows;
     },

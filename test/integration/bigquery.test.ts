@@ -19,10 +19,10 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { WarehouseError } from '../../src/errors.js';
-import { jobFailure, jobGuards, openBigQuery, SCRIPT_REPEATS, transactionScript } from '../../src/load/bigquery-warehouse.js';
+import { jobFailure, jobGuards, mergeScript, openBigQuery, SCRIPT_REPEATS } from '../../src/load/bigquery-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { batchSteps, callDatesQuery, type MergePlan } from '../../src/load/plan.js';
-import type { Warehouse } from '../../src/load/warehouse.js';
+import { stageRows, type Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { targetRun } from '../helpers/target-run.js';
 import { StreamSchema } from '../../src/stream/schema.js';
@@ -41,17 +41,19 @@ const REPEATED =
   'MERGE R;\nIF @@row_count > 0 THEN\nMERGE R;\nIF @@row_count > 0 THEN\nMERGE R;\nIF @@row_count > 0 THEN\nMERGE R;\nEND IF;\nEND IF;\nEND IF';
 
 test(`the batch is one script: BEGIN TRANSACTION, the steps (a repeated one at most ${SCRIPT_REPEATS} times, while it changes rows), COMMIT`, () => {
-  const script = transactionScript([
-    { name: 'insert', sql: 'INSERT 1' },
-    { name: 'reroot', sql: 'MERGE R', repeat: true },
-    { name: 'empty', sql: 'DELETE 2' },
-  ]);
+  const script = mergeScript({
+    steps: [
+      { name: 'insert', sql: 'INSERT 1' },
+      { name: 'reroot', sql: 'MERGE R', repeat: true },
+      { name: 'empty', sql: 'DELETE 2' },
+    ],
+  });
   expect(SCRIPT_REPEATS).toBe(4);
   expect(script).toBe(`${['BEGIN TRANSACTION', 'INSERT 1', REPEATED, 'DELETE 2', 'COMMIT TRANSACTION'].join(';\n')};`);
 });
 
 test('a step with a condition runs in the script only while it holds (checked before each run)', () => {
-  const script = transactionScript([{ name: 'reroot', sql: 'MERGE R', repeat: true, onlyIf: 'EXISTS (SELECT 1)' }]);
+  const script = mergeScript({ steps: [{ name: 'reroot', sql: 'MERGE R', repeat: true, onlyIf: 'EXISTS (SELECT 1)' }] });
   expect(script).toBe(
     `${['BEGIN TRANSACTION', `IF EXISTS (SELECT 1) THEN\n${REPEATED.replace(/@@row_count > 0/g, 'EXISTS (SELECT 1)')};\nEND IF`, 'COMMIT TRANSACTION'].join(';\n')};`,
   );
@@ -123,7 +125,7 @@ describe('on goccy/bigquery-emulator', () => {
   ): Promise<MergePlan> {
     const plan = loader.plan(schema);
     await loader.ensureTables(plan);
-    await on.stage(plan, staged(batch));
+    await stageRows(on, plan, staged(batch));
     // The batch's steps in the loader's order, each its own job (see the file comment).
     let withDates = (sql: string): string => sql;
     for (const step of batchSteps(plan)) {
@@ -219,9 +221,9 @@ describe('on goccy/bigquery-emulator', () => {
     // The warehouse as the loader uses it, but the emulator goes away when the merge is sent.
     const stopping: Warehouse = {
       ...real,
-      runInTransaction: async (steps) => {
+      runMerge: async (merge) => {
         await down.stop();
-        return real.runInTransaction(steps);
+        return real.runMerge(merge);
       },
     };
     const { call, fix } = recordMaker();
@@ -288,11 +290,11 @@ describe('on goccy/bigquery-emulator', () => {
         { logger, conflictDelayMs: 1 },
       );
       conflicts = 1;
-      expect(await behind.runScript?.(['SELECT 41 + 1 AS answer'])).toEqual([{ answer: 42 }]);
+      expect((await behind.runMerge({ steps: [], result: 'SELECT 41 + 1 AS answer' })).rows).toEqual([{ answer: 42 }]);
       expect(conflicts).toBe(0);
       expect(logger.lines).toContainEqual(
         expect.stringMatching(
-          /^WARN BigQuery failed: Could not serialize access .* concurrent update; running target-invoca merge's script again \(retry 1\)/,
+          /^WARN BigQuery failed: Could not serialize access .* concurrent update; running the merge again \(retry 1\)/,
         ),
       );
     } finally {

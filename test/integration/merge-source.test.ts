@@ -14,7 +14,7 @@ import { run as runTarget } from '../../src/cli/target.js';
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import type { MergePlan } from '../../src/load/plan.js';
-import type { Warehouse } from '../../src/load/warehouse.js';
+import { stageRows, type Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { recordMaker } from '../helpers/records.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
@@ -38,9 +38,9 @@ afterEach(async () => {
 async function loadLikeAnotherTarget(warehouse: Warehouse, records: TestRecord[]): Promise<void> {
   const { dialect } = warehouse;
   const q = dialect.quote;
-  const stage = warehouse.stageName();
+  const stage = warehouse.newStageName();
   const plan: MergePlan = { dialect, columns: [], stage };
-  await warehouse.stage(plan, staged(records));
+  await stageRows(warehouse, plan, staged(records));
   const raw = dialect.parseRaw(`s.${q('_invoca_raw')}`);
   const text = (field: string): string => dialect.extract(raw, field, 'string');
   const select =

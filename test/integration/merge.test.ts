@@ -21,7 +21,7 @@ import {
   TABLES,
 } from '../../src/load/plan.js';
 import { runTarget } from '../../src/load/target.js';
-import type { Warehouse } from '../../src/load/warehouse.js';
+import { stageRows, type Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
@@ -315,7 +315,7 @@ describe.each(Object.keys(engines) as (keyof typeof engines)[])('%s', (engine) =
     const first = correction('C9a', original, '2026-01-09T00:00:00Z', '25.00');
     const second = correction('C9b', first, '2026-01-10T00:00:00Z', '20.00');
     const pendingAndChanged = async (batch: TestRecord[]): Promise<[number, number]> => {
-      await warehouse.stage(plan, staged(batch));
+      await stageRows(warehouse, plan, staged(batch));
       await warehouse.execute(insertNewTransactions(plan));
       const [row] = await warehouse.query(`SELECT CASE WHEN ${rerootPending(plan)} THEN 1 ELSE 0 END AS pending`);
       const changed = await warehouse.execute(rerootCorrections(plan));

@@ -16,7 +16,7 @@ import { batchSteps as loaderSteps, createStage, createTable, dropStage, type Me
 import { Loader } from '../../src/load/loader.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
 import { foundTable, openSnowflake } from '../../src/load/snowflake-warehouse.js';
-import type { Warehouse } from '../../src/load/warehouse.js';
+import { heldStage, type Warehouse } from '../../src/load/warehouse.js';
 import { fakesnowSettings, startFakesnowServer } from '../helpers/fakesnow-server.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { targetRun } from '../helpers/target-run.js';
@@ -348,11 +348,11 @@ test.each(Object.keys(SOURCE_LAYOUTS) as (keyof typeof SOURCE_LAYOUTS)[])(
         if (table) created.add(table.toLowerCase());
         return 0;
       },
-      stageName: () => sfDialect.quote('_INVOCA_STAGE'),
-      stage: async () => undefined,
-      runInTransaction: async (steps) => {
-        statements.push(...steps.map((step) => step.sql));
-        return [];
+      newStageName: () => sfDialect.quote('_INVOCA_STAGE'),
+      openStage: async () => heldStage(async () => undefined),
+      runMerge: async (merge) => {
+        statements.push(...(merge.prepare ?? []), ...merge.steps.map((step) => step.sql));
+        return { changed: undefined, rows: [] };
       },
       query: async (sql) => {
         statements.push(sql);

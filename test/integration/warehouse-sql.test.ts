@@ -20,11 +20,11 @@ import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { mapSourceColumns } from '../../src/load/merge-source.js';
 import { HISTORY_FIELDS, systemColumns } from '../../src/load/plan.js';
-import { bigqueryDialect } from '../../src/load/sql/bigquery.js';
+import { bigqueryDialect, mergeScript } from '../../src/load/sql/bigquery.js';
 import type { ColumnKind } from '../../src/load/sql/dialect.js';
 import { duckdbDialect } from '../../src/load/sql/duckdb.js';
 import { snowflakeDialect } from '../../src/load/sql/snowflake.js';
-import type { Warehouse } from '../../src/load/warehouse.js';
+import { heldStage, type Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { staged, type TestRecord } from '../helpers/merge-oracle.js';
@@ -262,12 +262,12 @@ test.each([
         if (table) created.add(table);
         return 0;
       },
-      stageName: () => dialect.table('_invoca_stage_x'),
-      stage: async () => undefined,
-      runInTransaction: async () => [],
-      runScript: async (statements) => {
-        scripts.push([...statements]);
-        return [{ n: 3 }];
+      newStageName: () => dialect.table('_invoca_stage_x'),
+      openStage: async () => heldStage(async () => undefined),
+      // The script BigQuery would be sent, statement by statement.
+      runMerge: async (merge) => {
+        scripts.push(mergeScript(merge, dialect.callDates?.declare).replace(/;$/, '').split(';\n'));
+        return { changed: undefined, rows: [{ n: 3 }] };
       },
       // The keys of a raw table's records, as BigQuery would list them.
       query: async (sql) => {

@@ -1,12 +1,12 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import { describe, expect, test } from '@jest/globals';
-import { check as checkSource } from '../../src/cli/source-args.js';
 import { endpointProblem, isLoopbackHost } from '../../src/config/endpoints.js';
 import { parseJsonText, syntaxErrorOffset } from '../../src/config/files.js';
 import { parseLoaderConfig } from '../../src/config/loader-config.js';
 import { createRedactor } from '../../src/config/redact.js';
 import { LOADER_CONFIG_SCHEMA, TAP_CONFIG_SCHEMA } from '../../src/config/schemas.js';
 import { isSecretName, secretValues } from '../../src/config/secrets.js';
+import { nearestKey } from '../../src/config/nearest-key.js';
 import { parseTapConfig } from '../../src/config/tap-config.js';
 import { ApiNetworkError } from '../../src/errors.js';
 import { transportError } from '../../src/invoca/client.js';
@@ -176,16 +176,6 @@ test('a host that does not resolve is not retried; a passing DNS fault is', () =
   expect(transportError(failure('ECONNRESET'), 'GET x', false, 1000).retryable).toBe(true);
 });
 
-test('source-invoca: --help and --version are modes, the commands need their files', () => {
-  expect(checkSource({ help: true })).toEqual({ kind: 'help' });
-  expect(checkSource({ _: ['read'], help: true })).toEqual({ kind: 'help' });
-  expect(checkSource({ version: true })).toEqual({ kind: 'version' });
-  expect(checkSource({ _: ['spec'] })).toEqual({ kind: 'spec' });
-  expect(() => checkSource({ _: ['check'] })).toThrow('check needs --config');
-  expect(() => checkSource({ _: ['read'], config: 'c' })).toThrow('read needs --catalog');
-  expect(() => checkSource({ _: ['write'] })).toThrow(/usage: source-invoca spec/);
-});
-
 describe('credentials as text, as containers and secret stores hand them over', () => {
   const snowflake = (extra: Record<string, unknown>) => ({
     engine: 'snowflake',
@@ -318,4 +308,69 @@ describe('what a fresh-eyes review found after the first round', () => {
       ),
     ).toMatch(/must be the JSON of a service account key file \(an object with "type": "service_account", client_email and private_key\)/);
   });
+});
+
+test('nearestKey suggests only close keys', () => {
+  expect(nearestKey('page_sise', ['page_size', 'api_token'])).toBe('page_size');
+  expect(nearestKey('apitoken', ['page_size', 'api_token'])).toBe('api_token');
+  expect(nearestKey('colour', ['page_size', 'api_token'])).toBeUndefined();
+});
+
+test('config defaults, transaction type spellings and numeric account ids', () => {
+  const { config, warnings } = parseTapConfig({
+    api_token: 'tok',
+    account_id: 1234,
+    transaction_types: ['Post Call Event', 'PostCallEvent', 'Reported Conversion'],
+  });
+  expect(config).toMatchObject({
+    accountId: '1234',
+    accountType: 'network',
+    baseUrl: 'https://invoca.net',
+    apiVersion: '2020-10-01',
+    pageSize: 4000,
+    includeColumns: ['$invoca_default_columns', '$invoca_custom_columns', 'custom_data'],
+    transactionTypes: ['PostCallEvent', 'Sale'],
+    requestTimeoutMs: 300_000,
+    maxRetries: 5,
+  });
+  expect(warnings).toEqual([]);
+  expect(parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-01T10:00:00-07:00' }).config.startDate).toBe('2026-02-01');
+  expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-31' })).toThrow("'start_date' is not a real date");
+  expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-99-01' })).toThrow("'start_date' is not a real date");
+});
+
+test('transaction_types: the FAQ spellings in any case; an unknown one lists the accepted ones', () => {
+  const types = (values: string[]): unknown =>
+    parseTapConfig({ api_token: 't', account_id: '1', transaction_types: values }).config.transactionTypes;
+  expect(types(['call', 'Call', 'CALL'])).toEqual(['Call']);
+  expect(types(['post call event', 'post_call_event', 'PostCallEvent', 'Post Call Event'])).toEqual(['PostCallEvent']);
+  expect(types(['sale', 'reported conversion', 'Reported_Conversion'])).toEqual(['Sale']);
+  expect(types(['signal'])).toEqual(['Signal']);
+  expect(() => types(['Refund'])).toThrow(
+    /config field 'transaction_types' has "Refund", which is no transaction type; use Call, PostCallEvent .*Signal; in any case/,
+  );
+});
+
+test('min_poll_interval_seconds: 300 by default, at least 300 against invoca.net, any value from 0 elsewhere', () => {
+  const parse = (extra: Record<string, unknown>): number =>
+    parseTapConfig({ api_token: 't', account_id: '1', ...extra }).config.minPollIntervalSeconds;
+  expect(parse({})).toBe(300);
+  expect(parse({ base_url: 'https://acme.invoca.net', min_poll_interval_seconds: 600 })).toBe(600);
+  expect(() => parse({ min_poll_interval_seconds: 60 })).toThrow(
+    /config field 'min_poll_interval_seconds' is 60, below Invoca's floor of 300 seconds for https:\/\/invoca.net/,
+  );
+  expect(() => parse({ base_url: 'https://ACME.Invoca.net/', min_poll_interval_seconds: 299 })).toThrow(
+    "'min_poll_interval_seconds' is 299",
+  );
+  expect(parse({ base_url: 'http://127.0.0.1:8080', min_poll_interval_seconds: 0 })).toBe(0);
+  expect(parse({ base_url: 'https://notinvoca.net.example', min_poll_interval_seconds: 5 })).toBe(5);
+  expect(() => parse({ base_url: 'http://127.0.0.1:8080', min_poll_interval_seconds: -1 })).toThrow("'min_poll_interval_seconds'");
+});
+
+test('the redactor replaces a secret as written, URL-encoded and JSON-escaped', () => {
+  const redact = createRedactor(['p@ss "word"/x', undefined, 'ab']);
+  expect(redact('a p@ss "word"/x b')).toBe('a [REDACTED] b');
+  expect(redact(`u=${encodeURIComponent('p@ss "word"/x')}`)).toBe('u=[REDACTED]');
+  expect(redact(JSON.stringify({ k: 'p@ss "word"/x' }))).toBe('{"k":"[REDACTED]"}');
+  expect(redact('ab stays: too short to search for')).toBe('ab stays: too short to search for');
 });

@@ -1,4 +1,4 @@
-import type { MergeStep } from '../warehouse.js';
+import type { MergeRun } from '../warehouse.js';
 import { extractEach, fitName, hashOf, qualifyFirstPerKey, type ColumnKind, type Dialect } from './dialect.js';
 
 const TYPES: Readonly<Record<ColumnKind, string>> = {
@@ -118,16 +118,19 @@ function repeatWhile(sql: string, times: number, again: string): string {
 }
 
 /**
- * The batch as one BigQuery script: BEGIN TRANSACTION; the steps; COMMIT TRANSACTION. BigQuery
- * has no interactive transactions: a multi-statement transaction must be one query.
+ * A merge as one BigQuery script: the declarations (which must come first), `prepare` (its
+ * temporary tables live as long as the script), BEGIN TRANSACTION, the steps, COMMIT
+ * TRANSACTION, then the `result` query, whose rows are the script's. BigQuery has no interactive
+ * transactions: a multi-statement transaction must be one query.
  */
-export function transactionScript(steps: readonly MergeStep[], declare: readonly string[] = []): string {
-  const statements = steps.map((step) => {
+export function mergeScript(run: MergeRun, declare: readonly string[] = []): string {
+  const statements = run.steps.map((step) => {
     const runs = step.repeat ? repeatWhile(step.sql, SCRIPT_REPEATS, step.onlyIf ?? '@@row_count > 0') : step.sql;
     // The condition is checked once, before the first run.
     return step.onlyIf ? `IF ${step.onlyIf} THEN\n${runs};\nEND IF` : runs;
   });
-  return `${[...declare, 'BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION'].join(';\n')};`;
+  const result = run.result === undefined ? [] : [run.result];
+  return `${[...declare, ...(run.prepare ?? []), 'BEGIN TRANSACTION', ...statements, 'COMMIT TRANSACTION', ...result].join(';\n')};`;
 }
 
 /** The stage's columns: the load job creates the table with this schema. */
