@@ -11,7 +11,7 @@
  * read_json_auto into one table, and target-duckdb (a Python Singer target); then a run adding
  * 1,000 new rows, against the same on a 10k-row table (`--increment-base`).
  * A narrow tier: 100k rows of 25 fields under the full catalog, from the file, against
- * target-duckdb. Then the backfill at 1, 2, 4 and 8 windows against the sequential cursor walk. `--full` adds a
+ * target-duckdb. The tap with personal data hashed against the tap without, on 100k rows. Then the backfill at 1, 2, 4 and 8 windows against the sequential cursor walk. `--full` adds a
  * 5M tier (memory and the incremental run; rates are measured up to 1M).
  */
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -426,6 +426,47 @@ async function narrowTier(rows: number, figures: Figure[]): Promise<void> {
   }
 }
 
+/**
+ * The tap with the caller's personal data hashed (`$invoca_personal_columns`) against the same
+ * tap without it, on the simulator's feed with personal data (--personal), to /dev/null: the
+ * median of three runs each, alternated.
+ */
+async function hashingTier(rows: number, figures: Figure[]): Promise<void> {
+  const sim = await startSimulator({ rows, seed: 42, personal: 'true' });
+  try {
+    const base = { api_token: TOKEN, account_id: ACCOUNT, base_url: sim.url, min_poll_interval_seconds: 0 };
+    const plain = jsonFile('tap-personal.json', base);
+    const hashed = jsonFile('tap-hashed.json', {
+      ...base,
+      hash_columns: ['$invoca_personal_columns'],
+      hash_key: 'bench-hash-key-0123456789abcdef0123456789',
+    });
+    log(`${tierName(rows)} personal: the tap with and without hash_columns, 3 runs each`);
+    const seconds: Record<'plain' | 'hashed', number[]> = { plain: [], hashed: [] };
+    for (let run = 0; run < 3; run++) {
+      seconds.plain.push((await measure(TAP, ['--config', plain], { stdout: { kind: 'null' } })).seconds);
+      seconds.hashed.push((await measure(TAP, ['--config', hashed], { stdout: { kind: 'null' } })).seconds);
+    }
+    const median = (list: number[]): number => [...list].sort((a, b) => a - b)[1] ?? Number.NaN;
+    figures.push(
+      figure({
+        group: 'tap',
+        label: `${tierName(rows)} with $invoca_personal_columns hashed, to /dev/null, seconds`,
+        value: median(seconds.hashed),
+        baseline: median(seconds.plain),
+        unit: 's',
+        baselineLabel: 'the same tap and feed, nothing hashed',
+        ratio: median(seconds.hashed) / median(seconds.plain),
+        ratioLabel: 'x its time',
+        target: { atMost: 1.2 },
+        detail: 'median of 3 runs each; the feed carries 18 personal fields per row',
+      }),
+    );
+  } finally {
+    await sim.stop();
+  }
+}
+
 async function backfill(options: Options, figures: Figure[]): Promise<void> {
   const today = new Date().toISOString().slice(0, 10);
   const days = options.backfillDays;
@@ -503,6 +544,7 @@ async function main(): Promise<void> {
       }
     }
     await narrowTier(options.narrowRows, figures);
+    await hashingTier(options.narrowRows, figures);
     await backfill(options, figures);
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -28,6 +28,11 @@ export const simulatorOptions = {
     default: false,
     describe: 'Rows carry 21 of the fields only (keys, time, parties, money): an account that fills few columns',
   },
+  personal: {
+    type: 'boolean',
+    default: false,
+    describe: "Rows carry the caller's personal data: name, e-mail, street address, data append columns (for hash_columns)",
+  },
   faults: { type: 'string', describe: 'JSON fault list, e.g. [{"kind":"status","status":429,"retryAfter":"1"}]' },
   ...helpAndVersionOptions,
 } as const satisfies Record<string, Options>;

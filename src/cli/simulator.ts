@@ -48,6 +48,7 @@ export async function run(args: string[], io: SimulatorIo): Promise<{ code: numb
       latencyMs: argv['latency-ms'],
       hostile: argv.hostile,
       narrow: argv.narrow,
+      personal: argv.personal,
       faults: checked.faults,
     });
     io.stdout.write(`listening on ${simulator.url}\n`);

@@ -106,7 +106,39 @@ export const TAP_CONFIG_SCHEMA = {
       },
       default: [],
       title: 'Exclude columns',
-      description: 'Columns (or $invoca_* constants) not to request. The columns the correction merge needs are requested anyway.',
+      description:
+        'Columns (or $invoca_* constants, and $invoca_personal_columns: the caller\'s personal data, README "Personal data") not to request. The columns the correction merge needs are requested anyway.',
+    },
+    hash_columns: {
+      type: 'array',
+      items: {
+        type: 'string',
+        minLength: 1,
+      },
+      default: [],
+      title: 'Hash columns',
+      description:
+        'Columns whose values the tap replaces by HMAC-SHA-256(hash_key, value) in hex before anything is written, in the record and in custom_data: names, custom (Marketing Data) columns, or $invoca_personal_columns (README "Personal data"). Phone numbers are hashed as digits with their country code.',
+    },
+    hash_key: {
+      type: 'string',
+      minLength: 1,
+      secret: true,
+      writeOnly: true,
+      title: 'Hash key',
+      description:
+        'The HMAC key of hash_columns: 32 to 64 bytes (e.g. `openssl rand -hex 32`). Keep it like a password; a new key changes every hash, so joins across the change need both.',
+    },
+    phone_country_code: {
+      type: ['string', 'integer'],
+      pattern: '^[1-9][0-9]{0,2}$',
+      minimum: 1,
+      maximum: 999,
+      mustBe: 'a country calling code of 1 to 3 digits, such as 1 or 44',
+      default: '1',
+      title: 'Phone country code',
+      description:
+        "hash_columns: the country calling code of the account's numbers, put before a number that carries none (1: the US and Canada).",
     },
     transaction_types: {
       type: 'array',
@@ -220,7 +252,7 @@ export const LOADER_CONFIG_SCHEMA = {
           mustBe: 'a size such as 1GB or 512MB',
           default: '1GB',
           description:
-            "DuckDB memory_limit: the most DuckDB's buffer pool may hold (default 1GB; DuckDB's own default is 80% of RAM). A batch that does not fit is rolled back and loaded in halves; raise it, or lower batch_size_rows, if the log says so.",
+            "DuckDB memory_limit: the most DuckDB's buffer pool may hold (default 1GB; DuckDB's own default is 80% of RAM), not the whole process: with 100k-row batches the target peaks near 1.4 GB; lower batch_size_rows to lower that (25k rows: about 1 GB). A batch that does not fit is rolled back and loaded in halves; raise it, or lower batch_size_rows, if the log says so.",
         },
         threads: {
           type: 'integer',

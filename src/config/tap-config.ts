@@ -11,6 +11,15 @@ import { parseConfig, type ParsedConfig } from './parsed.js';
 import type { Redactor } from './redact.js';
 import { secretValues } from './secrets.js';
 import { unknownKeyWarnings, validated, withoutNulls } from './validate.js';
+import { MERGE_API_COLUMNS } from '../stream/merge-fields.js';
+import { BASE_SCHEMA } from '../stream/schema.js';
+import {
+  expandPersonalColumns,
+  HASH_KEY_MAX_BYTES,
+  HASH_KEY_MIN_BYTES,
+  PERSONAL_COLUMNS_CONSTANT,
+  type HashSettings,
+} from '../tap/protect.js';
 
 export { TAP_CONFIG_SCHEMA };
 
@@ -26,7 +35,10 @@ export interface TapConfig {
   /** Parallel date windows for a first sync with a start date; undefined: the cursor walk. */
   backfillConcurrency: number | undefined;
   includeColumns: string[];
+  /** With $invoca_personal_columns expanded: Invoca knows no such constant. */
   excludeColumns: string[];
+  /** What the tap hashes before writing (protect.ts); undefined: nothing. */
+  hash: HashSettings | undefined;
   transactionTypes: TransactionTypeFilter[];
   requestTimeoutMs: number;
   maxRetries: number;
@@ -79,6 +91,9 @@ function checkTapConfig(raw: unknown, redact: Redactor): { config: TapConfig; wa
   if (checked.start_date !== undefined && !isCalendarDay(checked.start_date.slice(0, 10))) {
     throw new ConfigError(`config field 'start_date' is not a real date (got "${checked.start_date}")`);
   }
+  const hash = hashSettings(checked);
+  if (!hash && checked.hash_key !== undefined)
+    warnings.push("config field 'hash_key' is set but hash_columns names no column: nothing is hashed");
   return {
     config: {
       apiToken: checked.api_token,
@@ -90,7 +105,8 @@ function checkTapConfig(raw: unknown, redact: Redactor): { config: TapConfig; wa
       startDate: checked.start_date?.slice(0, 10),
       backfillConcurrency: checked.backfill_concurrency,
       includeColumns: checked.include_columns,
-      excludeColumns: checked.exclude_columns,
+      excludeColumns: expandPersonalColumns(checked.exclude_columns),
+      hash,
       transactionTypes: [...new Set(checked.transaction_types.map((type) => toTransactionTypeFilter(type) as TransactionTypeFilter))],
       requestTimeoutMs: checked.request_timeout_seconds * 1000,
       maxRetries: checked.max_retries,
@@ -103,6 +119,37 @@ function checkTapConfig(raw: unknown, redact: Redactor): { config: TapConfig; wa
     },
     warnings,
   };
+}
+
+/**
+ * `hash_columns` with its key: a key of 32 to 64 bytes is required as soon as one column is
+ * named; the merge's own columns and money cannot be hashed (the merge joins and sums them).
+ */
+function hashSettings(checked: TapConfigFile): HashSettings | undefined {
+  const columns = expandPersonalColumns(checked.hash_columns);
+  if (columns.length === 0) return undefined;
+  const key = checked.hash_key;
+  if (key === undefined) throw new ConfigError("config field 'hash_key' is required when hash_columns names a column");
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes < HASH_KEY_MIN_BYTES || bytes > HASH_KEY_MAX_BYTES) {
+    throw new ConfigError(
+      `config field 'hash_key' is ${bytes < HASH_KEY_MIN_BYTES ? 'shorter' : 'longer'} than it may be: it must be ${HASH_KEY_MIN_BYTES} to ${HASH_KEY_MAX_BYTES} bytes; make one with: openssl rand -hex 32`,
+    );
+  }
+  const unhashable = columns.find((column) => MERGE_API_COLUMNS.includes(column) || isMoney(column));
+  if (unhashable !== undefined) {
+    throw new ConfigError(
+      `config field 'hash_columns' names '${unhashable.slice(0, 80)}', which the correction merge ${isMoney(unhashable) ? 'sums' : 'reads'}: it cannot be hashed`,
+    );
+  }
+  const named = checked.hash_columns.filter((column) => column !== PERSONAL_COLUMNS_CONSTANT);
+  return { columns, named, key, phoneCountryCode: String(checked.phone_country_code) };
+}
+
+/** A documented number field (money): summed per call, never text. */
+function isMoney(column: string): boolean {
+  const type = BASE_SCHEMA.properties?.[column]?.type;
+  return (Array.isArray(type) ? type : [type]).includes('number');
 }
 
 /** An hour of polls at the interval (--follow polls at least a second apart). */

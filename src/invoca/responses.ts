@@ -53,6 +53,18 @@ export function cursorError(error: unknown, cursor: string): unknown {
   return new ApiStatusError(message, { status: error.status, retryable: false, serverDetail: error.serverDetail }, { cause: error });
 }
 
+/**
+ * Where JSON.parse failed, without its excerpt of the body: V8 quotes the text around the error,
+ * which is a caller's data (a phone number, a name) and must not reach a log.
+ */
+function jsonProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position !== undefined) return `invalid at position ${position}`;
+  if (/end of JSON input|Unterminated/i.test(message)) return 'it ends before the JSON does';
+  return 'an unexpected character';
+}
+
 /** Rows from a 200 body; anything but a JSON array of objects is an error naming the request. */
 export function parseRows(request: string, body: string, contentType: string | undefined, redact: Redactor = asIs): InvocaRow[] {
   if (contentType?.includes('html') || /^\s*</.test(body.slice(0, 1000))) throw htmlPageError(request, body, redact);
@@ -60,10 +72,10 @@ export function parseRows(request: string, body: string, contentType: string | u
   try {
     parsed = JSON.parse(body);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ApiBodyError(`Invoca sent a body that is not valid JSON (${body.length} bytes, likely truncated) for ${request}: ${reason}`, {
-      cause: error,
-    });
+    throw new ApiBodyError(
+      `Invoca sent a body that is not valid JSON (${body.length} bytes, likely truncated) for ${request}: ${jsonProblem(error)}`,
+      { cause: error },
+    );
   }
   if (!Array.isArray(parsed)) {
     throw new ApiBodyError(`Invoca sent JSON that is not an array for ${request}: ${serverMessage(body, redact)}`);

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ColumnRequestError, parseColumnSelection, type ColumnSelection, type Role } from './columns.js';
 import { FaultQueue, parseFaults, type FaultSpec } from './faults.js';
 import { hostileRow } from './hostile.js';
+import { personalColumns } from './personal.js';
 import { CUSTOM_COLUMNS, Feed, LATE_CUSTOM_COLUMN, type FeedOptions, type SimRow } from './feed.js';
 
 export interface SimulatorOptions extends Partial<FeedOptions> {
@@ -27,6 +28,8 @@ export interface SimulatorOptions extends Partial<FeedOptions> {
   hostile?: boolean;
   /** Rows carry NARROW_FIELDS only: an account that fills few columns (the bench's narrow feed). */
   narrow?: boolean;
+  /** Rows carry the caller's personal data (personal.ts): names, e-mail, address, data append. */
+  personal?: boolean;
   faults?: FaultSpec[];
 }
 
@@ -200,8 +203,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     const rowAt = options.hostile
       ? (index: number) => hostileRow(feed.row(index), index, (earlier) => feed.row(earlier))
       : (index: number) => feed.row(index);
-    const narrowed = options.narrow ? (row: SimRow) => narrowRow(row) : (row: SimRow) => row;
-    const rows = indexes.map((index) => shapeRow(narrowed(rowAt(index)), query.columns, version));
+    const withPersonal = options.personal
+      ? (row: SimRow, index: number): SimRow => ({ ...row, ...personalColumns(String(row['complete_call_id']), index) })
+      : (row: SimRow): SimRow => row;
+    const narrowed = options.narrow ? narrowRow : (row: SimRow): SimRow => row;
+    const rows = indexes.map((index) => shapeRow(narrowed(withPersonal(rowAt(index), index)), query.columns, version));
     stats.rowsServed += rows.length;
     const text = JSON.stringify(rows);
     stats.bytesServed += Buffer.byteLength(text);

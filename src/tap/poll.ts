@@ -19,12 +19,14 @@ export function nextPollMs(bookmark: TapBookmark, minIntervalSeconds: number): n
 }
 
 /**
- * What a run does now. A first sync (no cursor) and a state without a last poll are not limited;
- * a last poll in the future (a clock set back) does not block either.
+ * What a run does now. A first sync and a state without a last poll are not limited; a last poll
+ * in the future (a clock set back) does not block either. `firstSync`: nothing was read yet (no
+ * cursor in the state), so the run starts at once; the later polls of --follow are never a
+ * first sync, even while the feed is still empty.
  */
-export function pollDecision(bookmark: TapBookmark, minIntervalSeconds: number, nowMs: number): PollDecision {
+export function pollDecision(bookmark: TapBookmark, minIntervalSeconds: number, nowMs: number, firstSync: boolean): PollDecision {
   const next = nextPollMs(bookmark, minIntervalSeconds);
-  if (bookmark.cursor === undefined || next === undefined) return { kind: 'poll' };
+  if (firstSync || next === undefined) return { kind: 'poll' };
   const remaining = next - nowMs;
   if (remaining <= 0 || remaining > minIntervalSeconds * 1000) return { kind: 'poll' };
   if (remaining <= MAX_FLOOR_WAIT_MS) return { kind: 'wait', ms: remaining };

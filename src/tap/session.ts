@@ -13,6 +13,7 @@ import { pollDecision } from './poll.js';
 import { stateValue, type TapBookmark } from './state.js';
 import { BASE_SCHEMA, DERIVED_FIELDS, StreamSchema } from '../stream/schema.js';
 import { syncTransactions, type SyncOptions, type TapEvent } from './sync.js';
+import { createProtector, type HashSettings, type Protector } from './protect.js';
 
 const BASE_FIELDS = new Set(Object.keys(BASE_SCHEMA.properties ?? {}));
 
@@ -48,7 +49,7 @@ export function newClient(
 export async function discover(config: TapConfig, logger: Logger, signal?: AbortSignal): Promise<StreamSchema> {
   const client = newClient(config, logger, signal);
   try {
-    return await discoverSchema(client);
+    return hashedAsText(await discoverSchema(client), config.hash);
   } finally {
     await client.close();
   }
@@ -67,8 +68,17 @@ export interface SessionOptions {
 }
 
 /** The catalog's custom columns are known up front: no SCHEMA change at the first record. */
-function initialSchema(selection: Selection): StreamSchema {
-  return new StreamSchema(selection.catalogFields.filter((field) => !BASE_FIELDS.has(field) && !selection.deselectedFields.has(field)));
+function initialSchema(selection: Selection, hash: HashSettings | undefined): StreamSchema {
+  return hashedAsText(
+    new StreamSchema(selection.catalogFields.filter((field) => !BASE_FIELDS.has(field) && !selection.deselectedFields.has(field))),
+    hash,
+  );
+}
+
+/** A hashed field holds the hash's hex text, whatever the field held before. */
+function hashedAsText(schema: StreamSchema, hash: HashSettings | undefined): StreamSchema {
+  for (const field of hash?.columns ?? []) if (schema.has(field)) schema.add(field, 'string');
+  return schema;
 }
 
 /**
@@ -81,7 +91,9 @@ export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEv
   const now = options.nowMs ?? Date.now;
   const unchanged: TapEvent = { type: 'state', value: stateValue(bookmark), recordCount: 0, bookmark };
   const floor =
-    options.maxRecords === undefined ? pollDecision(bookmark, config.minPollIntervalSeconds, now()) : ({ kind: 'poll' } as const);
+    options.maxRecords === undefined
+      ? pollDecision(bookmark, config.minPollIntervalSeconds, now(), bookmark.cursor === undefined)
+      : ({ kind: 'poll' } as const);
   if (floor.kind === 'skip') {
     logger.info(
       `the last poll started at ${bookmark.lastPollStartedAt ?? ''}, less than min_poll_interval_seconds (${config.minPollIntervalSeconds}) ago: no request now; the next poll is allowed at ${floor.nextPollAt}`,
@@ -100,7 +112,10 @@ export async function* syncEvents(options: SessionOptions): AsyncGenerator<TapEv
   }
   const client = newClient(config, logger, signal, [...selection.deselectedFields]);
   try {
-    yield* syncTransactions({ ...pollOptions(options, client, initialSchema(selection), bookmark, now()), maxRecords: options.maxRecords });
+    yield* syncTransactions({
+      ...pollOptions(options, client, initialSchema(selection, config.hash), bookmark, now()),
+      maxRecords: options.maxRecords,
+    });
   } finally {
     await client.close();
   }
@@ -120,7 +135,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
   const { config, logger, signal, selection, metrics } = options;
   const now = options.nowMs ?? Date.now;
   const client = newClient(config, logger, signal, [...selection.deselectedFields], metrics);
-  const schema = initialSchema(selection);
+  const schema = initialSchema(selection, config.hash);
   // At least a second between polls, even against the simulator with 0.
   const interval = Math.max(1, config.minPollIntervalSeconds);
   let bookmark = options.bookmark;
@@ -130,7 +145,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
   try {
     for (let poll = 1; !signal?.aborted; poll++) {
       // A first sync starts at once; after it, the floor holds even while the feed is empty (no cursor).
-      const decision = pollDecision(poll === 1 ? bookmark : { ...bookmark, cursor: bookmark.cursor ?? '' }, interval, now());
+      const decision = pollDecision(bookmark, interval, now(), poll === 1 && bookmark.cursor === undefined);
       if (decision.kind !== 'poll') {
         const waitMs = decision.kind === 'wait' ? decision.ms : Date.parse(decision.nextPollAt) - now();
         if (poll === 1)
@@ -145,8 +160,7 @@ export async function* followEvents(options: SessionOptions): AsyncGenerator<Tap
       try {
         const events = syncTransactions({
           ...pollOptions(options, client, schema, bookmark, startedMs),
-          announceSchema: poll === 1,
-          cursorFromState: poll === 1,
+          laterPollOfFollow: poll > 1,
         });
         for await (const event of events) {
           if (event.type === 'records') {
@@ -215,10 +229,18 @@ function pollOptions(
     startDate: config.startDate,
     backfillConcurrency: config.backfillConcurrency,
     deselectedFields: selection.deselectedFields,
+    protect: protectorFor(config, selection),
     logger,
     signal,
+    nowMs: startedMs,
     pollStartedAt: new Date(startedMs).toISOString(),
   };
+}
+
+/** What is hashed or dropped from each row before it is normalised (protect.ts); undefined: nothing. */
+function protectorFor(config: TapConfig, selection: Selection): Protector | undefined {
+  const dropped = new Set([...config.excludeColumns.filter((column) => !column.startsWith('$')), ...selection.deselectedFields]);
+  return config.hash || dropped.size > 0 ? createProtector(config.hash, dropped) : undefined;
 }
 
 /** Sleeps `ms`; false when the signal ended the wait. */

@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { findAnchor } from './anchor.js';
 import { dateWindows, windowPages } from './backfill.js';
 import { normalizeRowInPlace, type TapRecord } from './normalize.js';
+import type { Protector } from './protect.js';
 import { Progress } from './progress.js';
 import { SequenceClock } from '../stream/sequence.js';
 import { TRANSACTION_TYPES } from '../stream/transaction-types.js';
@@ -31,18 +32,55 @@ export interface SyncOptions {
   /** Parallel date windows for a first sync with `startDate` (backfill.ts); undefined: the cursor walk. */
   backfillConcurrency?: number | undefined;
   deselectedFields: ReadonlySet<string>;
+  /** Hashes the personal data of each row, and drops excluded custom_data entries, before it is normalised (protect.ts). */
+  protect?: Protector | undefined;
   logger: Logger;
   /** Stops the sync after the page being written (SIGTERM, SIGINT). */
   signal?: AbortSignal | undefined;
   /** Stop after this many records (`--test`). */
   maxRecords?: number | undefined;
-  nowMs?: number;
+  /** When this poll started, in ms since the epoch: its day is where a backfill ends. */
+  nowMs: number;
   /** When this poll started (RFC 3339, UTC): written into every state as `last_poll_started_at`. */
   pollStartedAt?: string | undefined;
-  /** False for the later polls of `--follow`: the SCHEMA is sent again only when it changes. */
-  announceSchema?: boolean;
-  /** False for the later polls of `--follow`: their cursor came from Invoca a poll ago, not from a state file. */
-  cursorFromState?: boolean;
+  /**
+   * A later poll of `--follow`: its SCHEMA was sent already (again only when it changes), and
+   * its cursor came from Invoca a poll ago, not from a state file.
+   */
+  laterPollOfFollow?: boolean;
+}
+
+/** Where a sync starts reading: date windows up to an anchor (a backfill), or the cursor. */
+type SyncStart =
+  | { kind: 'windows'; windows: ReturnType<typeof dateWindows>; concurrency: number; anchor: string }
+  | { kind: 'cursor'; cursor: string | undefined };
+
+/**
+ * Where this sync starts. With a cursor: there. A first sync with `startDate`: with
+ * `concurrency`, the date windows from `startDate` to today and then the cursor from the last
+ * call before today (the anchor); without it, or when there is no call to anchor on, the cursor
+ * from the first call of `startDate`. Else the whole history.
+ */
+async function syncStart(options: SyncOptions): Promise<SyncStart> {
+  const { client, logger, startDate, backfillConcurrency: concurrency } = options;
+  const cursor = options.bookmark.cursor;
+  if (cursor !== undefined) {
+    logger.info(`resuming after transaction ${cursor}`);
+    return { kind: 'cursor', cursor };
+  }
+  if (startDate === undefined) return { kind: 'cursor', cursor: undefined };
+  const today = new Date(options.nowMs).toISOString().slice(0, 10);
+  const anchor = concurrency === undefined ? undefined : await findAnchor(client, today, logger);
+  if (concurrency !== undefined && anchor !== undefined) {
+    const windows = dateWindows(startDate, today, concurrency);
+    logger.info(
+      `backfill: ${windows.length} date windows from ${startDate} to ${today}, ${concurrency} at a time; then the cursor from ${anchor}`,
+    );
+    return { kind: 'windows', windows, concurrency, anchor };
+  }
+  if (concurrency !== undefined)
+    logger.warn('backfill: no call in the days before today to continue the cursor from; walking the cursor from start_date instead');
+  return { kind: 'cursor', cursor: await findAnchor(client, startDate, logger) };
 }
 
 /**
@@ -55,7 +93,7 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(TRANSACTION_TYPES);
 
 export async function* syncTransactions(options: SyncOptions): AsyncGenerator<TapEvent> {
   const { client, schema, logger, signal } = options;
-  const clock = new SequenceClock(options.bookmark.sequence, options.nowMs ?? Date.now());
+  const clock = new SequenceClock(options.bookmark.sequence, options.nowMs);
   const progress = new Progress(logger);
   const unknownTypes = new Set<string>();
   let cursor = options.bookmark.cursor;
@@ -66,13 +104,14 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
     const bookmark = { cursor, sequence: clock.last, lastPollStartedAt };
     return { type: 'state', value: stateValue(bookmark), recordCount, bookmark };
   };
-  if (options.announceSchema !== false) yield { type: 'schema', schema };
+  if (!options.laterPollOfFollow) yield { type: 'schema', schema };
 
   /** One page's records in chunks, a SCHEMA before any record that changed the schema. */
   async function* pageEvents(page: TransactionsPage): AsyncGenerator<TapEvent> {
     let batch: TapRecord[] = [];
     for (const row of page.rows) {
       if (reachedLimit()) break;
+      options.protect?.apply(row);
       const { record, schemaChanged } = normalizeRowInPlace(row, schema, clock.next(), options.deselectedFields);
       if (schemaChanged) {
         // The target must know a new column before the first record that carries it.
@@ -99,41 +138,29 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
     progress.page(page.rows.length, page.bytes);
   }
 
-  if (cursor === undefined && options.startDate !== undefined) {
-    const concurrency = options.backfillConcurrency;
-    const today = new Date(options.nowMs ?? Date.now()).toISOString().slice(0, 10);
-    const anchor = concurrency === undefined ? undefined : await findAnchor(client, today, logger);
-    if (concurrency !== undefined && anchor !== undefined) {
-      const windows = dateWindows(options.startDate, today, concurrency);
-      logger.info(
-        `backfill: ${windows.length} date windows from ${options.startDate} to ${today}, ${concurrency} at a time; then the cursor from ${anchor}`,
-      );
-      try {
-        for await (const page of windowPages(client, windows, concurrency)) {
-          yield* pageEvents(page);
-          if (reachedLimit() || signal?.aborted) break;
-        }
-      } catch (error) {
-        if (!signal?.aborted) throw error;
+  const start = await syncStart(options);
+  if (start.kind === 'windows') {
+    try {
+      for await (const page of windowPages(client, start.windows, start.concurrency)) {
+        yield* pageEvents(page);
+        if (reachedLimit() || signal?.aborted) break;
       }
-      // No cursor before this point: a backfill cut short starts again, as a first sync.
-      if (reachedLimit() || signal?.aborted) {
-        progress.done(client.requestCount);
-        yield state();
-        return;
-      }
-      cursor = anchor;
-      yield state();
-    } else {
-      if (concurrency !== undefined)
-        logger.warn('backfill: no call in the days before today to continue the cursor from; walking the cursor from start_date instead');
-      cursor = await findAnchor(client, options.startDate, logger);
+    } catch (error) {
+      if (!signal?.aborted) throw error;
     }
-  } else if (cursor !== undefined) {
-    logger.info(`resuming after transaction ${cursor}`);
+    // No cursor before this point: a backfill cut short starts again, as a first sync.
+    if (reachedLimit() || signal?.aborted) {
+      progress.done(client.requestCount);
+      yield state();
+      return;
+    }
+    cursor = start.anchor;
+    yield state();
+  } else {
+    cursor = start.cursor;
   }
 
-  const stateCursor = options.cursorFromState !== false && cursor === options.bookmark.cursor ? cursor : undefined;
+  const stateCursor = !options.laterPollOfFollow && cursor === options.bookmark.cursor ? cursor : undefined;
   const pages = client.pages({ startAfterTransactionId: cursor });
   try {
     for (let first = true; ; first = false) {
@@ -155,5 +182,12 @@ export async function* syncTransactions(options: SyncOptions): AsyncGenerator<Ta
     await pages.return(undefined);
   }
   progress.done(client.requestCount);
+  // Once per run (the first poll of --follow): a custom column's name must match exactly.
+  if (recordCount > 0 && !options.laterPollOfFollow) {
+    for (const name of options.protect?.unseen() ?? [])
+      logger.warn(
+        `hash_columns names '${name}', which no row of this run carried: nothing was hashed under that name (names are exact, as Invoca sends them, e.g. 'Purchase Made')`,
+      );
+  }
   yield state();
 }

@@ -66,10 +66,12 @@ describe('source-invoca', () => {
     >;
     expect(spec['additionalProperties']).toBe(true);
     expect(JSON.stringify(spec)).not.toContain('$ref');
-    expect((spec['properties'] as Record<string, Record<string, unknown>>)['api_token']).toMatchObject({
-      type: 'string',
-      airbyte_secret: true,
-    });
+    for (const secret of ['api_token', 'hash_key'])
+      expect((spec['properties'] as Record<string, Record<string, unknown>>)[secret]).toMatchObject({
+        type: 'string',
+        airbyte_secret: true,
+      });
+    expect((spec['properties'] as Record<string, Record<string, unknown>>)['hash_columns']).toMatchObject({ type: 'array' });
     expect(spec['required']).toEqual(['api_token', 'account_id']);
   });
 

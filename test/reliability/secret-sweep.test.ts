@@ -121,6 +121,15 @@ async function secretCases(): Promise<{ bin: Bin; path: string[]; config: (secre
   const keyPath = await encryptedKey();
   const byPath: Record<string, { bin: Bin; config: (secret: unknown) => Config }> = {
     api_token: { bin: 'tap', config: tapBase },
+    // Twice the secret: a valid key is 32 bytes at least.
+    hash_key: {
+      bin: 'tap',
+      config: (secret) => ({
+        ...tapBase('harmless-token'),
+        hash_columns: ['$invoca_personal_columns'],
+        hash_key: typeof secret === 'string' ? `${secret}${secret}` : secret,
+      }),
+    },
     'snowflake.password': { bin: 'loader', config: (secret) => snowflakeBase({ password: secret }) },
     'snowflake.private_key': { bin: 'loader', config: (secret) => snowflakeBase({ private_key: secret }) },
     'bigquery.credentials_json': {

@@ -35,3 +35,17 @@ test('fault specs: the messages name the fault and its field', async () => {
   expect(() => parseFaults([{ kind: 'latency', delayMs: -1 }])).toThrow("fault 0 field 'delayMs' must be a non-negative integer (got -1)");
   expect(parseFaults({ kind: 'status', status: 503, times: 2 })).toEqual([{ kind: 'status', status: 503, times: 2 }]);
 });
+
+test('the Meltano plugin has a setting for every config key of the tap, sensitive exactly where the key is secret', () => {
+  // The plugin's `settings:` list, read as the file lays it out: `- name: x` then its keys.
+  const text = readFileSync('meltano/plugins/extractors/tap-invoca.yml', 'utf8');
+  const settings = text
+    .slice(text.indexOf('\nsettings:\n'))
+    .split(/\n- name: /)
+    .slice(1)
+    .map((block) => ({ name: block.split('\n')[0]?.trim() ?? '', sensitive: /\n {2}sensitive: true\n/.test(`${block}\n`) }));
+  const properties = TAP_CONFIG_SCHEMA.properties as Record<string, { secret?: boolean }>;
+  expect(settings.map((setting) => setting.name).sort()).toEqual(Object.keys(properties).sort());
+  for (const setting of settings)
+    expect([setting.name, setting.sensitive]).toEqual([setting.name, properties[setting.name]?.secret === true]);
+});

@@ -1,13 +1,12 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
-import { check } from '../../src/cli/tap-args.js';
 import { parseTapConfig } from '../../src/config/tap-config.js';
-import { nearestKey } from '../../src/config/nearest-key.js';
-import { toAscii } from '../../src/protocol/ascii.js';
 import { addDays } from '../../src/tap/anchor.js';
 import { selectionFromCatalog } from '../../src/tap/catalog.js';
 import { normalizeRowInPlace } from '../../src/tap/normalize.js';
 import { SequenceClock } from '../../src/stream/sequence.js';
 import { pollDecision } from '../../src/tap/poll.js';
+import { canonicalPhone, createProtector, keyedHash, PERSONAL_COLUMNS } from '../../src/tap/protect.js';
 import { parseState, stateValue } from '../../src/tap/state.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { toRfc3339Utc } from '../../src/tap/timestamps.js';
@@ -214,99 +213,8 @@ describe('catalog selection', () => {
   });
 });
 
-describe('tap args check()', () => {
-  test.each([
-    [{ help: true }, { kind: 'help' }],
-    [
-      { about: true, format: 'markdown' as const },
-      { kind: 'about', format: 'markdown' },
-    ],
-    [{ about: true }, { kind: 'about', format: 'text' }],
-    [
-      { config: 'c.json', discover: true },
-      { kind: 'discover', configPath: 'c.json' },
-    ],
-    [
-      { config: 'c.json', test: true },
-      { kind: 'test', configPath: 'c.json' },
-    ],
-    // Meltano runs `--discover` with `--state`: accepted, and the state is not read.
-    [
-      { config: 'c.json', discover: true, state: 's.json' },
-      { kind: 'discover', configPath: 'c.json' },
-    ],
-    [
-      { config: 'c.json', catalog: 'k.json', state: 's.json' },
-      { kind: 'sync', configPath: 'c.json', catalogPath: 'k.json', statePath: 's.json', follow: false },
-    ],
-    [
-      { config: 'c.json', follow: true },
-      { kind: 'sync', configPath: 'c.json', catalogPath: undefined, statePath: undefined, follow: true },
-    ],
-  ])('%j', (argv, mode) => {
-    expect(check(argv)).toEqual(mode);
-  });
-
-  test.each([
-    [{}, '--config is required'],
-    [{ format: 'json' as const, config: 'c' }, '--format goes with --about'],
-    [{ config: 'c', discover: true, test: true }, 'cannot be combined'],
-    [{ config: 'c', _: ['sync'] }, "unexpected argument 'sync'"],
-    [{ config: 'c', discover: true, follow: true }, '--follow goes with a sync, not with --discover'],
-  ])('%j is a usage error', (argv, message) => {
-    expect(() => check(argv)).toThrow(message);
-  });
-});
-
-test('config defaults, transaction type spellings and numeric account ids', () => {
-  const { config, warnings } = parseTapConfig({
-    api_token: 'tok',
-    account_id: 1234,
-    transaction_types: ['Post Call Event', 'PostCallEvent', 'Reported Conversion'],
-  });
-  expect(config).toMatchObject({
-    accountId: '1234',
-    accountType: 'network',
-    baseUrl: 'https://invoca.net',
-    apiVersion: '2020-10-01',
-    pageSize: 4000,
-    includeColumns: ['$invoca_default_columns', '$invoca_custom_columns', 'custom_data'],
-    transactionTypes: ['PostCallEvent', 'Sale'],
-    requestTimeoutMs: 300_000,
-    maxRetries: 5,
-  });
-  expect(warnings).toEqual([]);
-  expect(parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-01T10:00:00-07:00' }).config.startDate).toBe('2026-02-01');
-  expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-02-31' })).toThrow("'start_date' is not a real date");
-  expect(() => parseTapConfig({ api_token: 't', account_id: '1', start_date: '2026-99-01' })).toThrow("'start_date' is not a real date");
-});
-
-test('transaction_types: the FAQ spellings in any case; an unknown one lists the accepted ones', () => {
-  const types = (values: string[]): unknown =>
-    parseTapConfig({ api_token: 't', account_id: '1', transaction_types: values }).config.transactionTypes;
-  expect(types(['call', 'Call', 'CALL'])).toEqual(['Call']);
-  expect(types(['post call event', 'post_call_event', 'PostCallEvent', 'Post Call Event'])).toEqual(['PostCallEvent']);
-  expect(types(['sale', 'reported conversion', 'Reported_Conversion'])).toEqual(['Sale']);
-  expect(types(['signal'])).toEqual(['Signal']);
-  expect(() => types(['Refund'])).toThrow(
-    /config field 'transaction_types' has "Refund", which is no transaction type; use Call, PostCallEvent .*Signal; in any case/,
-  );
-});
-
-test('min_poll_interval_seconds: 300 by default, at least 300 against invoca.net, any value from 0 elsewhere', () => {
-  const parse = (extra: Record<string, unknown>): number =>
-    parseTapConfig({ api_token: 't', account_id: '1', ...extra }).config.minPollIntervalSeconds;
-  expect(parse({})).toBe(300);
-  expect(parse({ base_url: 'https://acme.invoca.net', min_poll_interval_seconds: 600 })).toBe(600);
-  expect(() => parse({ min_poll_interval_seconds: 60 })).toThrow(
-    /config field 'min_poll_interval_seconds' is 60, below Invoca's floor of 300 seconds for https:\/\/invoca.net/,
-  );
-  expect(() => parse({ base_url: 'https://ACME.Invoca.net/', min_poll_interval_seconds: 299 })).toThrow(
-    "'min_poll_interval_seconds' is 299",
-  );
-  expect(parse({ base_url: 'http://127.0.0.1:8080', min_poll_interval_seconds: 0 })).toBe(0);
-  expect(parse({ base_url: 'https://notinvoca.net.example', min_poll_interval_seconds: 5 })).toBe(5);
-  expect(() => parse({ base_url: 'http://127.0.0.1:8080', min_poll_interval_seconds: -1 })).toThrow("'min_poll_interval_seconds'");
+test('addDays steps calendar days across a month end', () => {
+  expect(addDays('2026-03-01', -1)).toBe('2026-02-28');
 });
 
 describe('the polling floor', () => {
@@ -322,19 +230,133 @@ describe('the polling floor', () => {
     ['more than a minute short: skip', bookmark, last + 60_000, { kind: 'skip', nextPollAt: '2026-11-30T04:05:00.000Z' }],
     ['a last poll in the future (clock set back): poll', bookmark, last - 1000, { kind: 'poll' }],
   ] as const)('%s', (_name, state, now, expected) => {
-    expect(pollDecision(state, 300, now)).toEqual(expected);
+    expect(pollDecision(state, 300, now, state.cursor === undefined)).toEqual(expected);
   });
 });
 
-test('nearestKey suggests only close keys', () => {
-  expect(nearestKey('page_sise', ['page_size', 'api_token'])).toBe('page_size');
-  expect(nearestKey('apitoken', ['page_size', 'api_token'])).toBe('api_token');
-  expect(nearestKey('colour', ['page_size', 'api_token'])).toBeUndefined();
-});
+describe('personal data: hash_columns', () => {
+  const key = 'k'.repeat(40);
+  const hmac = (text: string): string => createHmac('sha256', key).update(text).digest('hex');
+  const config = (extra: Record<string, unknown>): ReturnType<typeof parseTapConfig> =>
+    parseTapConfig({ api_token: 'tok', account_id: '1', ...extra });
+  const failure = (extra: Record<string, unknown>): string => {
+    try {
+      config(extra);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
 
-test('toAscii escapes everything above U+007E, astral characters as surrogate pairs', () => {
-  const json = JSON.stringify({ name: 'Zürich 🦷 \u007f ok' });
-  expect(toAscii(json)).toBe('{"name":"Z\\u00fcrich \\ud83e\\uddb7 \\u007f ok"}');
-  expect(JSON.parse(toAscii(json))).toEqual(JSON.parse(json));
-  expect(addDays('2026-03-01', -1)).toBe('2026-02-28');
+  test('keyedHash is HMAC-SHA-256 for keys of any length and any text', () => {
+    for (const hashKey of ['k', 'k'.repeat(32), 'é'.repeat(32), 'x'.repeat(64), 'y'.repeat(65), 'z'.repeat(200)])
+      for (const text of ['', '18055550142', 'Anaïs Smithers 🦷', 'a'.repeat(300)])
+        expect(keyedHash(hashKey)(text)).toBe(createHmac('sha256', hashKey).update(text).digest('hex'));
+  });
+
+  test('a phone number is hashed as digits with its country code, whatever the format; null and "" stay', () => {
+    for (const format of [
+      '805-555-0142',
+      '(805) 555-0142',
+      '+1 805 555 0142',
+      '18055550142',
+      '001 805.555.0142',
+      ' 805 555 0142 x12',
+      'Tel: 805-555-0142',
+    ])
+      expect(canonicalPhone(format, '1')).toBe('18055550142');
+    for (const format of ['020 7946 0000', '+44 20 7946 0000', '+44 (0)20 7946 0000', '442079460000', '0044 20 7946 0000'])
+      expect(canonicalPhone(format, '44')).toBe('442079460000');
+    expect(canonicalPhone('+44 20 7946 0000', '1')).toBe('442079460000');
+    expect(canonicalPhone('011 44 20 7946 0000', '1')).toBe('442079460000');
+    expect(canonicalPhone('Restricted', '1')).toBe('restricted');
+    const protect = createProtector(
+      { columns: ['calling_phone_number', 'email_address', 'Lead Score'], named: ['Lead Score'], key, phoneCountryCode: '1' },
+      new Set(),
+    );
+    const rows: Record<string, unknown>[] = [
+      { calling_phone_number: '805-555-0142', email_address: ' Ana@Example.COM ', 'Lead Score': 7, city: 'Lyon' },
+      { calling_phone_number: '+1 (805) 555-0142', email_address: 'ana@example.com', 'Lead Score': null },
+      { calling_phone_number: '', email_address: null, 'Lead Score': '  ' },
+    ];
+    for (const row of rows) protect.apply(row);
+    expect(rows[0]).toEqual({
+      calling_phone_number: hmac('18055550142'),
+      email_address: hmac('ana@example.com'),
+      'Lead Score': hmac('7'),
+      city: 'Lyon',
+    });
+    expect(rows[1]).toEqual({ calling_phone_number: hmac('18055550142'), email_address: hmac('ana@example.com'), 'Lead Score': null });
+    expect(rows[2]).toEqual({ calling_phone_number: '', email_address: null, 'Lead Score': '' });
+    expect(protect.unseen()).toEqual([]);
+  });
+
+  test('a hashed custom column hashes its custom_data entry too; other entries and a list of e-mails item by item', () => {
+    const protect = createProtector(
+      {
+        columns: ['utm_source', 'linked_email_addresses_data_append', 'Utm Source'],
+        named: ['utm_source', 'Utm Source'],
+        key,
+        phoneCountryCode: '1',
+      },
+      new Set(['Patient Name']),
+    );
+    const row: Record<string, unknown> = {
+      utm_source: 'google',
+      linked_email_addresses_data_append: ['A@x.io', ''],
+      custom_data: [
+        { name: 'utm_source', data_type: 'Short Text', source: 'Api', value: 'google' },
+        { partner_name: 'utm_source', value: ' google ' },
+        { name: 'Purchase Made', data_type: 'Signal', value: true },
+        { name: 'utm_source', value: null },
+        { name: 'Patient Name', data_type: 'Short Text', value: 'Anaïs Smithers' },
+      ],
+    };
+    protect.apply(row);
+    expect(row).toEqual({
+      utm_source: hmac('google'),
+      linked_email_addresses_data_append: [hmac('a@x.io'), ''],
+      custom_data: [
+        { name: 'utm_source', data_type: 'Short Text', source: 'Api', value: hmac('google') },
+        { partner_name: 'utm_source', value: hmac('google') },
+        { name: 'Purchase Made', data_type: 'Signal', value: true },
+        { name: 'utm_source', value: null },
+      ],
+    });
+    // An excluded column's entry is dropped; a name no row carried is reported (a misspelling).
+    expect(protect.unseen()).toEqual(['Utm Source']);
+  });
+
+  test('$invoca_personal_columns works in hash_columns and exclude_columns; the key is required, 32 to 64 bytes; merge and money columns refused', () => {
+    const parsed = config({
+      hash_columns: ['$invoca_personal_columns', 'Lead Score'],
+      hash_key: key,
+      exclude_columns: ['$invoca_personal_columns'],
+    });
+    expect(parsed.config.hash?.columns).toEqual([...PERSONAL_COLUMNS, 'Lead Score']);
+    expect(parsed.config.hash?.phoneCountryCode).toBe('1');
+    expect(parsed.config.excludeColumns).toEqual(PERSONAL_COLUMNS);
+    expect(PERSONAL_COLUMNS).toEqual(
+      expect.arrayContaining(['calling_phone_number', 'email_address', 'address1', 'first_name_data_append']),
+    );
+    expect(config({}).config.hash).toBeUndefined();
+    expect(failure({ hash_columns: ['name'] })).toBe(
+      "config field 'hash_key' is required when hash_columns names a column; fix it in the config",
+    );
+    expect(failure({ hash_columns: ['name'], hash_key: 'short-key' })).toMatch(
+      /^config field 'hash_key' is shorter than it may be: it must be 32 to 64 bytes/,
+    );
+    expect(failure({ hash_columns: ['name'], hash_key: 'x'.repeat(65) })).toMatch(/^config field 'hash_key' is longer than it may be/);
+    expect(failure({ hash_columns: ['name'], hash_key: 'short-key' })).not.toMatch(/short-key/);
+    expect(failure({ hash_columns: ['complete_call_id'], hash_key: key })).toBe(
+      "config field 'hash_columns' names 'complete_call_id', which the correction merge reads: it cannot be hashed; fix it in the config",
+    );
+    expect(failure({ hash_columns: ['advertiser_payin_localized'], hash_key: key })).toMatch(/which the correction merge sums/);
+    expect(failure({ hash_columns: ['name'], hash_key: key, phone_country_code: '+44' })).toMatch(
+      /^config field 'phone_country_code' must be a country calling code/,
+    );
+    expect(config({ hash_key: key }).warnings).toContain(
+      "config field 'hash_key' is set but hash_columns names no column: nothing is hashed",
+    );
+  });
 });
