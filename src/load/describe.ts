@@ -9,6 +9,7 @@ import type { LoaderConfig } from '../config/loader-config.js';
 import type { JsonSchema } from '../config/validate.js';
 import { dataColumns } from './columns.js';
 import {
+  affectedTables,
   batchSteps,
   createLockTable,
   createStage,
@@ -99,6 +100,12 @@ export function describeSql(config: LoaderConfig, schema: JsonSchema): SqlDescri
             path: [project, dataset, BIGQUERY_STAGE_EXAMPLE],
             columns: BIGQUERY_STAGE_FIELDS.map((field) => ({ ...field })),
           },
+          // The script's own temporary tables (the affected step): by name only.
+          ...affectedTables(plan).map((table) => ({
+            name: table.name,
+            path: [table.name],
+            columns: table.columns.map((column) => ({ name: column.name, type: dialect.type(column.kind) })),
+          })),
         ],
         // The dataset is looked up (and created when missing) through the API, not SQL.
         setup: createTables(plan),

@@ -8,6 +8,7 @@
  *     insert   the staged rows not yet in `transactions` (first-seen sequence, version, root);
  *     reroot   re-root corrections whose provisional root arrived in this batch (repeated until
  *              stable; a script runs it only when there is a row to change);
+ *     affected the roots and calls the batch touched, once, into temporary tables (not Snowflake);
  *     bounds   (BigQuery) the call dates the steps below read and change;
  *     current  MERGE the latest version of each affected lineage into `transactions_current`, its
  *              typed row from the stage or from `transactions_current` (the history's typed
@@ -351,8 +352,26 @@ export function deleteStaleLineages(plan: MergePlan): string {
   );
 }
 
-/** The roots of the lineages this batch touched. */
+/** The temporary tables of the affected step, where the dialect makes them in a transaction. */
+const AFFECTED_ROOTS = '_invoca_affected_roots';
+const AFFECTED_CALLS = '_invoca_affected_calls';
+
+/** The affected step's temporary tables and their columns (none where the dialect computes them in place): for `target-invoca sql` and the SQL checkers. */
+export function affectedTables(plan: MergePlan): { name: string; columns: { name: string; kind: ColumnKind }[] }[] {
+  if (!plan.dialect.temporaryTableAs) return [];
+  return [
+    { name: AFFECTED_ROOTS, columns: [{ name: ROOT, kind: 'string' }] },
+    { name: AFFECTED_CALLS, columns: [{ name: columnNameOf(plan.columns, 'complete_call_id'), kind: 'string' }] },
+  ];
+}
+
+/** The roots of the lineages this batch touched, as the affected step computed them (else computed here). */
 function affectedRoots(plan: MergePlan): string {
+  const q = plan.dialect.quote;
+  return plan.dialect.temporaryTableAs ? `SELECT ar.${q(ROOT)} FROM ${q(AFFECTED_ROOTS)} AS ar` : affectedRootsQuery(plan);
+}
+
+function affectedRootsQuery(plan: MergePlan): string {
   const { dialect } = plan;
   const q = dialect.quote;
   return (
@@ -366,9 +385,28 @@ function affectedRoots(plan: MergePlan): string {
  * correction that moves a lineage to another call (or to none) changes the call it left too.
  */
 function affectedCalls(plan: MergePlan): string {
+  const callId = col(plan, 'complete_call_id');
+  return plan.dialect.temporaryTableAs ? `SELECT ac.${callId} FROM ${plan.dialect.quote(AFFECTED_CALLS)} AS ac` : affectedCallsQuery(plan);
+}
+
+function affectedCallsQuery(plan: MergePlan): string {
   const q = plan.dialect.quote;
   const callId = col(plan, 'complete_call_id');
   return `SELECT v.${callId} FROM ${transactionsOf(plan)} AS v WHERE v.${q(ROOT)} IN (${affectedRoots(plan)})`;
+}
+
+/**
+ * The affected step: the roots and the calls the batch touched, once, into temporary tables,
+ * after the re-rooting (`transactions` does not change after it). The steps after it read them
+ * in four places: each would otherwise scan the key columns of `transactions` again (BigQuery
+ * bills each scan). Where the dialect cannot (Snowflake) the steps compute them in place.
+ */
+export function computeAffected(plan: MergePlan): string[] {
+  const make = plan.dialect.temporaryTableAs;
+  if (!make) return [];
+  const q = plan.dialect.quote;
+  const wrap = (query: string): string => `SELECT DISTINCT * FROM (${query}) AS x`;
+  return [...make(q(AFFECTED_ROOTS), wrap(affectedRootsQuery(plan))), ...make(q(AFFECTED_CALLS), wrap(affectedCallsQuery(plan)))];
 }
 
 /**
@@ -646,6 +684,7 @@ export type StepBuilders = Partial<Record<MergeStepName, StepBuilder>>;
 
 /** The steps from `current` on, which `target-invoca merge` runs too. */
 export const CALLS_STEP_BUILDERS: StepBuilders = {
+  affected: (plan) => computeAffected(plan).map((sql) => ({ sql })),
   bounds: (plan) => {
     const setDates = setCallDates(plan);
     return setDates ? [{ sql: setDates }] : [];

@@ -10,6 +10,8 @@ export const MERGE_STEPS = [
   'insert',
   /** Give a correction rooted at a transaction that has since arrived that transaction's root. */
   'reroot',
+  /** The roots and calls the batch touched, once, into temporary tables (not on Snowflake, where DDL commits). */
+  'affected',
   /** Where tables are partitioned by call date (BigQuery): the bounds of the dates steps below touch. */
   'bounds',
   /**

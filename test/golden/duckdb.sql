@@ -14,7 +14,11 @@ INSERT INTO "main"."transactions" ("transaction_id", "corrects_transaction_id", 
 
 MERGE INTO "main"."transactions" AS t USING (SELECT "transaction_id" AS "arrived_id", "root_transaction_id" AS "arrived_root" FROM "main"."transactions" WHERE "root_transaction_id" <> "transaction_id" AND "transaction_id" IN (SELECT "transaction_id" FROM "_invoca_stage")) AS p ON t."root_transaction_id" = p."arrived_id" WHEN MATCHED THEN UPDATE SET "root_transaction_id" = p."arrived_root";
 
-CREATE OR REPLACE TEMPORARY TABLE "_invoca_merge_keys" AS SELECT l."root_transaction_id" AS "_invoca_root", MAX(l."_invoca_version") AS "_invoca_latest" FROM "main"."transactions" AS l WHERE l."root_transaction_id" IN (SELECT a."root_transaction_id" FROM "main"."transactions" AS a WHERE a."transaction_id" IN (SELECT "transaction_id" FROM "_invoca_stage")) GROUP BY l."root_transaction_id";
+CREATE OR REPLACE TEMPORARY TABLE "_invoca_affected_roots" AS SELECT DISTINCT * FROM (SELECT a."root_transaction_id" FROM "main"."transactions" AS a WHERE a."transaction_id" IN (SELECT "transaction_id" FROM "_invoca_stage")) AS x;
+
+CREATE OR REPLACE TEMPORARY TABLE "_invoca_affected_calls" AS SELECT DISTINCT * FROM (SELECT v."complete_call_id" FROM "main"."transactions" AS v WHERE v."root_transaction_id" IN (SELECT ar."root_transaction_id" FROM "_invoca_affected_roots" AS ar)) AS x;
+
+CREATE OR REPLACE TEMPORARY TABLE "_invoca_merge_keys" AS SELECT l."root_transaction_id" AS "_invoca_root", MAX(l."_invoca_version") AS "_invoca_latest" FROM "main"."transactions" AS l WHERE l."root_transaction_id" IN (SELECT ar."root_transaction_id" FROM "_invoca_affected_roots" AS ar) GROUP BY l."root_transaction_id";
 
 DELETE FROM "main"."transactions_current" AS t USING "_invoca_merge_keys" AS k WHERE t."root_transaction_id" = k."_invoca_root" AND k."_invoca_latest" > t."_invoca_version";
 
@@ -24,7 +28,7 @@ DROP TABLE "_invoca_merge_keys";
 
 DELETE FROM "main"."transactions_current" AS c WHERE c."root_transaction_id" IN (SELECT "transaction_id" FROM "_invoca_stage") AND NOT EXISTS (SELECT 1 FROM "main"."transactions" AS t WHERE t."root_transaction_id" = c."root_transaction_id");
 
-CREATE OR REPLACE TEMPORARY TABLE "_invoca_merge_keys" AS SELECT c."complete_call_id" AS "_invoca_call", SUM(c."advertiser_payin_localized") AS "advertiser_payin_localized", COUNT(*) AS "call_leg_count", MAX(c."_invoca_version") AS "_invoca_latest", MAX(c."_invoca_version" || '|' || c."root_transaction_id") AS "_invoca_latest_root" FROM "main"."transactions_current" AS c WHERE c."transaction_type" = 'Call' AND c."complete_call_id" IN (SELECT v."complete_call_id" FROM "main"."transactions" AS v WHERE v."root_transaction_id" IN (SELECT a."root_transaction_id" FROM "main"."transactions" AS a WHERE a."transaction_id" IN (SELECT "transaction_id" FROM "_invoca_stage"))) GROUP BY c."complete_call_id";
+CREATE OR REPLACE TEMPORARY TABLE "_invoca_merge_keys" AS SELECT c."complete_call_id" AS "_invoca_call", SUM(c."advertiser_payin_localized") AS "advertiser_payin_localized", COUNT(*) AS "call_leg_count", MAX(c."_invoca_version") AS "_invoca_latest", MAX(c."_invoca_version" || '|' || c."root_transaction_id") AS "_invoca_latest_root" FROM "main"."transactions_current" AS c WHERE c."transaction_type" = 'Call' AND c."complete_call_id" IN (SELECT ac."complete_call_id" FROM "_invoca_affected_calls" AS ac) GROUP BY c."complete_call_id";
 
 DELETE FROM "main"."calls" AS t USING "_invoca_merge_keys" AS k WHERE t."complete_call_id" = k."_invoca_call" AND (k."_invoca_latest_root" IS DISTINCT FROM t."_invoca_version" || '|' || t."root_transaction_id" OR k."call_leg_count" IS DISTINCT FROM t."call_leg_count" OR k."advertiser_payin_localized" IS DISTINCT FROM t."advertiser_payin_localized");
 
@@ -32,6 +36,6 @@ INSERT INTO "main"."calls" ("transaction_id", "corrects_transaction_id", "correc
 
 DROP TABLE "_invoca_merge_keys";
 
-DELETE FROM "main"."calls" AS k WHERE k."complete_call_id" IN (SELECT v."complete_call_id" FROM "main"."transactions" AS v WHERE v."root_transaction_id" IN (SELECT a."root_transaction_id" FROM "main"."transactions" AS a WHERE a."transaction_id" IN (SELECT "transaction_id" FROM "_invoca_stage"))) AND NOT EXISTS (SELECT 1 FROM "main"."transactions_current" AS c WHERE c."complete_call_id" = k."complete_call_id" AND c."transaction_type" = 'Call');
+DELETE FROM "main"."calls" AS k WHERE k."complete_call_id" IN (SELECT ac."complete_call_id" FROM "_invoca_affected_calls" AS ac) AND NOT EXISTS (SELECT 1 FROM "main"."transactions_current" AS c WHERE c."complete_call_id" = k."complete_call_id" AND c."transaction_type" = 'Call');
 
 DROP TABLE IF EXISTS "_invoca_stage";

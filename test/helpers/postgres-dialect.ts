@@ -58,5 +58,6 @@ export function postgresDialect(schema: string): Dialect {
       `SELECT ${query.names.map(doubleQuote).join(', ')} FROM (SELECT ${query.select.join(', ')}, ` +
       `ROW_NUMBER() OVER (PARTITION BY ${query.partitionBy} ORDER BY ${query.orderBy}) AS "_invoca_rn" ` +
       `FROM ${query.from} WHERE ${query.where}) AS "_invoca_first" WHERE "_invoca_rn" = 1`,
+    temporaryTableAs: (name, query) => [`DROP TABLE IF EXISTS ${name}`, `CREATE TEMPORARY TABLE ${name} AS ${query}`],
   };
 }

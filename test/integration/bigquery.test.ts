@@ -105,11 +105,15 @@ describe('on goccy/bigquery-emulator', () => {
    * Script variables do not outlive one job, and these steps run one job each: the bounds are
    * read with the script's own query and written into the statements as TIMESTAMP literals.
    */
-  async function withCallDates(plan: MergePlan, on: Warehouse = warehouse): Promise<(sql: string) => string> {
+  async function withCallDates(
+    plan: MergePlan,
+    on: Warehouse = warehouse,
+    asTables: (sql: string) => string = (sql) => sql,
+  ): Promise<(sql: string) => string> {
     const bounds = plan.dialect.callDates;
     const query = callDatesQuery(plan);
     if (!bounds || !query) throw new Error('the BigQuery plan has no call-date bounds');
-    const [row] = await on.query(query);
+    const [row] = await on.query(asTables(query));
     const literal = (value: unknown): string => {
       const time = value && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value;
       return typeof time === 'string' ? `TIMESTAMP '${time}'` : 'CAST(NULL AS TIMESTAMP)';
@@ -126,13 +130,21 @@ describe('on goccy/bigquery-emulator', () => {
     const plan = loader.plan(schema);
     await loader.ensureTables(plan);
     await stageRows(on, plan, staged(batch));
-    // The batch's steps in the loader's order, each its own job (see the file comment).
-    let withDates = (sql: string): string => sql;
+    // The batch's steps in the loader's order, each its own job (see the file comment). A
+    // script's temporary tables (the affected step) live in one job only: here they are tables
+    // of the dataset, made by the same SELECT.
+    const asTables = (sql: string): string =>
+      sql
+        .replace(/CREATE TEMP TABLE /g, 'CREATE OR REPLACE TABLE ')
+        .replace(/`(_invoca_affected_\w+)`/g, (_, name: string) => on.dialect.table(name));
+    let withDates = (sql: string): string => asTables(sql);
     for (const step of batchSteps(plan)) {
       if (step.name === 'lock') continue;
       // The script's call-date variables, set where the script sets them: see withCallDates.
-      if (step.name === 'bounds') withDates = await withCallDates(plan, on);
-      else if (step.repeat) for (let pass = 0; pass < 3; pass++) await runMerge(step.sql, on);
+      if (step.name === 'bounds') {
+        const dates = await withCallDates(plan, on, asTables);
+        withDates = (sql) => dates(asTables(sql));
+      } else if (step.repeat) for (let pass = 0; pass < 3; pass++) await runMerge(step.sql, on);
       else if (step.sql.startsWith('MERGE ')) await runMerge(withDates(step.sql), on);
       else await on.execute(withDates(step.sql));
     }

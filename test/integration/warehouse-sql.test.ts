@@ -19,7 +19,7 @@ import { describeSql, outputTables, type SqlDescription } from '../../src/load/d
 import { openDuckDb } from '../../src/load/duckdb-warehouse.js';
 import { Loader } from '../../src/load/loader.js';
 import { mapSourceColumns } from '../../src/load/merge-source.js';
-import { HISTORY_FIELDS, systemColumns } from '../../src/load/plan.js';
+import { affectedTables, HISTORY_FIELDS, systemColumns } from '../../src/load/plan.js';
 import { bigqueryDialect, mergeScript } from '../../src/load/sql/bigquery.js';
 import type { ColumnKind } from '../../src/load/sql/dialect.js';
 import { duckdbDialect } from '../../src/load/sql/duckdb.js';
@@ -350,6 +350,11 @@ test.each([
           ...systemColumns('transactions').map((column) => ({ name: column.name, type: typeOf(column.kind) })),
         ],
       },
+      ...affectedTables(plan).map((table) => ({
+        name: table.name,
+        path: [table.name],
+        columns: table.columns.map((column) => ({ name: column.name, type: typeOf(column.kind) })),
+      })),
     ];
     const { code, report } = await runChecker(GOOGLESQL_CHECK, [], {
       engine: 'bigquery',

@@ -101,6 +101,8 @@ export function bigqueryDialect(project: string, dataset: string): Dialect {
     concat: (parts) => `CONCAT(${parts.join(', ')})`,
     now: 'CURRENT_TIMESTAMP()',
     firstPerKey: qualifyFirstPerKey,
+    // A script's temporary table lives until the script ends: each merge is its own script.
+    temporaryTableAs: (name, query) => [`CREATE TEMP TABLE ${name} AS ${query}`],
   };
 }
 

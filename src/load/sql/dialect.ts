@@ -85,6 +85,13 @@ export interface Dialect {
    * groups outside a row-id join's range.
    */
   readonly rowId?: string;
+  /**
+   * Where a temporary table can be made inside the merge's transaction (DuckDB, PostgreSQL, a
+   * BigQuery script; not Snowflake, where DDL commits the transaction): the statements that make
+   * one, by name (quoted), from a query. The affected keys of a batch are then computed once
+   * (the affected step) instead of in every statement that reads them.
+   */
+  temporaryTableAs?(name: string, query: string): string[];
   /** The type of the staged raw JSON text and of `_invoca_raw`. */
   readonly rawType: string;
   /** A clause after `_invoca_raw`'s type in CREATE TABLE (DuckDB: its compression). */

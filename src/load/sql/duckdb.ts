@@ -106,6 +106,7 @@ export function duckdbDialect(schema: string, options: { compressRaw: boolean } 
     ...(options.compressRaw ? { rawStorage: 'USING COMPRESSION zstd' } : {}),
     replacesRows: true,
     rowId: 'rowid',
+    temporaryTableAs: (name, query) => [`CREATE OR REPLACE TEMPORARY TABLE ${name} AS ${query}`],
     parseRaw: (text) => `CAST(${text} AS JSON)`,
     extract,
     extractAll: duckdbExtractAll,
