@@ -234,7 +234,9 @@ function typedStage(plan: MergePlan, where: (stageId: string) => string, columns
     partitionBy: `s.${stageId}`,
     orderBy: `s.${sequence} ASC`,
   });
-  const extracted = columns.filter((column) => column.field !== 'transaction_id' && (plan.present?.has(column.field) ?? true));
+  // Case-insensitively: DuckDB's JSON extraction matches a key in any case.
+  const present = plan.present && new Set([...plan.present].map((field) => field.toLowerCase()));
+  const extracted = columns.filter((column) => column.field !== 'transaction_id' && (present?.has(column.field.toLowerCase()) ?? true));
   const extraction = dialect.extractAll('s.raw_json', extracted);
   const typedValue = (column: DataColumn): string => {
     const index = extracted.indexOf(column);
@@ -456,9 +458,12 @@ export function mergeCurrent(plan: MergePlan): string[] {
   const fromRaw = plan.columns.filter((column) => column.field !== 'transaction_id');
   const extraction = dialect.extractAll(`r.${q(RAW)}`, fromRaw);
   // The latest versions (the narrow keys query, joined) that neither (a), (b) nor the current row of their root holds.
+  // (The current row of a version is the same transaction, with its start time: the call-date
+  // filter stays outside the OR, where BigQuery prunes on it.)
   const missing = (alias: string): string =>
     `${withinCallDates(plan, alias)}NOT ${broughtNow(alias)} ` +
-    `AND NOT EXISTS (SELECT 1 FROM ${current} AS c WHERE c.${id} = ${alias}.${id} AND (c.${root} = ${alias}.${root} OR ${reRooted('c')}))`;
+    `AND NOT EXISTS (SELECT 1 FROM ${current} AS c WHERE ${withinCallDates(plan, 'c')}c.${id} = ${alias}.${id} ` +
+    `AND c.${version} = ${alias}.${version} AND (c.${root} = ${alias}.${root} OR c.${root} IN (${staged})))`;
   // `keys`: the latest version per affected root (the keys query, or its temporary table). The
   // missing rows are found on the narrow columns first where the engine fetches by row id: the
   // records' text is read for those rows alone.
@@ -482,13 +487,29 @@ export function mergeCurrent(plan: MergePlan): string[] {
     );
   };
   const reRootedNow = (alias: string): string => `${reRooted(alias)} AND NOT ${broughtNow(alias)}`;
+  // Where the rows are fetched by row id (DuckDB), the root is looked up per row: a join with the
+  // keys would be planned before the row-id filter and read the whole table. Elsewhere a join
+  // (Snowflake runs a correlated scalar subquery in WHERE clauses only); a version is unique in
+  // the keys either way.
+  const reRootedRows = (keys: string): string => {
+    const fetched = byRowId(plan, current, 'a', reRootedNow);
+    if (fetched)
+      return (
+        `SELECT ${selectNames((name) => (name === ROOT ? `(SELECT MAX(w.${q('_invoca_root')}) FROM ${keys} AS w WHERE w.${q('_invoca_latest')} = a.${version})` : `a.${q(name)}`))} ` +
+        `FROM ${current} AS a WHERE ${fetched}`
+      );
+    return (
+      `SELECT ${selectNames((name) => (name === ROOT ? `wb.${q('_invoca_root')}` : `a.${q(name)}`))} FROM ${current} AS a ` +
+      `JOIN ${keys} AS wb ON wb.${q('_invoca_latest')} = a.${version} WHERE ${reRootedNow('a')}`
+    );
+  };
   const candidates = (keys: string): string =>
     // (a): root and version as the insert step gave them.
     `SELECT ${selectNames((name) => `${fromHistory.has(name) ? 't' : 'a'}.${q(name)}`)} FROM ${arrived} AS a ` +
     `JOIN ${transactionsOf(plan)} AS t ON t.${id} = a.${id} WHERE ${withinCallDates(plan, 't')}a.${sequence} = t.${sequence} UNION ALL ` +
     // (b): the root it joined.
-    `SELECT ${selectNames((name) => (name === ROOT ? `(SELECT MAX(w.${q('_invoca_root')}) FROM ${keys} AS w WHERE w.${q('_invoca_latest')} = a.${version})` : `a.${q(name)}`))} FROM ${current} AS a ` +
-    `WHERE ${byRowId(plan, current, 'a', reRootedNow) ?? reRootedNow('a')} UNION ALL ` +
+    reRootedRows(keys) +
+    ' UNION ALL ' +
     // (c): all from `transactions`.
     `SELECT ${selectNames((name) => `a.${q(name)}`)} FROM ${rawRows(keys)} AS a`;
   return mergeStatement(plan, {
