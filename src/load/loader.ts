@@ -393,19 +393,20 @@ export class Loader {
    * `target-invoca merge` with its source's columns): then it waits for a run whose plan has them all.
    */
   async #ensureHistoryView(plan: MergePlan): Promise<void> {
-    const wanted = plan.columns.map((column) => column.column);
-    if (this.#viewColumns && wanted.every((name) => this.#viewColumns?.has(this.#warehouse.dialect.storedName(name)))) return;
+    const stored = (name: string): string => this.#warehouse.dialect.storedName(name);
+    const wanted = new Set(plan.columns.map((column) => stored(column.column)));
+    if (this.#viewColumns && [...wanted].every((name) => this.#viewColumns?.has(name))) return;
     const existing = this.#viewColumns ?? (await this.#warehouse.columns(HISTORY_VIEW));
-    const system = new Set(systemColumns('transactions').map((column) => this.#warehouse.dialect.storedName(column.name)));
-    const wantedStored = new Set(wanted.map((name) => this.#warehouse.dialect.storedName(name)));
-    const wouldLose = [...(existing ?? [])].filter((name) => !system.has(name) && !wantedStored.has(name));
-    if (!existing || (!wanted.every((name) => existing.has(this.#warehouse.dialect.storedName(name))) && wouldLose.length === 0)) {
+    const system = new Set(systemColumns('transactions').map((column) => stored(column.name)));
+    const lacksColumns = !existing || [...wanted].some((name) => !existing.has(name));
+    const wouldLose = [...(existing ?? [])].filter((name) => !system.has(name) && !wanted.has(name));
+    if (lacksColumns && wouldLose.length === 0) {
       for (const statement of createHistoryView(plan)) await this.#warehouse.execute(statement);
       this.#logger.info(`${existing ? 'replaced' : 'created'} view ${HISTORY_VIEW}: every version in transactions, every field typed`);
-      this.#viewColumns = new Set([...wantedStored, ...system]);
+      this.#viewColumns = new Set([...wanted, ...system]);
       return;
     }
-    if (wouldLose.length > 0 && !wanted.every((name) => existing.has(this.#warehouse.dialect.storedName(name))))
+    if (lacksColumns)
       this.#logger.info(
         `view ${HISTORY_VIEW} not replaced: this run's schema lacks ${wouldLose.length} of its columns; a run with every field replaces it`,
       );
