@@ -3,6 +3,7 @@
  * ConfigError naming the field (already redacted); unknown top-level keys are warnings.
  */
 import { ConfigError } from '../errors.js';
+import { memoryLimitProblem } from '../load/memory-budget.js';
 import { endpointProblem, isLoopbackHost } from './endpoints.js';
 import { parseJsonText } from './files.js';
 import { parseConfig, type ParsedConfig } from './parsed.js';
@@ -42,6 +43,8 @@ export function parseLoaderConfig(raw: unknown, source = 'the config'): ParsedCo
     }
     if (config.engine === 'snowflake' && config.snowflake) warnings.push(...checkSnowflake(config.snowflake));
     if (config.engine === 'bigquery' && config.bigquery) checkBigQuery(config.bigquery);
+    const memoryProblem = config.engine === 'duckdb' && config.duckdb?.memory_limit && memoryLimitProblem(config.duckdb.memory_limit);
+    if (memoryProblem) throw new ConfigError(memoryProblem);
     return { config, warnings };
   });
 }

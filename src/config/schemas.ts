@@ -248,11 +248,11 @@ export const LOADER_CONFIG_SCHEMA = {
         },
         memory_limit: {
           type: 'string',
-          pattern: '^[0-9.]+ ?[KMGT]i?B$',
+          pattern: '^[0-9]+(\\.[0-9]+)? ?[KMGT]i?B$',
           mustBe: 'a size such as 1GB or 512MB',
           default: '1GB',
           description:
-            "DuckDB memory_limit: the most DuckDB's buffer pool may hold (default 1GB; DuckDB's own default is 80% of RAM), not the whole process: with 100k-row batches the target peaks near 1.4 GB; lower batch_size_rows to lower that (25k rows: about 1 GB). A batch that does not fit is rolled back and loaded in halves; raise it, or lower batch_size_rows, if the log says so.",
+            "The most memory the target process should hold (default 1GB, least 256MB; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). DuckDB's buffer pool gets 60% of it, the rest is Node's and what DuckDB takes outside its pool; a batch is committed early once it holds what that pool can merge (at 1GB: 50,000 rows or 100 MB of record text), whatever batch_size_rows says. Measured peaks at 1GB: ~0.9 GB loading 100k rows, ~1.3 GB at 1M rows (docs/performance.md). A batch that still does not fit is rolled back and loaded in halves.",
         },
         threads: {
           type: 'integer',

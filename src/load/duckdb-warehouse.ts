@@ -4,7 +4,8 @@
  */
 import { userInfo } from 'node:os';
 import { type DuckDBAppender, DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { WarehouseError } from '../errors.js';
+import { ConfigError, WarehouseError } from '../errors.js';
+import { type MemoryBudget, memoryBudget, memoryLimitProblem, parseSize, poolBytesOfRow } from './memory-budget.js';
 import { createStage, type MergePlan } from './plan.js';
 import {
   DUCKDB_STAGE,
@@ -24,12 +25,19 @@ export interface DuckDbSettings {
   threads?: number | undefined;
 }
 
+/** The process's memory when no memory_limit is given (the config's default). */
+const DEFAULT_MEMORY_LIMIT = '1GB';
+
 export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   let instance: DuckDBInstance;
   let connection: DuckDBConnection;
+  const budget = memoryBudgetOf(settings.memory_limit ?? DEFAULT_MEMORY_LIMIT);
   // Applies to a new file only; an existing file keeps the format it was written in.
-  const options: Record<string, string> = { storage_compatibility_version: DUCKDB_STORAGE_VERSION };
-  if (settings.memory_limit) options['memory_limit'] = settings.memory_limit;
+  const options: Record<string, string> = {
+    storage_compatibility_version: DUCKDB_STORAGE_VERSION,
+    // DuckDB's pool gets a share of the limit: the rest is Node's and DuckDB's memory outside its pool.
+    memory_limit: `${Math.floor(budget.poolBytes / 1e6)}MB`,
+  };
   if (settings.threads) options['threads'] = String(settings.threads);
   try {
     instance = await DuckDBInstance.create(settings.path, options);
@@ -154,6 +162,7 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       };
     },
     execute: run,
+    batchLimits: { bytes: budget.batchBytes, bytesOfRow: poolBytesOfRow },
     newStageName: () => dialect.quote(DUCKDB_STAGE),
     openStage,
     runMerge: (merge) => runMergeInSession({ execute: run, query }, merge, DUCKDB_TRANSACTION),
@@ -164,6 +173,12 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       instance.closeSync();
     },
   };
+}
+
+function memoryBudgetOf(memoryLimit: string): MemoryBudget {
+  const problem = memoryLimitProblem(memoryLimit);
+  if (problem) throw new ConfigError(problem);
+  return memoryBudget(parseSize(memoryLimit) ?? 0);
 }
 
 function isOutOfMemory(error: unknown): boolean {

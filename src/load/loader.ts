@@ -51,6 +51,8 @@ import { wellFormed } from './well-formed.js';
 /** A batch being loaded: rows are added as they arrive, then committed at once. */
 export interface Batch {
   readonly rows: number;
+  /** The batch holds what the warehouse's memory allows (Warehouse.batchLimits, or a size that once did not fit): commit it. */
+  readonly full: boolean;
   /**
    * `record`: the row's record, whose keys are the fields this batch fills (the others are typed
    * NULL without reading the records). A row added without it makes the merge read every field.
@@ -90,20 +92,16 @@ export class Loader {
   /** The columns `transactions_current` had before this loader changed it: what names new columns. */
   #currentAtStart: Set<string> | undefined;
   #lockReady = false;
+  /**
+   * After a batch did not fit the warehouse's memory limit: the size of the parts that did. A
+   * batch is full at this size from then on, so the target commits there instead of failing
+   * again each time (a failed attempt costs the statement, a rollback and reading the batch back).
+   */
   #rowLimit: number | undefined;
 
   constructor(warehouse: Warehouse, logger: Logger) {
     this.#warehouse = warehouse;
     this.#logger = logger;
-  }
-
-  /**
-   * After a batch did not fit the warehouse's memory limit: the size of the parts that did. The
-   * target commits its batches at this size from then on, instead of failing again each time
-   * (a failed attempt costs the statement, a rollback and reading the batch back).
-   */
-  get batchRowLimit(): number | undefined {
-    return this.#rowLimit;
   }
 
   /**
@@ -144,14 +142,21 @@ export class Loader {
     await this.ensureTables(plan);
     const warehouse = this.#warehouse;
     const writer = await warehouse.openStage(plan);
+    const limits = warehouse.batchLimits;
+    const rowLimit = this.#rowLimit ?? Number.POSITIVE_INFINITY;
     let count = 0;
+    let bytes = 0;
     let present: Set<string> | undefined = new Set();
     return {
       get rows() {
         return count;
       },
+      get full() {
+        return count >= rowLimit || (limits !== undefined && bytes >= limits.bytes);
+      },
       add(row, record) {
         count++;
+        if (limits) bytes += limits.bytesOfRow(row.raw.length);
         if (!record) present = undefined;
         else if (present) for (const field in record) present.add(field);
         writer.add(row);

@@ -177,7 +177,7 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
     );
     summary.records++;
     options.metrics?.pending(open.rows);
-    if (open.rows >= Math.min(options.batchSizeRows, loader.batchRowLimit ?? Number.POSITIVE_INFINITY)) await flush();
+    if (open.rows >= options.batchSizeRows || open.batch.full) await flush();
   }
 
   async function onState(message: Record<string, unknown>): Promise<void> {

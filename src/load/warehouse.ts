@@ -232,7 +232,19 @@ export interface Warehouse {
   runMerge(run: MergeRun): Promise<MergeResult>;
   /** Rows of a query, as objects keyed by column name (for summaries and tests). */
   query(sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * The most one batch may hold for the process to stay within the engine's memory setting
+   * (DuckDB: `memory_limit`, see memory-budget.ts); undefined where the warehouse runs elsewhere.
+   */
+  readonly batchLimits?: BatchLimits;
   close(): Promise<void>;
+}
+
+export interface BatchLimits {
+  /** The most a batch's rows may take of the engine's memory. */
+  bytes: number;
+  /** What one row takes, from the length of its record text. */
+  bytesOfRow(rawLength: number): number;
 }
 
 /** The start of a statement for an error message: one line (a script's newlines folded), 120 characters. */

@@ -21,7 +21,7 @@ import {
   TABLES,
 } from '../../src/load/plan.js';
 import { runTarget } from '../../src/load/target.js';
-import { stageRows, type Warehouse } from '../../src/load/warehouse.js';
+import { type StagedRow, stageRows, type Warehouse } from '../../src/load/warehouse.js';
 import { createMemoryLogger } from '../helpers/logger.js';
 import { StreamSchema } from '../../src/stream/schema.js';
 import { actual, MergeOracle, staged, type TestRecord } from '../helpers/merge-oracle.js';
@@ -529,12 +529,13 @@ test('DuckDB: a new file keeps _invoca_raw with ZSTD; a file in the storage form
 });
 
 test('DuckDB: a batch that does not fit memory_limit is merged again in halves, in delivery order, equal to the model', async () => {
-  const warehouse = await openDuckDb({ path: join(await tempDir(), 'small.duckdb'), schema: 'main', memory_limit: '256MB', threads: 1 });
+  // DuckDB's pool: 60% of 430MB, 258 MB (memory-budget.ts).
+  const warehouse = await openDuckDb({ path: join(await tempDir(), 'small.duckdb'), schema: 'main', memory_limit: '430MB', threads: 1 });
   try {
     const logger = createMemoryLogger();
     const loader = new Loader(warehouse, logger);
     const oracle = new MergeOracle();
-    // 20,000 rows of 5 KB each do not fit 256 MB in one transaction; a quarter of them does.
+    // 20,000 rows of 5 KB each do not fit a 258 MB pool in one transaction; a quarter of them does.
     const padding = 'x'.repeat(5_000);
     const rows = Array.from({ length: 20_000 }, (_, index) =>
       call(`M${index}`, `CALL-M${index % 1_000}`, '1.00', { 'Purchase Made': `${index}${padding}` }),
@@ -548,28 +549,37 @@ test('DuckDB: a batch that does not fit memory_limit is merged again in halves, 
     expect(result.staged).toBe(batch.length);
     expect(result.inserted).toBe(20_500);
     expect(await actual(warehouse)).toEqual(oracle.expected());
-    // The size that fitted is kept: the target commits at it from then on (target.ts).
-    const limit = loader.batchRowLimit ?? 0;
+    // The size that fitted is kept: a batch is full at it from then on, and the target commits it (target.ts).
+    const limit = Number(
+      /WARN batches of at most (\d+) rows from now on in this run \(they fit the memory limit\)/.exec(logger.lines.join('\n'))?.[1],
+    );
     expect(limit).toBeGreaterThan(0);
     expect(limit).toBeLessThanOrEqual(Math.ceil(batch.length / 2));
-    expect(logger.lines).toContain(`WARN batches of at most ${limit} rows from now on in this run (they fit the memory limit)`);
+    const next = await loader.beginBatch(schema);
+    const small = staged(Array.from({ length: limit }, (_, index) => call(`N${index}`, `CALL-N${index}`, '1.00')));
+    for (const row of small.slice(0, -1)) next.add(row);
+    expect(next.full).toBe(false);
+    next.add(small[small.length - 1] as StagedRow);
+    expect(next.full).toBe(true);
+    await next.commit();
   } finally {
     await warehouse.close();
   }
 }, 120_000);
 
-test('DuckDB: after a batch that did not fit, target-invoca commits at the size that fitted for the rest of the run', async () => {
-  const warehouse = await openDuckDb({ path: join(await tempDir(), 'adaptive.duckdb'), schema: 'main', memory_limit: '256MB', threads: 1 });
+test('DuckDB: target-invoca commits a batch once it holds its share of memory_limit, before batch_size_rows', async () => {
+  const warehouse = await openDuckDb({ path: join(await tempDir(), 'budget.duckdb'), schema: 'main', memory_limit: '400MB', threads: 1 });
   try {
     const logger = createMemoryLogger();
     const loader = new Loader(warehouse, logger);
     const padding = 'x'.repeat(5_000);
+    const total = 20_000;
     const input = Readable.from(
       (function* lines() {
         yield `${JSON.stringify({ type: 'SCHEMA', stream: 'transactions', schema, key_properties: ['transaction_id'] })}\n`;
-        // 20,000 rows of 5 KB do not fit 256 MB in one transaction (the test above): the first batch
-        // is split; the 25,000 after it go in batches of the size that fitted, none of them failing.
-        for (let index = 0; index < 45_000; index++) {
+        // 20,000 rows of 5 KB do not fit one transaction (the test above); at the least memory_limit
+        // the batch's share of DuckDB's pool (memory-budget.ts) cuts them into batches that do.
+        for (let index = 0; index < total; index++) {
           yield `${JSON.stringify({ type: 'RECORD', stream: 'transactions', record: call(`A${index}`, `CALL-A${index}`, '1.00', { 'Purchase Made': `${index}${padding}` }) })}\n`;
         }
       })(),
@@ -577,23 +587,26 @@ test('DuckDB: after a batch that did not fit, target-invoca commits at the size 
     const summary = await runTarget(input, {
       loader,
       logger,
-      batchSizeRows: 20_000,
+      batchSizeRows: total,
       batchMaxSeconds: 3600,
       emitState: async () => undefined,
     });
-    // The first batch (20,000 rows) was split until its parts fitted; every batch after it is
-    // committed at the size that fitted then (it may shrink again as the tables grow).
-    const limitAfterFirst = Number(/WARN batches of at most (\d+) rows/.exec(logger.lines.join('\n'))?.[1]);
-    expect(limitAfterFirst).toBeLessThanOrEqual(10_000);
+    const limits = warehouse.batchLimits;
+    expect(limits?.bytes).toBe(90e6);
     const staged = logger.lines.flatMap((line) => {
       const match = /^INFO batch (\d+): (\d+) rows staged/.exec(line);
-      return match ? [{ batch: Number(match[1]), rows: Number(match[2]) }] : [];
+      return match ? [Number(match[2])] : [];
     });
-    expect(staged[0]).toEqual({ batch: 1, rows: 20_000 });
-    expect(staged.slice(1).every((item) => item.rows <= limitAfterFirst)).toBe(true);
-    expect(staged.reduce((total, item) => total + item.rows, 0)).toBe(45_000);
+    // The first batch ends at the row that filled its share of the pool (5-6 KB of text a row);
+    // none is larger. (A later one may still not fit as the tables grow: it is loaded in halves.)
+    const budget = limits?.bytes ?? 0;
+    const most = Math.ceil(budget / (limits?.bytesOfRow(5_000) ?? 1));
+    expect(staged[0]).toBeLessThanOrEqual(most);
+    expect(staged[0]).toBeGreaterThanOrEqual(Math.floor(budget / (limits?.bytesOfRow(6_000) ?? 1)));
+    expect(Math.max(...staged)).toBeLessThanOrEqual(most);
+    expect(staged.reduce((sum, rows) => sum + rows, 0)).toBe(total);
     expect(summary.batches).toBe(staged.length);
-    expect((await warehouse.query('SELECT COUNT(*) AS n FROM transactions'))[0]?.['n']).toBe('45000');
+    expect((await warehouse.query('SELECT COUNT(*) AS n FROM transactions'))[0]?.['n']).toBe(String(total));
   } finally {
     await warehouse.close();
   }
