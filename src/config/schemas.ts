@@ -248,11 +248,11 @@ export const LOADER_CONFIG_SCHEMA = {
         },
         memory_limit: {
           type: 'string',
-          pattern: '^[0-9]+(\\.[0-9]+)? ?[KMGT]i?B$',
+          pattern: '^[0-9]+(\\.[0-9]+)? ?[KkMmGgTt][iI]?[Bb]$',
           mustBe: 'a size such as 1GB or 512MB',
           default: '1GB',
           description:
-            "The most memory the target process should hold (default 1GB, least 256MB; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). DuckDB's buffer pool gets 60% of it, the rest is Node's and what DuckDB takes outside its pool; a batch is committed early once it holds what that pool can merge (at 1GB: 50,000 rows or 100 MB of record text), whatever batch_size_rows says. Measured peaks at 1GB: ~0.9 GB loading 100k rows, ~1.3 GB at 1M rows (docs/performance.md). A batch that still does not fit is rolled back and loaded in halves.",
+            "The most memory the target process should hold (default 1GB, least 400MB; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). DuckDB's buffer pool gets 60% of it, the rest is Node's and what DuckDB takes outside its pool; a batch is committed early, whatever batch_size_rows says, once its rows fill what that pool can merge in one transaction (at 1GB: ~46,600 records of 1.8 KB with the catalog's 185 fields, fewer when records are larger or have more fields). Measured peaks at 1GB: 0.8-0.9 GB loading 100k rows, 1.37 GB at 1M rows (docs/performance.md). A batch that still does not fit is rolled back and loaded in halves.",
         },
         threads: {
           type: 'integer',

@@ -162,7 +162,7 @@ export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
       };
     },
     execute: run,
-    batchLimits: { bytes: budget.batchBytes, bytesOfRow: poolBytesOfRow },
+    batchLimits: (columns) => ({ bytes: budget.batchBytes, bytesOfRow: (textBytes) => poolBytesOfRow(columns, textBytes) }),
     newStageName: () => dialect.quote(DUCKDB_STAGE),
     openStage,
     runMerge: (merge) => runMergeInSession({ execute: run, query }, merge, DUCKDB_TRANSACTION),

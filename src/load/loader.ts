@@ -51,8 +51,12 @@ import { wellFormed } from './well-formed.js';
 /** A batch being loaded: rows are added as they arrive, then committed at once. */
 export interface Batch {
   readonly rows: number;
-  /** The batch holds what the warehouse's memory allows (Warehouse.batchLimits, or a size that once did not fit): commit it. */
-  readonly full: boolean;
+  /**
+   * Whether a row of this record text still fits the batch: within what the warehouse's memory
+   * allows (Warehouse.batchLimits) and the size of the parts of a batch that once did not fit.
+   * An empty batch takes any row.
+   */
+  fits(raw: string): boolean;
   /**
    * `record`: the row's record, whose keys are the fields this batch fills (the others are typed
    * NULL without reading the records). A row added without it makes the merge read every field.
@@ -74,8 +78,12 @@ export interface BatchResult {
   calls: number | undefined;
 }
 
-/** Below this many rows a batch that runs out of memory is not split further: the error stands. */
-const MIN_SPLIT_ROWS = 500;
+/**
+ * Below this many rows a batch that runs out of memory is not split further: the error stands.
+ * Low, as a batch of large records is small already (cut by memory-budget.ts); a split stops at
+ * the first part that fails at this size, so a lower floor costs a few attempts, not many.
+ */
+const MIN_SPLIT_ROWS = 50;
 
 function outputTableError(sourceTable: string): ConfigError {
   return new ConfigError(
@@ -93,8 +101,8 @@ export class Loader {
   #currentAtStart: Set<string> | undefined;
   #lockReady = false;
   /**
-   * After a batch did not fit the warehouse's memory limit: the size of the parts that did. A
-   * batch is full at this size from then on, so the target commits there instead of failing
+   * After a batch did not fit the warehouse's memory limit: the size of the parts that did. No
+   * batch takes more rows from then on, so the target commits there instead of failing
    * again each time (a failed attempt costs the statement, a rollback and reading the batch back).
    */
   #rowLimit: number | undefined;
@@ -142,8 +150,9 @@ export class Loader {
     await this.ensureTables(plan);
     const warehouse = this.#warehouse;
     const writer = await warehouse.openStage(plan);
-    const limits = warehouse.batchLimits;
+    const limits = warehouse.batchLimits?.(plan.columns.length);
     const rowLimit = this.#rowLimit ?? Number.POSITIVE_INFINITY;
+    const bytesOf = (raw: string): number => (limits ? limits.bytesOfRow(Buffer.byteLength(raw)) : 0);
     let count = 0;
     let bytes = 0;
     let present: Set<string> | undefined = new Set();
@@ -151,12 +160,12 @@ export class Loader {
       get rows() {
         return count;
       },
-      get full() {
-        return count >= rowLimit || (limits !== undefined && bytes >= limits.bytes);
+      fits(raw) {
+        return count === 0 || (count < rowLimit && (limits === undefined || bytes + bytesOf(raw) <= limits.bytes));
       },
       add(row, record) {
         count++;
-        if (limits) bytes += limits.bytesOfRow(row.raw.length);
+        bytes += bytesOf(row.raw);
         if (!record) present = undefined;
         else if (present) for (const field in record) present.add(field);
         writer.add(row);
@@ -219,7 +228,7 @@ export class Loader {
       await warehouse.execute(dropStage(plan));
       const half = Math.ceil(held.length / 2);
       this.#logger.warn(
-        `a batch of ${rows} rows did not fit the warehouse's memory limit; loading it in two halves of ${half} rows (a lower batch_size_rows avoids the retry)`,
+        `a batch of ${rows} rows did not fit the warehouse's memory limit; loading it in two halves of ${half} rows (a larger duckdb.memory_limit avoids the retry)`,
       );
       const results: BatchResult[] = [];
       for (const part of [held.slice(0, half), held.slice(half)]) {

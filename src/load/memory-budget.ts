@@ -1,7 +1,7 @@
 /**
  * What `duckdb.memory_limit` means: the most the whole target process should hold, not only
  * DuckDB's buffer pool. DuckDB's own `memory_limit` bounds its pool; the process also holds Node
- * (~120 MB), the memory DuckDB's statements take outside the pool (JSON parsing, hash tables,
+ * (~120 MB of RSS), the memory DuckDB's statements take outside the pool (JSON parsing, hash tables,
  * the compression at COMMIT) and what glibc keeps of it (docs/performance.md). So DuckDB gets a
  * share of the limit, and a batch is cut at what that pool can merge in one transaction.
  */
@@ -42,23 +42,23 @@ export function memoryLimitProblem(text: string): string | undefined {
 /** DuckDB's pool: the rest of the limit is Node's and what DuckDB takes outside its pool. */
 const POOL_SHARE = 0.6;
 /**
- * What a merge transaction takes of the pool whatever its rows: a block per column of the two
- * ~190-column tables it writes (rows of 5 KB: 904 of them did not fit a 153 MB pool, 5,000 fit 256 MB).
+ * What a merge transaction takes of the pool whatever its rows (measured with a few columns:
+ * rows of 5 KB, 904 of them, did not fit a 153 MB pool; 5,000 fitted a 256 MB pool).
  */
 const FIXED_POOL_BYTES = 140e6;
 /** The share of the rest a batch may fill: its estimate is rough, an Out of Memory costs a retry. */
 const BATCH_SHARE = 0.9;
 /**
- * What one row takes of the pool until COMMIT: its typed columns (NULLs included) in
+ * What one row takes of the pool until COMMIT: a value per column (NULL or not) in
  * `transactions_current` and `calls`, and its record text ~3.5 times over (staged, kept as
- * `_invoca_raw`, typed into both tables). The bench's rows (1.8 KB): ~8.8 KB each.
+ * `_invoca_raw`, typed into both tables). The bench's rows (185 columns, 1.8 KB of UTF-8): ~8.9 KB.
  */
-const ROW_BYTES = 2_500;
+const BYTES_PER_COLUMN = 14;
 const TEXT_FACTOR = 3.5;
 
-/** A row's estimated share of DuckDB's pool, from its record text's length. */
-export function poolBytesOfRow(rawLength: number): number {
-  return ROW_BYTES + TEXT_FACTOR * rawLength;
+/** A row's estimated share of DuckDB's pool: the tables' data columns, its record text's size in UTF-8 bytes. */
+export function poolBytesOfRow(columns: number, textBytes: number): number {
+  return columns * BYTES_PER_COLUMN + TEXT_FACTOR * textBytes;
 }
 
 export interface MemoryBudget {

@@ -170,14 +170,18 @@ export async function runTarget(input: Readable, options: TargetOptions): Promis
       if (!fallbackClock.last) logger.warn('records carry no _invoca_sequence: the target numbers them in arrival order');
       sequence = fallbackClock.next();
     }
+    const row = {
+      transactionId: wellFormed(id),
+      sequence: sequence as number,
+      raw: recordText(line, message) ?? recordJson(fields, id, logger),
+    };
+    // A batch is committed before the row that would take it past what memory allows.
+    if (open && !open.batch.fits(row.raw)) await flush();
     open ??= await openBatch(schema);
-    open.batch.add(
-      { transactionId: wellFormed(id), sequence: sequence as number, raw: recordText(line, message) ?? recordJson(fields, id, logger) },
-      fields,
-    );
+    open.batch.add(row, fields);
     summary.records++;
     options.metrics?.pending(open.rows);
-    if (open.rows >= options.batchSizeRows || open.batch.full) await flush();
+    if (open.rows >= options.batchSizeRows) await flush();
   }
 
   async function onState(message: Record<string, unknown>): Promise<void> {

@@ -233,18 +233,19 @@ export interface Warehouse {
   /** Rows of a query, as objects keyed by column name (for summaries and tests). */
   query(sql: string): Promise<Record<string, unknown>[]>;
   /**
-   * The most one batch may hold for the process to stay within the engine's memory setting
-   * (DuckDB: `memory_limit`, see memory-budget.ts); undefined where the warehouse runs elsewhere.
+   * The most one batch may hold, given the tables' data columns, for the process to stay within
+   * the engine's memory setting (DuckDB: `memory_limit`, see memory-budget.ts); absent where the
+   * warehouse runs elsewhere.
    */
-  readonly batchLimits?: BatchLimits;
+  batchLimits?(columns: number): BatchLimits;
   close(): Promise<void>;
 }
 
 export interface BatchLimits {
   /** The most a batch's rows may take of the engine's memory. */
   bytes: number;
-  /** What one row takes, from the length of its record text. */
-  bytesOfRow(rawLength: number): number;
+  /** What one row takes, from its record text's size in UTF-8 bytes. */
+  bytesOfRow(textBytes: number): number;
 }
 
 /** The start of a statement for an error message: one line (a script's newlines folded), 120 characters. */
