@@ -37,7 +37,7 @@ const [{ total } = { total: 0 }] = (await duckdb.query('SELECT COUNT(*) AS total
 // (the records' average size), at most batch_rows.
 const { batchLimits, ...engine } = duckdb;
 const [{ averageBytes } = { averageBytes: 0 }] = (await duckdb.query(
-  'SELECT AVG(octet_length(CAST(json AS VARCHAR))) AS "averageBytes" FROM _bench_records',
+  'SELECT AVG(strlen(CAST(json AS VARCHAR))) AS "averageBytes" FROM _bench_records',
 )) as { averageBytes: number }[];
 const limits = batchLimits?.(dataColumns(schema, duckdb.dialect).length);
 const batchRows = Math.min(

@@ -45,7 +45,7 @@ import {
   type SourcePlan,
 } from './merge-source.js';
 import type { MergeStepName } from '../stream/merge-steps.js';
-import { stageRows, type StagedRow, type Warehouse } from './warehouse.js';
+import { type BatchLimits, stageRows, type StagedRow, type Warehouse } from './warehouse.js';
 import { wellFormed } from './well-formed.js';
 
 /** A batch being loaded: rows are added as they arrive, then committed at once. */
@@ -152,7 +152,7 @@ export class Loader {
     const writer = await warehouse.openStage(plan);
     const limits = warehouse.batchLimits?.(plan.columns.length);
     const rowLimit = this.#rowLimit ?? Number.POSITIVE_INFINITY;
-    const bytesOf = (raw: string): number => (limits ? limits.bytesOfRow(Buffer.byteLength(raw)) : 0);
+    const bytesOf = (limits: BatchLimits, raw: string): number => limits.bytesOfRow(Buffer.byteLength(raw));
     let count = 0;
     let bytes = 0;
     let present: Set<string> | undefined = new Set();
@@ -161,11 +161,11 @@ export class Loader {
         return count;
       },
       fits(raw) {
-        return count === 0 || (count < rowLimit && (limits === undefined || bytes + bytesOf(raw) <= limits.bytes));
+        return count === 0 || (count < rowLimit && (limits === undefined || bytes + bytesOf(limits, raw) <= limits.bytes));
       },
       add(row, record) {
         count++;
-        bytes += bytesOf(row.raw);
+        if (limits) bytes += bytesOf(limits, row.raw);
         if (!record) present = undefined;
         else if (present) for (const field in record) present.add(field);
         writer.add(row);
