@@ -4,6 +4,7 @@
  */
 import { userInfo } from 'node:os';
 import { type DuckDBAppender, DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { LOADER_CONFIG_SCHEMA } from '../config/schemas.js';
 import { ConfigError, WarehouseError } from '../errors.js';
 import { type MemoryBudget, memoryBudget, memoryLimitProblem, parseSize, poolBytesOfRow } from './memory-budget.js';
 import { createStage, type MergePlan } from './plan.js';
@@ -25,8 +26,8 @@ export interface DuckDbSettings {
   threads?: number | undefined;
 }
 
-/** The process's memory when no memory_limit is given (the config's default). */
-const DEFAULT_MEMORY_LIMIT = '1GB';
+/** The process's memory when no memory_limit is given: the config's default. */
+const DEFAULT_MEMORY_LIMIT = LOADER_CONFIG_SCHEMA.properties.duckdb.properties.memory_limit.default;
 
 export async function openDuckDb(settings: DuckDbSettings): Promise<Warehouse> {
   let instance: DuckDBInstance;
