@@ -252,7 +252,7 @@ export const LOADER_CONFIG_SCHEMA = {
           mustBe: 'a size such as 1GB or 512MB',
           default: '1GB',
           description:
-            "The most memory the target process should hold (default 1GB, least 400MB; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). DuckDB's buffer pool gets 60% of it, the rest is Node's and what DuckDB takes outside its pool; a batch is committed early, whatever batch_size_rows says, once its rows fill what that pool can merge in one transaction (at 1GB: ~46,600 records of 1.8 KB with the catalog's 185 fields, fewer when records are larger or have more fields). Measured peaks at 1GB: 0.8-0.9 GB loading 100k rows, 1.37 GB at 1M rows (docs/performance.md). A batch that still does not fit is rolled back and loaded in halves.",
+            "The most memory the target process should hold (default 1GB, least 400MB; KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). DuckDB's buffer pool gets 60% of it, the rest is Node's and what DuckDB takes outside its pool; a batch is committed early, whatever batch_size_rows says, once its rows fill what that pool can merge in one transaction (at 1GB: ~46,600 records of 1.8 KB with the catalog's 185 fields, fewer when records are larger or have more fields). Measured peaks at 1GB: 0.8-1.2 GB loading 100k rows, 1.27-1.37 GB at 1M, 1.39 GB at 5M (docs/performance.md). A batch that still does not fit is rolled back and loaded in halves.",
         },
         threads: {
           type: 'integer',
