@@ -152,7 +152,12 @@ export class Loader {
     const writer = await warehouse.openStage(plan);
     const limits = warehouse.batchLimits?.(plan.columns.length);
     const rowLimit = this.#rowLimit ?? Number.POSITIVE_INFINITY;
-    const bytesOf = (limits: BatchLimits, raw: string): number => limits.bytesOfRow(Buffer.byteLength(raw));
+    // The target asks `fits` of each row and then adds it: the row's size is measured once.
+    let measured: { raw: string; bytes: number } | undefined;
+    const bytesOf = (limits: BatchLimits, raw: string): number => {
+      if (measured?.raw !== raw) measured = { raw, bytes: limits.bytesOfRow(Buffer.byteLength(raw)) };
+      return measured.bytes;
+    };
     let count = 0;
     let bytes = 0;
     let present: Set<string> | undefined = new Set();

@@ -239,7 +239,6 @@ function typedStage(plan: MergePlan, where: (stageId: string) => string, columns
       partitionBy: `s.${stageId}`,
       orderBy: `s.${sequence} ASC`,
     });
-  const narrowColumns = [`s.${stageId} AS ${stageId}`, `s.${sequence} AS ${sequence}`];
   // Where the stage's rows have an id (the stage has no data columns to hide it), the first
   // deliveries are found on the narrow columns and their text fetched by it: a window that
   // carries the text holds the whole batch's text outside DuckDB's buffer pool (measured: ~100 MB
@@ -247,7 +246,10 @@ function typedStage(plan: MergePlan, where: (stageId: string) => string, columns
   const rowId = dialect.rowId;
   const firsts =
     rowId === undefined
-      ? firstPerKey([...narrowColumns, `s.${rawText} AS ${rawText}`], ['transaction_id', SEQUENCE, RAW])
+      ? firstPerKey(
+          [`s.${stageId} AS ${stageId}`, `s.${sequence} AS ${sequence}`, `s.${rawText} AS ${rawText}`],
+          ['transaction_id', SEQUENCE, RAW],
+        )
       : `SELECT s.${stageId}, s.${sequence}, s.${rawText} FROM ${plan.stage} AS s WHERE s.${rowId} IN ` +
         `(SELECT f.${q(STAGE_ROW)} FROM (${firstPerKey([`s.${rowId} AS ${q(STAGE_ROW)}`], [STAGE_ROW])}) AS f)`;
   // Case-insensitively: DuckDB's JSON extraction matches a key in any case.
